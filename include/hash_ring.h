@@ -1,0 +1,300 @@
+/*
+ * hash_ring.h - consistent hashing compatible with the ketama family.
+ *
+ * Copyright (c) 2026 The hash_ring developers. BSD-3-Clause, see LICENSE.
+ *
+ * This header is the reference for the library: every function below states
+ * its contract, its error codes, how long returned pointers stay valid, what
+ * may be called concurrently and the version it appeared in.
+ *
+ * OVERVIEW
+ *   A ring places keys (arbitrary bytes) on nodes (named by arbitrary bytes,
+ *   with a weight).  By default it places them exactly as the Python package
+ *   hash_ring 1.2/1.3 does; other dialects reproduce node hash_ring,
+ *   libketama, libmemcached (KETAMA_WEIGHTED), twemproxy and npm hashring.
+ *
+ *   NOTE: hash_ring_get_node() looks up the node that owns a KEY.  It does
+ *   not look a node up by its name (an unrelated older library uses the same
+ *   function name for that); every symbol here is versioned HASH_RING_1 so
+ *   the two libraries can never bind to each other's symbols.
+ *
+ * CONVENTIONS (also the rules for FFI bindings)
+ *   - Every name starts with hash_ring_ / HASH_RING_.  Handles are opaque;
+ *     no struct layout is ever part of the ABI, so a binding declares none.
+ *   - Keys and names are (pointer, length) pairs of bytes; they may contain
+ *     NUL or any other byte; nothing is truncated.  A pointer may be NULL
+ *     only when its length is 0 (where an empty value is allowed).
+ *   - Functions returning int return HASH_RING_OK (0) or a negative
+ *     HASH_RING_E* code; out-parameters are written only on success.
+ *     No function aborts, prints or keeps global error state.
+ *   - On any error, including allocation failure, a ring is left exactly as
+ *     it was.
+ *   - The library never takes ownership of caller memory and copies every
+ *     name it keeps.  Strings it returns are owned by the library and are
+ *     NUL-terminated (the NUL is not counted in the returned length).
+ *
+ * THREAD SAFETY
+ *   - A hash_ring_t may be used from any number of threads at once for
+ *     lookups (hash_ring_get_node, hash_ring_get_nodes,
+ *     hash_ring_snapshot_acquire) and membership changes (add, remove,
+ *     set_weight).  Membership changes are serialized among themselves by
+ *     an internal mutex; lookups never take that mutex and never wait for a
+ *     rebuild.  Only hash_ring_destroy() must not race with anything.
+ *   - Every membership change builds a complete new continuum off to the
+ *     side (no lock is held for readers while hashing or sorting) and
+ *     publishes it with one atomic pointer exchange.  A lookup sees the old
+ *     continuum or the new one, never a mix.  Old continuums are reclaimed
+ *     by an epoch scheme: a reader announces itself in a per-thread stripe
+ *     counter of the current epoch; a writer, after publishing, advances the
+ *     epoch and waits until the previous epoch's readers have left before it
+ *     drops its reference to the old continuum.
+ *   - A snapshot (hash_ring_snapshot_t) is immutable and reference counted;
+ *     it may be queried from any number of threads at once and released by
+ *     any thread.  It stays valid after the ring is destroyed.
+ *
+ * LIFETIMES
+ *   - Node names returned by lookups on a ring stay valid until
+ *     hash_ring_destroy() of that ring, even if the node is removed (the
+ *     ring keeps every name it has seen; re-adding a name reuses it).
+ *   - Names returned through a snapshot stay valid until that snapshot is
+ *     released (and, equally, until the ring is destroyed, whichever is
+ *     later).
+ *
+ * FLOAT ARITHMETIC
+ *   Some dialects reproduce their peer's float32 arithmetic.  The library
+ *   must be compiled with IEEE float and double evaluation (FLT_EVAL_METHOD
+ *   0, as on x86-64 SSE, AArch64 and others) and without -ffast-math.
+ */
+#ifndef HASH_RING_H
+#define HASH_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Version --------------------------------------------------------- */
+
+/* The one source of truth for the version: CMake reads these lines. */
+#define HASH_RING_VERSION_MAJOR 1
+#define HASH_RING_VERSION_MINOR 0
+#define HASH_RING_VERSION_PATCH 0
+#define HASH_RING_VERSION_NUMBER \
+    (HASH_RING_VERSION_MAJOR * 10000 + HASH_RING_VERSION_MINOR * 100 + HASH_RING_VERSION_PATCH)
+#define HASH_RING_VERSION_STRING "1.0.0"
+
+/* ---- Export macro ---------------------------------------------------- */
+
+#if defined(_WIN32) && defined(HASH_RING_SHARED_BUILD)
+#define HASH_RING_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(HASH_RING_SHARED)
+#define HASH_RING_API __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define HASH_RING_API __attribute__((visibility("default")))
+#else
+#define HASH_RING_API
+#endif
+
+/* ---- Types ----------------------------------------------------------- */
+
+/* A ring: membership plus the currently published continuum. */
+typedef struct hash_ring hash_ring_t;
+
+/* An immutable, reference-counted view of one published continuum. */
+typedef struct hash_ring_snapshot hash_ring_snapshot_t;
+
+/* Placement dialects; see README.md for the peer each one matches.
+ * Values are part of the ABI and never change. */
+typedef enum hash_ring_dialect {
+    HASH_RING_DIALECT_PYTHON = 0,         /* default: Python hash_ring 1.2/1.3 */
+    HASH_RING_DIALECT_NODE = 1,           /* cypreess/node-hash-ring */
+    HASH_RING_DIALECT_LIBKETAMA = 2,      /* RJ/ketama libketama */
+    HASH_RING_DIALECT_LIBMEMCACHED = 3,   /* libmemcached KETAMA_WEIGHTED */
+    HASH_RING_DIALECT_TWEMPROXY = 4,      /* twemproxy ketama + md5 */
+    HASH_RING_DIALECT_HASHRING = 5,       /* npm hashring 3.x, default */
+    HASH_RING_DIALECT_HASHRING_PYTHON = 6 /* npm hashring 3.x, compatibility 'hash_ring' */
+} hash_ring_dialect_t;
+
+/* ---- Status codes ---------------------------------------------------- */
+/* 0 = success, negative = error.  Values never change once released;
+ * new codes are only ever appended. */
+#define HASH_RING_OK 0
+#define HASH_RING_EINVAL -1    /* bad argument */
+#define HASH_RING_ENOMEM -2    /* out of memory */
+#define HASH_RING_EEXIST -3    /* node already in the ring */
+#define HASH_RING_ENOTFOUND -4 /* no such node (or index out of range) */
+#define HASH_RING_EEMPTY -5    /* the ring owns no points (no nodes, or all weights 0) */
+#define HASH_RING_ECRYPTO -6   /* libcrypto could not provide MD5 (e.g. FIPS mode) */
+/* Since 1.0: codes of the memcached client (hash_ring_memcache.h). */
+#define HASH_RING_ENOTSTORED -7 /* memcached: NOT_STORED (add/replace/append/prepend condition) */
+#define HASH_RING_ECASEXISTS -8 /* memcached: EXISTS (cas token no longer current) */
+#define HASH_RING_EMISS -9      /* memcached: NOT_FOUND / cache miss */
+#define HASH_RING_ESERVER -10   /* memcached: ERROR, CLIENT_ERROR or SERVER_ERROR reply */
+#define HASH_RING_ETIMEDOUT -11 /* connect or I/O timeout */
+#define HASH_RING_EIO -12       /* connection refused, reset or closed */
+#define HASH_RING_EPROTO -13    /* malformed, truncated or oversized reply */
+#define HASH_RING_ENOSERVER -14 /* no live server for the key */
+
+/* A static, never-NULL English description of a status code (unknown codes
+ * give "unknown error").  Thread-safe.  Since 1.0. */
+HASH_RING_API const char *hash_ring_strerror(int status);
+
+/* ---- Version at run time --------------------------------------------- */
+
+/* HASH_RING_VERSION_NUMBER of the library actually loaded.  Since 1.0. */
+HASH_RING_API unsigned hash_ring_version(void);
+/* HASH_RING_VERSION_STRING of the library actually loaded (static).  Since 1.0. */
+HASH_RING_API const char *hash_ring_version_string(void);
+
+/* ---- Dialects -------------------------------------------------------- */
+
+/* The dialect's name as the command line spells it ("python", "node",
+ * "libketama", "libmemcached", "twemproxy", "hashring", "hashring-python"),
+ * or NULL for an unknown value.  Static string.  Since 1.0. */
+HASH_RING_API const char *hash_ring_dialect_name(hash_ring_dialect_t dialect);
+
+/* Parses a dialect name (NUL-terminated, exact spelling as above).
+ * Errors: HASH_RING_EINVAL (NULL argument or unknown name).  Since 1.0. */
+HASH_RING_API int hash_ring_dialect_from_name(const char *name, hash_ring_dialect_t *out);
+
+/* ---- Ring lifetime --------------------------------------------------- */
+
+/* Creates an empty ring placing keys by `dialect`.
+ * Errors: HASH_RING_EINVAL (out NULL, unknown dialect), HASH_RING_ENOMEM,
+ * HASH_RING_ECRYPTO (MD5 unavailable: checked here, once).  Since 1.0. */
+HASH_RING_API int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect);
+
+/* Destroys a ring; NULL is fine.  Must not race with any other call on the
+ * same ring.  Snapshots acquired from it stay valid until released.
+ * Since 1.0. */
+HASH_RING_API void hash_ring_destroy(hash_ring_t *ring);
+
+/* The ring's dialect.  Errors: HASH_RING_EINVAL (NULL argument).  Since 1.0. */
+HASH_RING_API int hash_ring_get_dialect(const hash_ring_t *ring, hash_ring_dialect_t *out);
+
+/* ---- Membership (writers; serialized internally) --------------------- */
+
+/* Adds one node at the end of the membership order.  name: 1 or more bytes.
+ * weight: any value; 0 keeps the node as a member owning no points (in the
+ * dialects where the peer does so; see README).
+ * Errors: HASH_RING_EINVAL (ring/name NULL, name_len 0, ring too large),
+ * HASH_RING_EEXIST (a node of that name is a member), HASH_RING_ENOMEM,
+ * HASH_RING_ECRYPTO.  Since 1.0. */
+HASH_RING_API int hash_ring_add_node(hash_ring_t *ring, const void *name, size_t name_len,
+                                     uint32_t weight);
+
+/* Adds count nodes in array order with a single rebuild.  names[i] has
+ * name_lens[i] bytes; weights may be NULL (all 1).  All or nothing: if any
+ * name is invalid or already a member, or repeated within the batch, nothing
+ * is added.  count 0 is a successful no-op.
+ * Errors: as hash_ring_add_node.  Since 1.0. */
+HASH_RING_API int hash_ring_add_nodes(hash_ring_t *ring, const void *const *names,
+                                      const size_t *name_lens, const uint32_t *weights,
+                                      size_t count);
+
+/* Removes a node.  Errors: HASH_RING_EINVAL, HASH_RING_ENOTFOUND,
+ * HASH_RING_ENOMEM, HASH_RING_ECRYPTO.  Since 1.0. */
+HASH_RING_API int hash_ring_remove_node(hash_ring_t *ring, const void *name, size_t name_len);
+
+/* Changes a member's weight, keeping its place in the membership order.
+ * Setting the current weight is a successful no-op.
+ * Errors: HASH_RING_EINVAL, HASH_RING_ENOTFOUND, HASH_RING_ENOMEM,
+ * HASH_RING_ECRYPTO.  Since 1.0. */
+HASH_RING_API int hash_ring_set_weight(hash_ring_t *ring, const void *name, size_t name_len,
+                                       uint32_t weight);
+
+/* ---- Key lookups (readers; lock-free, any number of threads) --------- */
+
+/* The node that owns KEY (not a lookup by node name): *node receives its
+ * NUL-terminated name, *node_len (if node_len is not NULL) its length.
+ * key may be NULL when key_len is 0.  *node stays valid until
+ * hash_ring_destroy().
+ * Errors: HASH_RING_EINVAL (ring or node NULL, key NULL with key_len > 0),
+ * HASH_RING_EEMPTY (no node owns a point), HASH_RING_ECRYPTO.  Since 1.0. */
+HASH_RING_API int hash_ring_get_node(const hash_ring_t *ring, const void *key, size_t key_len,
+                                     const char **node, size_t *node_len);
+
+/* Up to max distinct nodes in ring order starting from KEY's position and
+ * wrapping around (Python's iterate_nodes order: the replica and fail-over
+ * order).  nodes[0] is hash_ring_get_node's answer.  *count receives how
+ * many were written (fewer than max when fewer nodes own points).
+ * node_lens may be NULL.  max 0 is allowed (count 0).  Names as for
+ * hash_ring_get_node.  All entries come from one continuum.
+ * Errors: HASH_RING_EINVAL (ring or count NULL, nodes NULL with max > 0,
+ * key NULL with key_len > 0), HASH_RING_EEMPTY, HASH_RING_ENOMEM (only when
+ * max > 64: a bitmap of the members is allocated), HASH_RING_ECRYPTO.
+ * Since 1.0. */
+HASH_RING_API int hash_ring_get_nodes(const hash_ring_t *ring, const void *key, size_t key_len,
+                                      const char **nodes, size_t *node_lens, size_t max,
+                                      size_t *count);
+
+/* A key's position on the ring: the first four bytes of MD5(key) read
+ * little-endian (the same in every dialect).
+ * Errors: HASH_RING_EINVAL, HASH_RING_ECRYPTO.  Since 1.0. */
+HASH_RING_API int hash_ring_position(const void *key, size_t key_len, uint32_t *position);
+
+/* ---- Snapshots ------------------------------------------------------- */
+
+/* Takes a reference to the ring's current continuum: every query on the
+ * snapshot sees that one membership, whatever writers do meanwhile.
+ * Errors: HASH_RING_EINVAL.  Since 1.0. */
+HASH_RING_API int hash_ring_snapshot_acquire(const hash_ring_t *ring, hash_ring_snapshot_t **out);
+
+/* Drops the reference; NULL is fine.  Any thread.  Since 1.0. */
+HASH_RING_API void hash_ring_snapshot_release(hash_ring_snapshot_t *snap);
+
+/* As hash_ring_get_node / hash_ring_get_nodes, on the snapshot.  Returned
+ * names stay valid until the snapshot is released.  Since 1.0. */
+HASH_RING_API int hash_ring_snapshot_get_node(const hash_ring_snapshot_t *snap, const void *key,
+                                              size_t key_len, const char **node,
+                                              size_t *node_len);
+HASH_RING_API int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *key,
+                                               size_t key_len, const char **nodes,
+                                               size_t *node_lens, size_t max, size_t *count);
+
+/* The owner of a ring position (as if a key hashed to `position`).
+ * Errors: HASH_RING_EINVAL, HASH_RING_EEMPTY.  Since 1.0. */
+HASH_RING_API int hash_ring_snapshot_get_node_at(const hash_ring_snapshot_t *snap,
+                                                 uint32_t position, const char **node,
+                                                 size_t *node_len);
+
+/* The snapshot's dialect.  Errors: HASH_RING_EINVAL.  Since 1.0. */
+HASH_RING_API int hash_ring_snapshot_dialect(const hash_ring_snapshot_t *snap,
+                                             hash_ring_dialect_t *out);
+
+/* Number of member nodes (0 for NULL).  Since 1.0. */
+HASH_RING_API size_t hash_ring_snapshot_node_count(const hash_ring_snapshot_t *snap);
+
+/* Member `index` (0-based, in membership order).  Every out pointer may be
+ * NULL.  weight: as set; points: continuum points it contributes (hashes
+ * per node times points per digest); share: the exact number of the 2^32
+ * key positions it owns (all members' shares sum to 2^32 unless the ring is
+ * empty).  Errors: HASH_RING_EINVAL (snap NULL), HASH_RING_ENOTFOUND (index
+ * out of range).  Since 1.0. */
+HASH_RING_API int hash_ring_snapshot_node(const hash_ring_snapshot_t *snap, size_t index,
+                                          const char **name, size_t *name_len, uint32_t *weight,
+                                          size_t *points, uint64_t *share);
+
+/* Number of continuum points, shared points counted once per owner
+ * (0 for NULL).  Since 1.0. */
+HASH_RING_API size_t hash_ring_snapshot_point_count(const hash_ring_snapshot_t *snap);
+
+/* Continuum point `index` in ring order (ascending position).  When two
+ * nodes produce the same position both points are listed, the one that
+ * wins lookups first; `owner` is the node a lookup reaching that point
+ * returns in dialect python (the peer keeps one owner per position) and
+ * the node that produced the point in the other dialects (their peers keep
+ * both).  Out pointers may be NULL.
+ * Errors: HASH_RING_EINVAL, HASH_RING_ENOTFOUND (index out of range).
+ * Since 1.0. */
+HASH_RING_API int hash_ring_snapshot_point(const hash_ring_snapshot_t *snap, size_t index,
+                                           uint32_t *point, const char **owner,
+                                           size_t *owner_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HASH_RING_H */

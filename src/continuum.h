@@ -1,0 +1,70 @@
+/* continuum.h - an immutable continuum: one published membership (internal).
+ *
+ * struct hash_ring_snapshot is the continuum itself: a snapshot is just a
+ * counted reference to it. */
+#ifndef HR_CONTINUUM_H
+#define HR_CONTINUUM_H
+
+#include "dialect.h"
+#include "names.h"
+#include "search.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hr_node {
+    hr_name *name;
+    uint32_t weight; /* as set by the user */
+    uint32_t hashes; /* digests taken: points = hashes * per_digest */
+    uint64_t share;  /* key positions owned, of 2^32 */
+} hr_node;
+
+struct hash_ring_snapshot {
+    atomic_size_t refs;
+    const hr_dialect *dialect;
+    hr_names *names; /* keeps every name below alive */
+    size_t nnodes;
+    hr_node *nodes;  /* membership order */
+    size_t npoints;
+    uint32_t *pts;   /* ascending; at equal positions the winner first */
+    uint32_t *own;   /* index into nodes of the node that produced pts[i] */
+    hr_index index;
+};
+
+typedef struct hash_ring_snapshot hr_continuum;
+
+/* A member of a membership being built: name and weight. */
+typedef struct hr_member {
+    hr_name *name;
+    uint32_t weight;
+} hr_member;
+
+/* An empty continuum.  NULL on allocation failure. */
+hr_continuum *hr_continuum_empty(const hr_dialect *d, hr_names *names);
+
+/* Builds the continuum of `members` (membership order).  `old` is the
+ * continuum currently published, whose members' name->member fields hold
+ * their index in it; points of unchanged nodes are taken from `old` and
+ * merged rather than re-hashed when that is cheaper.  `old` is unchanged.
+ * HASH_RING_OK, HASH_RING_ENOMEM or HASH_RING_ECRYPTO. */
+int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t n,
+                       hr_continuum **out);
+
+/* Forces a from-scratch build (the reference the merge path is tested against). */
+int hr_continuum_build_full(const hr_dialect *d, hr_names *names, const hr_member *members,
+                            size_t n, hr_continuum **out);
+
+void hr_continuum_ref(hr_continuum *c);
+void hr_continuum_unref(hr_continuum *c);
+
+/* The node index a lookup at ring position `pos` returns (npoints > 0). */
+uint32_t hr_continuum_owner_at(const hr_continuum *c, uint32_t pos);
+
+/* Index of the first point a lookup at `pos` reaches (npoints > 0). */
+size_t hr_continuum_first_point(const hr_continuum *c, uint32_t pos);
+
+/* The owner reported for point i: the run's winner in report_winner dialects. */
+uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i);
+
+#endif

@@ -1,0 +1,66 @@
+/* dialect.h - what distinguishes the ketama dialects (internal).
+ *
+ * One table row per dialect; the continuum builder and the lookup read the
+ * row and have no per-dialect code paths beyond these fields. */
+#ifndef HR_DIALECT_H
+#define HR_DIALECT_H
+
+#include "hash_ring.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Who owns a position that two nodes both produce. */
+typedef enum hr_tie {
+    HR_TIE_LAST,  /* the node added last (Python's dict overwrite) */
+    HR_TIE_FIRST, /* the node added first */
+    HR_TIE_NAME   /* the node whose name sorts first: shorter, then bytewise */
+} hr_tie;
+
+/* How hashes per node are computed from weight w, total T and count n. */
+typedef enum hr_formula {
+    HR_F_EXACT,        /* floor(40*n*w / T), exact integers */
+    HR_F_KETAMA,       /* floorf((float)w/(float)T * 40.0 * (float)n) */
+    HR_F_LIBMEMCACHED, /* floor((float)(pct*160/4*(float)n + 1e-10)), pct float */
+    HR_F_DOUBLE        /* Math.floor(w / T * 40 * n) in double */
+} hr_formula;
+
+typedef struct hr_dialect {
+    hash_ring_dialect_t id;
+    const char *name;
+    unsigned per_digest;    /* points taken from each digest: 3 or 4 */
+    unsigned strict;        /* 1: first point > position; 0: >= */
+    hr_tie tie;
+    hr_formula formula;
+    unsigned zero_as_one;   /* weight 0 counts as 1 */
+    unsigned host_port;     /* hash "host" for host:11211, "host:port" otherwise */
+    unsigned report_winner; /* continuum dump shows the winner for shared points */
+} hr_dialect;
+
+/* The row of a dialect, or NULL for an unknown value. */
+const hr_dialect *hr_dialect_get(hash_ring_dialect_t id);
+
+/* The weight a dialect computes with. */
+static inline uint64_t hr_dialect_weight(const hr_dialect *d, uint32_t w)
+{
+    return (w == 0 && d->zero_as_one) ? 1u : w;
+}
+
+/* Hashes (digests) per node for effective weight w of total T among n
+ * nodes (w <= T, n >= 1, T >= 1, n <= HR_MAX_NODES). */
+uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size_t n);
+
+/* Maximum member count: keeps every point count and index inside 32 bits
+ * (at most 41 hashes of 4 points per node). */
+#define HR_MAX_NODES 20000000u
+
+/* The bytes a dialect hashes for a node name: *out_len bytes written to out
+ * (room for len bytes).  Equal to the name except under the host:port rule. */
+size_t hr_dialect_hash_name(const hr_dialect *d, const char *name, size_t len, char *out);
+
+/* Nonzero when node a's point comes before (wins over) node b's point at the
+ * same position; ia/ib are membership indexes (a == b never asked). */
+int hr_dialect_tie_before(const hr_dialect *d, size_t ia, const char *na, size_t la, size_t ib,
+                          const char *nb, size_t lb);
+
+#endif

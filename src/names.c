@@ -1,0 +1,130 @@
+/* names.c - an open-addressing table of interned node names. */
+#include "names.h"
+
+#include "hash_ring.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct hr_names {
+    atomic_size_t refs;
+    size_t count;
+    size_t cap; /* power of two, or 0 */
+    hr_name **slots;
+};
+
+hr_names *hr_names_new(void)
+{
+    hr_names *t = calloc(1, sizeof *t);
+    if (t != NULL)
+        atomic_init(&t->refs, 1);
+    return t;
+}
+
+void hr_names_ref(hr_names *t)
+{
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void hr_names_unref(hr_names *t)
+{
+    if (t == NULL || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->slots[i]);
+    free(t->slots);
+    free(t);
+}
+
+/* FNV-1a, 64-bit: names are configuration, not attacker-chosen input. */
+static uint64_t hr_name_hash(const void *p, size_t len)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+static hr_name *hr_names_lookup(const hr_names *t, const void *p, size_t len, uint64_t h)
+{
+    if (t->cap == 0)
+        return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        hr_name *n = t->slots[i];
+        if (n == NULL)
+            return NULL;
+        if (n->hash == h && n->len == len && memcmp(n->bytes, p, len) == 0)
+            return n;
+    }
+}
+
+hr_name *hr_names_find(const hr_names *t, const void *p, size_t len)
+{
+    return hr_names_lookup(t, p, len, hr_name_hash(p, len));
+}
+
+static void hr_names_place(hr_name **slots, size_t cap, hr_name *n)
+{
+    size_t i = (size_t)n->hash & (cap - 1);
+    while (slots[i] != NULL)
+        i = (i + 1) & (cap - 1);
+    slots[i] = n;
+}
+
+static int hr_names_grow(hr_names *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    if (cap == 0 || cap > SIZE_MAX / sizeof(hr_name *))
+        return HASH_RING_ENOMEM;
+    hr_name **slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return HASH_RING_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i] != NULL)
+            hr_names_place(slots, cap, t->slots[i]);
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return HASH_RING_OK;
+}
+
+int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len, hr_name **out)
+{
+    uint64_t h = hr_name_hash(p, len);
+    hr_name *n = hr_names_lookup(t, p, len, h);
+    if (n != NULL) {
+        *out = n;
+        return HASH_RING_OK;
+    }
+    /* Keep the load factor at or below 1/2. */
+    if ((t->count + 1) * 2 > t->cap && hr_names_grow(t) != HASH_RING_OK)
+        return HASH_RING_ENOMEM;
+    /* name + NUL + room for the hashed form (never longer than the name) */
+    size_t extra = d->host_port ? len : 0;
+    if (len > (SIZE_MAX - sizeof *n - 1) / 2)
+        return HASH_RING_ENOMEM;
+    n = malloc(sizeof *n + len + 1 + extra);
+    if (n == NULL)
+        return HASH_RING_ENOMEM;
+    memcpy(n->bytes, p, len);
+    n->bytes[len] = '\0';
+    n->len = len;
+    n->hkey = n->bytes;
+    n->hlen = len;
+    if (extra != 0) {
+        char *alt = n->bytes + len + 1;
+        n->hlen = hr_dialect_hash_name(d, n->bytes, len, alt);
+        n->hkey = alt;
+    }
+    n->hash = h;
+    n->member = HR_NOT_MEMBER;
+    n->mark = 0;
+    hr_names_place(t->slots, t->cap, n);
+    t->count++;
+    *out = n;
+    return HASH_RING_OK;
+}

@@ -1,0 +1,26 @@
+/* search.h - the lookup structure over a sorted point array (internal). */
+#ifndef HR_SEARCH_H
+#define HR_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A prefix index: bucket b holds the first point index whose top `bits`
+ * bits are >= b, so a search touches one bucket pair and then a handful of
+ * neighbouring points instead of ~log2(P) scattered ones. */
+typedef struct hr_index {
+    unsigned shift;     /* 32 - bits */
+    uint32_t *buckets;  /* (1 << bits) + 1 entries; NULL when there are no points */
+} hr_index;
+
+/* Builds the index over pts[0..n).  HASH_RING_OK or HASH_RING_ENOMEM. */
+int hr_index_build(hr_index *ix, const uint32_t *pts, size_t n);
+void hr_index_free(hr_index *ix);
+
+/* Bytes the index occupies. */
+size_t hr_index_bytes(const hr_index *ix);
+
+/* The first i with pts[i] >= target (target may be 2^32, meaning none), or n. */
+size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *pts, size_t n, uint64_t target);
+
+#endif
