@@ -33,5 +33,6 @@ void cli_json_string(FILE *f, const char *s, size_t len);
 /* Commands: argc/argv start at the command's first argument. */
 int cli_cmd_get(cli_opts *o, int argc, char **argv);
 int cli_cmd_map(cli_opts *o, int argc, char **argv);
+int cli_cmd_mc(cli_opts *o, int argc, char **argv);
 
 #endif

@@ -130,6 +130,7 @@ typedef struct cli_command {
 static const cli_command commands[] = {
     {"get", cli_cmd_get, 1},
     {"map", cli_cmd_map, 1},
+    {"mc", cli_cmd_mc, 1},
 };
 
 int main(int argc, char **argv)
