@@ -1,0 +1,274 @@
+/* test_concurrency.c - readers looking keys up and holding snapshots while a
+ * writer adds, removes and reweights nodes.  Every answer must come from a
+ * membership that was published while the lookup ran; snapshots must stay
+ * immutable.  Run under TSan in CI (ctest label "concurrency"). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "hash_ring.h"
+#include "testutil.h"
+
+#define NAMES 32
+#define MAX_VERSIONS (1u << 17)
+#define READERS 3
+
+typedef struct version {
+    uint32_t members;         /* bit i: name i is a member */
+    uint8_t weights[NAMES];   /* weight of each member */
+} version;
+
+static char names[NAMES][16];
+static hash_ring_t *ring;
+static version *versions;
+static atomic_uint nversions; /* versions[0..n) are logged */
+static atomic_int stop;
+static atomic_ulong lookups, snapshots;
+static double seconds = 2.0;
+static int zero_owns; /* the dialect counts weight 0 as 1 */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int name_index(const char *p)
+{
+    for (int i = 0; i < NAMES; i++)
+        if (p == names[i] || strcmp(p, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Does some version in [lo, hi] have node i as a member with weight > 0? */
+static int owned_in(int i, unsigned lo, unsigned hi)
+{
+    for (unsigned v = lo; v <= hi; v++)
+        if ((versions[v].members >> i & 1u) && (versions[v].weights[i] > 0 || zero_owns))
+            return 1;
+    return 0;
+}
+
+static void *writer(void *arg)
+{
+    (void)arg;
+    uint64_t seed = 7;
+    version cur = versions[0];
+    while (!atomic_load(&stop) && atomic_load(&nversions) < MAX_VERSIONS) {
+        int i = 1 + (int)(tu_rand(&seed) % (NAMES - 1)); /* name 0 is the anchor */
+        version next = cur;
+        unsigned op = (unsigned)(tu_rand(&seed) % 3);
+        if (!(cur.members >> i & 1u)) {
+            next.members |= 1u << i;
+            next.weights[i] = (uint8_t)(tu_rand(&seed) % 4); /* 0..3 */
+        } else if (op == 0) {
+            next.members &= ~(1u << i);
+            next.weights[i] = 0;
+        } else {
+            next.weights[i] = (uint8_t)(1 + tu_rand(&seed) % 3);
+            if (next.weights[i] == cur.weights[i])
+                continue;
+        }
+        /* log first: the ring publishes it during the call below */
+        unsigned v = atomic_load(&nversions);
+        versions[v] = next;
+        atomic_store(&nversions, v + 1);
+        int rc;
+        if (next.members != cur.members && (next.members >> i & 1u))
+            rc = hash_ring_add_node(ring, names[i], strlen(names[i]), next.weights[i]);
+        else if (next.members != cur.members)
+            rc = hash_ring_remove_node(ring, names[i], strlen(names[i]));
+        else
+            rc = hash_ring_set_weight(ring, names[i], strlen(names[i]), next.weights[i]);
+        if (rc != HASH_RING_OK)
+            abort();
+        cur = next;
+    }
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)arg * 7919 + 1;
+    unsigned long n = 0, nsnap = 0, bad = 0;
+    char key[32];
+    while (!atomic_load(&stop)) {
+        /* plain lookups */
+        for (int k = 0; k < 64; k++) {
+            int len = snprintf(key, sizeof key, "key-%llu", (unsigned long long)tu_rand(&seed));
+            unsigned lo = atomic_load(&nversions);
+            const char *node;
+            const char *reps[4];
+            size_t count;
+            int rc = hash_ring_get_node(ring, key, (size_t)len, &node, NULL);
+            int rc2 = hash_ring_get_nodes(ring, key, (size_t)len, reps, NULL, 4, &count);
+            unsigned hi = atomic_load(&nversions);
+            lo = lo >= 2 ? lo - 2 : 0;
+            if (rc != HASH_RING_OK || rc2 != HASH_RING_OK || count == 0) {
+                bad++;
+                continue;
+            }
+            int i = name_index(node);
+            if (i < 0 || !owned_in(i, lo, hi - 1))
+                bad++;
+            for (size_t c = 0; c < count; c++) {
+                int j = name_index(reps[c]);
+                if (j < 0 || !owned_in(j, lo, hi - 1))
+                    bad++;
+            }
+            n++;
+        }
+        /* a snapshot: one membership, immutable */
+        unsigned lo = atomic_load(&nversions);
+        hash_ring_snapshot_t *s;
+        if (hash_ring_snapshot_acquire(ring, &s) != HASH_RING_OK) {
+            bad++;
+            continue;
+        }
+        unsigned hi = atomic_load(&nversions);
+        lo = lo >= 2 ? lo - 2 : 0;
+        uint32_t members = 0;
+        uint8_t w[NAMES] = {0};
+        for (size_t k = 0; k < hash_ring_snapshot_node_count(s); k++) {
+            const char *nm;
+            uint32_t weight;
+            hash_ring_snapshot_node(s, k, &nm, NULL, &weight, NULL, NULL);
+            int i = name_index(nm);
+            if (i < 0) {
+                bad++;
+                continue;
+            }
+            members |= 1u << i;
+            w[i] = (uint8_t)weight;
+        }
+        int match = 0;
+        for (unsigned v = lo; v < hi && !match; v++)
+            match = versions[v].members == members && memcmp(versions[v].weights, w, NAMES) == 0;
+        if (!match)
+            bad++;
+        const char *first[16];
+        for (int k = 0; k < 16; k++) {
+            int len = snprintf(key, sizeof key, "snap-%d", k);
+            if (hash_ring_snapshot_get_node(s, key, (size_t)len, &first[k], NULL) != 0)
+                bad++;
+            else if (!(members >> name_index(first[k]) & 1u) ||
+                     (w[name_index(first[k])] == 0 && !zero_owns))
+                bad++;
+        }
+        sched_yield();
+        for (int k = 0; k < 16; k++) {
+            const char *again;
+            int len = snprintf(key, sizeof key, "snap-%d", k);
+            if (hash_ring_snapshot_get_node(s, key, (size_t)len, &again, NULL) != 0 ||
+                again != first[k])
+                bad++;
+        }
+        /* release some snapshots late, from another iteration */
+        hash_ring_snapshot_release(s);
+        nsnap++;
+    }
+    atomic_fetch_add(&lookups, n);
+    atomic_fetch_add(&snapshots, nsnap);
+    return (void *)(uintptr_t)bad;
+}
+
+static void test_readers_and_writer(void **state)
+{
+    (void)state;
+    versions = calloc(MAX_VERSIONS, sizeof *versions);
+    assert_non_null(versions);
+    for (int i = 0; i < NAMES; i++)
+        snprintf(names[i], sizeof names[i], "node-%d", i);
+    for (int d = 0; d < 7; d++) {
+        assert_int_equal(hash_ring_create(&ring, (hash_ring_dialect_t)d), HASH_RING_OK);
+        zero_owns = d == HASH_RING_DIALECT_LIBMEMCACHED || d == HASH_RING_DIALECT_HASHRING ||
+                    d == HASH_RING_DIALECT_HASHRING_PYTHON;
+        assert_int_equal(hash_ring_add_node(ring, names[0], strlen(names[0]), 1), 0);
+        memset(versions, 0, sizeof *versions);
+        versions[0].members = 1;
+        versions[0].weights[0] = 1;
+        atomic_store(&nversions, 1);
+        atomic_store(&stop, 0);
+        atomic_store(&lookups, 0);
+        atomic_store(&snapshots, 0);
+        pthread_t w, r[READERS];
+        assert_int_equal(pthread_create(&w, NULL, writer, NULL), 0);
+        for (uintptr_t i = 0; i < READERS; i++)
+            assert_int_equal(pthread_create(&r[i], NULL, reader, (void *)i), 0);
+        double end = now() + seconds / 7.0;
+        while (now() < end)
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
+        atomic_store(&stop, 1);
+        assert_int_equal(pthread_join(w, NULL), 0);
+        uintptr_t bad = 0;
+        for (int i = 0; i < READERS; i++) {
+            void *ret;
+            assert_int_equal(pthread_join(r[i], &ret), 0);
+            bad += (uintptr_t)ret;
+        }
+        print_message("%s: %u versions published, %lu lookups, %lu snapshots, %lu bad\n",
+                      hash_ring_dialect_name((hash_ring_dialect_t)d), atomic_load(&nversions),
+                      atomic_load(&lookups), atomic_load(&snapshots), (unsigned long)bad);
+        assert_int_equal(bad, 0);
+        assert_true(atomic_load(&nversions) > 20);
+        assert_true(atomic_load(&lookups) > 100);
+        hash_ring_destroy(ring);
+    }
+    free(versions);
+}
+
+/* Snapshots released by another thread after the ring is gone. */
+static hash_ring_snapshot_t *handoff[64];
+
+static void *releaser(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 64; i++) {
+        const char *n;
+        if (hash_ring_snapshot_get_node(handoff[i], "k", 1, &n, NULL) != 0)
+            return (void *)1;
+        hash_ring_snapshot_release(handoff[i]);
+    }
+    return NULL;
+}
+
+static void test_release_elsewhere(void **state)
+{
+    (void)state;
+    hash_ring_t *r;
+    assert_int_equal(hash_ring_create(&r, HASH_RING_DIALECT_PYTHON), 0);
+    for (int i = 0; i < 64; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "n%d", i);
+        assert_int_equal(hash_ring_add_node(r, n, strlen(n), 1), 0);
+        assert_int_equal(hash_ring_snapshot_acquire(r, &handoff[i]), 0);
+    }
+    hash_ring_destroy(r);
+    pthread_t t;
+    void *ret;
+    assert_int_equal(pthread_create(&t, NULL, releaser, NULL), 0);
+    assert_int_equal(pthread_join(t, &ret), 0);
+    assert_null(ret);
+}
+
+int main(void)
+{
+    const char *s = getenv("HASH_RING_STRESS_SECONDS");
+    if (s != NULL)
+        seconds = atof(s);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_readers_and_writer),
+        cmocka_unit_test(test_release_elsewhere),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
