@@ -30,6 +30,7 @@ struct hash_ring_snapshot {
     uint32_t *pts;   /* ascending; at equal positions the winner first */
     uint32_t *own;   /* index into nodes of the node that produced pts[i] */
     hr_index index;
+    int shares_done; /* set by a builder that computed shares itself */
 };
 
 typedef struct hash_ring_snapshot hr_continuum;
@@ -57,6 +58,29 @@ int hr_continuum_build_full(const hr_dialect *d, hr_names *names, const hr_membe
 
 void hr_continuum_ref(hr_continuum *c);
 void hr_continuum_unref(hr_continuum *c);
+
+/* ---- Shared by the two builders (continuum.c, merge.c) ---- */
+
+/* A continuum of n nodes with no points yet; takes a reference on names. */
+hr_continuum *hr_continuum_alloc(const hr_dialect *d, hr_names *names, size_t nnodes);
+void hr_continuum_free(hr_continuum *c);
+/* Fills c->nodes from members (hash counts per the dialect); returns the
+ * number of points they produce. */
+uint64_t hr_continuum_plan(hr_continuum *c, const hr_member *m, size_t n);
+/* Allocates pts/own for `points` entries. */
+int hr_continuum_alloc_points(hr_continuum *c, uint64_t points);
+/* Generates and sorts every point of c->nodes (the from-scratch path). */
+int hr_continuum_fill(hr_continuum *c);
+/* Shares and the search index, once pts/own are final. */
+int hr_continuum_finish(hr_continuum *c);
+/* Nonzero when node a wins a shared position against node b. */
+int hr_continuum_before(const hr_continuum *c, uint32_t a, uint32_t b);
+/* Puts each run of equal positions of (pts, own) in tie order. */
+void hr_continuum_fix_ties(const hr_continuum *c, uint32_t *pts, uint32_t *own, size_t n);
+
+/* Counters of merge.c: merges done, and merges that fell back to a full
+ * build (never expected; tests assert it stays 0). */
+extern atomic_ulong hr_merges, hr_merge_fallbacks;
 
 /* The node index a lookup at ring position `pos` returns (npoints > 0). */
 uint32_t hr_continuum_owner_at(const hr_continuum *c, uint32_t pos);

@@ -8,30 +8,80 @@
 #include "search.h"
 
 #include "hash_ring.h"
+#include "mem.h"
 
 #include <stdlib.h>
 
 #define HR_POINTS_PER_BUCKET 8
 #define HR_MAX_BITS 24
 
-int hr_index_build(hr_index *ix, const uint32_t *pts, size_t n)
+static unsigned hr_index_bits(size_t n)
 {
     unsigned bits = 0;
     while (bits < HR_MAX_BITS && ((size_t)HR_POINTS_PER_BUCKET << (bits + 1)) <= n)
         bits++;
+    return bits;
+}
+
+int hr_index_update(hr_index *ix, const hr_index *old, size_t n, const uint32_t *ins,
+                    size_t nins, const uint32_t *del, size_t ndel)
+{
+    unsigned bits = hr_index_bits(n);
+    if (old->buckets == NULL || 32 - bits != old->shift)
+        return HASH_RING_ENOTFOUND;
     size_t nb = (size_t)1 << bits;
-    uint32_t *b = malloc((nb + 1) * sizeof *b);
+    uint32_t *b = hr_alloc_array(nb + 1, sizeof *b);
+    if (b == NULL)
+        return HASH_RING_ENOMEM;
+    /* new[k] = old[k] + insertions below k's start - deletions below it:
+     * a constant offset between consecutive changes */
+    size_t a = 0, r = 0, k = 0;
+    int64_t delta = 0;
+    for (;;) {
+        uint64_t p = (uint64_t)1 << 32;
+        int sign = 0;
+        if (a < nins && ins[a] < p) {
+            p = ins[a];
+            sign = 1;
+        }
+        if (r < ndel && del[r] < p) {
+            p = del[r];
+            sign = -1;
+        }
+        size_t end = sign == 0 ? nb : (size_t)(p >> old->shift) + 1;
+        for (; k < end; k++)
+            b[k] = (uint32_t)((int64_t)old->buckets[k] + delta);
+        if (sign == 0)
+            break;
+        delta += sign;
+        if (sign > 0)
+            a++;
+        else
+            r++;
+    }
+    b[nb] = (uint32_t)n;
+    ix->shift = old->shift;
+    ix->buckets = b;
+    return HASH_RING_OK;
+}
+
+int hr_index_build(hr_index *ix, const uint32_t *pts, size_t n)
+{
+    unsigned bits = hr_index_bits(n);
+    size_t nb = (size_t)1 << bits;
+    uint32_t *b = hr_alloc_array(nb + 1, sizeof *b);
     if (b == NULL)
         return HASH_RING_ENOMEM;
     unsigned shift = 32 - bits;
-    size_t i = 0;
-    for (size_t k = 0; k < nb; k++) {
-        uint64_t lo = (uint64_t)k << shift;
-        while (i < n && pts[i] < lo)
-            i++;
-        b[k] = (uint32_t)i;
+    /* buckets[k] = first i with pts[i] >= k << shift: one pass over both */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t top = (size_t)((uint64_t)pts[i] >> shift);
+        while (k <= top)
+            b[k++] = (uint32_t)i;
     }
-    b[nb] = (uint32_t)n;
+    while (k <= nb)
+        b[k++] = (uint32_t)n;
     ix->shift = shift;
     ix->buckets = b;
     return HASH_RING_OK;

@@ -17,6 +17,14 @@ typedef struct hr_index {
 int hr_index_build(hr_index *ix, const uint32_t *pts, size_t n);
 void hr_index_free(hr_index *ix);
 
+/* Derives the index of a continuum of n points from old, the index of the
+ * continuum it was made from by inserting ins[0..nins) and deleting
+ * del[0..ndel) (both ascending): O(buckets + changes) instead of O(n).
+ * Returns HASH_RING_OK, HASH_RING_ENOMEM, or HASH_RING_ENOTFOUND when the
+ * bucket count would differ (then build from scratch). */
+int hr_index_update(hr_index *ix, const hr_index *old, size_t n, const uint32_t *ins,
+                    size_t nins, const uint32_t *del, size_t ndel);
+
 /* Bytes the index occupies. */
 size_t hr_index_bytes(const hr_index *ix);
 

@@ -80,6 +80,9 @@ static void assert_same(const hr_continuum *a, const hr_continuum *b)
     }
     assert_memory_equal(a->pts, b->pts, a->npoints * sizeof *a->pts);
     assert_memory_equal(a->own, b->own, a->npoints * sizeof *a->own);
+    /* the search index too (a merge derives it from the old one) */
+    assert_int_equal(a->index.shift, b->index.shift);
+    assert_memory_equal(a->index.buckets, b->index.buckets, hr_index_bytes(&a->index));
 }
 
 static void check_against_full(hash_ring_t *r)
@@ -170,6 +173,11 @@ static void test_incremental_equals_full(void **state)
         }
         hash_ring_destroy(r);
     }
+    /* the incremental path was taken, and never had to give up */
+    print_message("merges: %lu, fallbacks: %lu\n", atomic_load(&hr_merges),
+                  atomic_load(&hr_merge_fallbacks));
+    assert_true(atomic_load(&hr_merges) > 500);
+    assert_int_equal(atomic_load(&hr_merge_fallbacks), 0);
 }
 
 /* Owner at every position class of two snapshots: calls fn for each

@@ -1,0 +1,401 @@
+/* merge.c - building the next continuum from the current one.
+ *
+ * A node's first k digests do not depend on the rest of the ring, so a
+ * membership change only hashes the digests whose index j lies between a
+ * node's old and new hash counts: all of an added node's, all of a removed
+ * node's (to find its points), and the one or two that a change of n or of
+ * the total weight adds to or takes from the others.  Those digests become
+ * two short sorted lists, points to insert and points to delete.  Each is
+ * located in the old arrays by binary search; the new arrays are then the
+ * old ones copied run by run between those positions (memcpy, plus an
+ * owner-index remap when a node was removed), with the insertions placed.
+ * The order of surviving entries among themselves is kept, because neither
+ * membership order nor name order between surviving nodes ever changes.
+ * When the change touches a large part of the ring (a big batch, a weight
+ * change that moves every node's count) a from-scratch build is cheaper and
+ * is used instead.
+ */
+#include "continuum.h"
+#include "digest.h"
+#include "hash_ring.h"
+#include "mem.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Merges that had to fall back to a full build (never expected; the tests
+ * check it stays 0), and merges done. */
+atomic_ulong hr_merge_fallbacks, hr_merges;
+
+/* Sorted (position, owner) pairs to insert or delete. */
+typedef struct hr_delta {
+    size_t n;
+    uint32_t *pts;
+    uint32_t *own; /* new owner index for insertions, old for deletions */
+    size_t *at;    /* position in the old arrays */
+} hr_delta;
+
+static int hr_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Appends node `who`'s points of digests [from, to) of name nm to e. */
+static int hr_delta_gen(const hr_dialect *d, const hr_name *nm, uint32_t who, uint32_t from,
+                        uint32_t to, uint64_t *e, size_t *k, uint32_t *scratch)
+{
+    int rc = hr_digest_points(nm->hkey, nm->hlen, from, to, d->per_digest, scratch);
+    for (size_t j = 0; rc == HASH_RING_OK && j < (size_t)(to - from) * d->per_digest; j++)
+        e[(*k)++] = (uint64_t)scratch[j] << 32 | who;
+    return rc;
+}
+
+/* Sorts the pairs in e into dl (position order; ties per `tie`, if given). */
+static int hr_delta_sort(const hr_continuum *tie, uint64_t *e, hr_delta *dl)
+{
+    qsort(e, dl->n, sizeof *e, hr_cmp_u64);
+    dl->pts = hr_alloc_array(dl->n, sizeof *dl->pts);
+    dl->own = hr_alloc_array(dl->n, sizeof *dl->own);
+    dl->at = hr_alloc_array(dl->n, sizeof *dl->at);
+    if (dl->pts == NULL || dl->own == NULL || dl->at == NULL)
+        return HASH_RING_ENOMEM;
+    for (size_t i = 0; i < dl->n; i++) {
+        dl->pts[i] = (uint32_t)(e[i] >> 32);
+        dl->own[i] = (uint32_t)e[i];
+    }
+    if (tie != NULL)
+        hr_continuum_fix_ties(tie, dl->pts, dl->own, dl->n);
+    return HASH_RING_OK;
+}
+
+static size_t hr_lower_bound(const uint32_t *pts, size_t n, uint32_t p)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pts[mid] < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Finds each deletion's entry in old: same position, same (old) owner; a
+ * pair listed twice (a node hitting one position twice) takes two entries.
+ * Returns 0 if some deletion has no entry (never expected). */
+static int hr_locate_deletions(const hr_continuum *old, hr_delta *del)
+{
+    for (size_t i = 0; i < del->n; i++) {
+        size_t q = hr_lower_bound(old->pts, old->npoints, del->pts[i]);
+        if (i > 0 && del->pts[i] == del->pts[i - 1] && del->own[i] == del->own[i - 1])
+            q = del->at[i - 1] + 1;
+        while (q < old->npoints && old->pts[q] == del->pts[i] && old->own[q] != del->own[i])
+            q++;
+        if (q >= old->npoints || old->pts[q] != del->pts[i])
+            return 0;
+        del->at[i] = q;
+    }
+    /* positions ascend already (sorted by position, then owner); equal
+     * positions with different owners may come out of order: sort. */
+    for (size_t i = 1; i < del->n; i++) {
+        size_t v = del->at[i], k = i;
+        while (k > 0 && del->at[k - 1] > v) {
+            del->at[k] = del->at[k - 1];
+            k--;
+        }
+        del->at[k] = v;
+    }
+    return 1;
+}
+
+/* Each insertion goes before old entry at[i]: after every old entry with a
+ * smaller position and after the equal-position entries that win over it. */
+static void hr_locate_insertions(const hr_continuum *c, const hr_continuum *old,
+                                 const uint32_t *map, hr_delta *ins)
+{
+    for (size_t i = 0; i < ins->n; i++) {
+        size_t q = hr_lower_bound(old->pts, old->npoints, ins->pts[i]);
+        while (q < old->npoints && old->pts[q] == ins->pts[i] &&
+               (map[old->own[q]] == HR_NOT_MEMBER ||
+                hr_continuum_before(c, map[old->own[q]], ins->own[i])))
+            q++;
+        ins->at[i] = q;
+    }
+}
+
+/* How owner indexes change: not at all (nodes added or reweighted), by
+ * one below a removed node (one node removed), or through the map. */
+typedef struct hr_remap {
+    int kind; /* 0 identity, 1 one removed at `removed`, 2 general */
+    uint32_t removed;
+    const uint32_t *map;
+} hr_remap;
+
+/* Copies old[from, to) to c at k, remapping owners. */
+static void hr_copy_run(hr_continuum *c, size_t k, const hr_continuum *old, size_t from,
+                        size_t to, const hr_remap *rm)
+{
+    size_t n = to - from;
+    const uint32_t *src = old->own + from;
+    uint32_t *dst = c->own + k;
+    memcpy(c->pts + k, old->pts + from, n * sizeof *c->pts);
+    if (rm->kind == 0) {
+        memcpy(dst, src, n * sizeof *dst);
+    } else if (rm->kind == 1) {
+        uint32_t cut = rm->removed; /* entries of the removed node are deleted */
+        for (size_t i = 0; i < n; i++)
+            dst[i] = src[i] - (src[i] > cut);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = rm->map[src[i]];
+    }
+}
+
+/* Old entries copied to new positions right after a change: their arcs
+ * (distance to the previous entry) differ from the old ones. */
+typedef struct hr_starts {
+    size_t n;
+    size_t *old_at, *new_at;
+    size_t *ins_at; /* new position of each insertion */
+} hr_starts;
+
+/* Builds c's arrays from old plus the located deltas; returns entries
+ * written and records where copied runs start after a change. */
+static size_t hr_apply_deltas(hr_continuum *c, const hr_continuum *old, const hr_remap *rm,
+                              const hr_delta *ins, const hr_delta *del, hr_starts *st)
+{
+    size_t i = 0, a = 0, r = 0, k = 0;
+    int changed = 0; /* something was inserted or deleted just before i */
+    for (;;) {
+        size_t next = old->npoints;
+        if (a < ins->n && ins->at[a] < next)
+            next = ins->at[a];
+        if (r < del->n && del->at[r] < next)
+            next = del->at[r];
+        if (k + (next - i) > c->npoints)
+            return c->npoints + 1;
+        if (changed && next > i) {
+            st->old_at[st->n] = i;
+            st->new_at[st->n++] = k;
+        }
+        hr_copy_run(c, k, old, i, next, rm);
+        k += next - i;
+        i = next;
+        changed = 0;
+        while (a < ins->n && ins->at[a] == i) {
+            if (k == c->npoints)
+                return k + 1;
+            st->ins_at[a] = k;
+            c->pts[k] = ins->pts[a];
+            c->own[k++] = ins->own[a++];
+            changed = 1;
+        }
+        if (r < del->n && del->at[r] == i) {
+            r++;
+            i++;
+            changed = 1;
+        }
+        if (i >= old->npoints && a == ins->n)
+            break;
+    }
+    return k;
+}
+
+/* The arc ending at entry i: keys between the previous entry and it (the
+ * first entry's arc wraps around). */
+static uint64_t hr_arc(const uint32_t *pts, size_t n, size_t i)
+{
+    return i == 0 ? (uint64_t)pts[0] + ((uint64_t)1 << 32) - pts[n - 1]
+                  : (uint64_t)(pts[i] - pts[i - 1]);
+}
+
+/* Shares of the merged continuum from the old shares: every entry whose
+ * previous entry is unchanged keeps its arc, so only the entries next to a
+ * change, the inserted and deleted ones, and the first entry (whose arc
+ * wraps around to the last) are re-counted. */
+static void hr_merge_shares(hr_continuum *c, const hr_continuum *old, const uint32_t *map,
+                            const hr_delta *ins, const hr_delta *del, const hr_starts *st)
+{
+    for (size_t o = 0; o < old->nnodes; o++)
+        if (map[o] != HR_NOT_MEMBER)
+            c->nodes[map[o]].share = old->nodes[o].share;
+    int first_done = 0;
+    /* take back the old arcs that change */
+#define HR_UNCREDIT(j)                                                                           \
+    do {                                                                                       \
+        uint32_t o_ = map[old->own[j]];                                                        \
+        if (o_ != HR_NOT_MEMBER)                                                               \
+            c->nodes[o_].share -= hr_arc(old->pts, old->npoints, (j));                         \
+    } while (0)
+    for (size_t r = 0; r < del->n; r++) {
+        HR_UNCREDIT(del->at[r]);
+        first_done |= del->at[r] == 0;
+    }
+    for (size_t s = 0; s < st->n; s++) {
+        HR_UNCREDIT(st->old_at[s]);
+        first_done |= st->old_at[s] == 0;
+    }
+    if (!first_done)
+        HR_UNCREDIT(0);
+#undef HR_UNCREDIT
+    /* and count the new ones */
+    first_done = 0;
+    if (c->npoints == 0)
+        return;
+    for (size_t a = 0; a < ins->n; a++) {
+        size_t k = st->ins_at[a];
+        c->nodes[c->own[k]].share += hr_arc(c->pts, c->npoints, k);
+        first_done |= k == 0;
+    }
+    for (size_t s = 0; s < st->n; s++) {
+        size_t j = st->new_at[s];
+        c->nodes[c->own[j]].share += hr_arc(c->pts, c->npoints, j);
+        first_done |= j == 0;
+    }
+    if (!first_done)
+        c->nodes[c->own[0]].share += hr_arc(c->pts, c->npoints, 0);
+}
+
+int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t n,
+                       hr_continuum **out)
+{
+    const hr_dialect *d = old->dialect;
+    unsigned p = d->per_digest;
+    hr_continuum *c = hr_continuum_alloc(d, old->names, n);
+    if (c == NULL)
+        return HASH_RING_ENOMEM;
+    uint64_t points = hr_continuum_plan(c, members, n);
+    int rc = hr_continuum_alloc_points(c, points);
+
+    uint32_t *map = NULL, *scratch = NULL;
+    uint64_t *e_ins = NULL, *e_del = NULL;
+    hr_delta ins = {0, NULL, NULL, NULL}, del = {0, NULL, NULL, NULL};
+    int merge = 0, identity = 1;
+    if (rc == HASH_RING_OK && old->npoints > 0) {
+        /* old index -> new index; digests that appear or disappear */
+        map = hr_alloc_array(old->nnodes, sizeof *map);
+        rc = map ? HASH_RING_OK : HASH_RING_ENOMEM;
+        for (size_t o = 0; rc == HASH_RING_OK && o < old->nnodes; o++)
+            map[o] = HR_NOT_MEMBER;
+        uint64_t nins = 0, ndel = 0, maxd = 0;
+        for (size_t i = 0; rc == HASH_RING_OK && i < n; i++) {
+            uint32_t o = members[i].name->member;
+            uint32_t was = o == HR_NOT_MEMBER ? 0 : old->nodes[o].hashes;
+            uint32_t now = c->nodes[i].hashes;
+            if (o != HR_NOT_MEMBER)
+                map[o] = (uint32_t)i;
+            if (o != HR_NOT_MEMBER && o != i)
+                identity = 0;
+            uint32_t dj = now > was ? now - was : was - now;
+            *(now > was ? &nins : &ndel) += (uint64_t)dj * p;
+            maxd = dj > maxd ? dj : maxd;
+        }
+        for (size_t o = 0; rc == HASH_RING_OK && o < old->nnodes; o++) {
+            if (map[o] != HR_NOT_MEMBER)
+                continue;
+            identity = 0;
+            ndel += (uint64_t)old->nodes[o].hashes * p;
+            maxd = old->nodes[o].hashes > maxd ? old->nodes[o].hashes : maxd;
+        }
+        /* a merge costs the delta's digests plus copying; a full build
+         * costs every digest plus a sort */
+        merge = rc == HASH_RING_OK && (nins + ndel) * 4 < points;
+        if (merge) {
+            scratch = hr_alloc_array((size_t)maxd * p, sizeof *scratch);
+            e_ins = hr_alloc_array((size_t)nins, sizeof *e_ins);
+            e_del = hr_alloc_array((size_t)ndel, sizeof *e_del);
+            if (!scratch || !e_ins || !e_del)
+                rc = HASH_RING_ENOMEM;
+        }
+        for (size_t i = 0; merge && rc == HASH_RING_OK && i < n; i++) {
+            uint32_t o = members[i].name->member;
+            uint32_t was = o == HR_NOT_MEMBER ? 0 : old->nodes[o].hashes;
+            uint32_t now = c->nodes[i].hashes;
+            if (now > was)
+                rc = hr_delta_gen(d, members[i].name, (uint32_t)i, was, now, e_ins, &ins.n,
+                                  scratch);
+            else if (now < was)
+                rc = hr_delta_gen(d, members[i].name, o, now, was, e_del, &del.n, scratch);
+        }
+        for (size_t o = 0; merge && rc == HASH_RING_OK && o < old->nnodes; o++)
+            if (map[o] == HR_NOT_MEMBER)
+                rc = hr_delta_gen(d, old->nodes[o].name, (uint32_t)o, 0, old->nodes[o].hashes,
+                                  e_del, &del.n, scratch);
+        if (merge && rc == HASH_RING_OK)
+            rc = hr_delta_sort(c, e_ins, &ins);
+        if (merge && rc == HASH_RING_OK)
+            rc = hr_delta_sort(NULL, e_del, &del);
+        if (merge && rc == HASH_RING_OK) {
+            if (!hr_locate_deletions(old, &del)) {
+                atomic_fetch_add(&hr_merge_fallbacks, 1);
+                assert(!"a deleted digest is missing from the continuum");
+                merge = 0; /* never expected; rebuild from scratch */
+            }
+        }
+        hr_starts st = {0, NULL, NULL, NULL};
+        if (merge && rc == HASH_RING_OK) {
+            st.old_at = hr_alloc_array(ins.n + del.n + 1, sizeof *st.old_at);
+            st.new_at = hr_alloc_array(ins.n + del.n + 1, sizeof *st.new_at);
+            st.ins_at = hr_alloc_array(ins.n, sizeof *st.ins_at);
+            if (st.old_at == NULL || st.new_at == NULL || st.ins_at == NULL)
+                rc = HASH_RING_ENOMEM;
+        }
+        if (merge && rc == HASH_RING_OK) {
+            hr_locate_insertions(c, old, map, &ins);
+            /* the owner remap: identity, one node removed, or general */
+            hr_remap rm = {identity ? 0 : 2, 0, map};
+            size_t removed = 0, gone = 0;
+            for (size_t o = 0; !identity && o < old->nnodes; o++)
+                if (map[o] == HR_NOT_MEMBER) {
+                    removed++;
+                    gone = o;
+                }
+            if (removed == 1) {
+                rm.kind = 1;
+                rm.removed = (uint32_t)gone;
+                for (size_t o = 0; o < old->nnodes && rm.kind == 1; o++)
+                    if (o != gone && map[o] != o - (o > gone))
+                        rm.kind = 2;
+            }
+            if (hr_apply_deltas(c, old, &rm, &ins, &del, &st) != c->npoints) {
+                atomic_fetch_add(&hr_merge_fallbacks, 1);
+                assert(!"continuum merge disagrees with the plan");
+                merge = 0;
+            } else {
+                atomic_fetch_add_explicit(&hr_merges, 1, memory_order_relaxed);
+                hr_merge_shares(c, old, map, &ins, &del, &st);
+                c->shares_done = 1;
+                /* derive the search index rather than rebuild it */
+                int irc = hr_index_update(&c->index, &old->index, c->npoints, ins.pts, ins.n,
+                                          del.pts, del.n);
+                rc = irc == HASH_RING_ENOMEM ? irc : HASH_RING_OK;
+            }
+        }
+        free(st.old_at);
+        free(st.new_at);
+        free(st.ins_at);
+    }
+    if (rc == HASH_RING_OK && !merge)
+        rc = hr_continuum_fill(c);
+    if (rc == HASH_RING_OK)
+        rc = hr_continuum_finish(c);
+    free(map);
+    free(scratch);
+    free(e_ins);
+    free(e_del);
+    free(ins.pts);
+    free(ins.own);
+    free(ins.at);
+    free(del.pts);
+    free(del.own);
+    free(del.at);
+    if (rc != HASH_RING_OK) {
+        hr_continuum_free(c);
+        return rc;
+    }
+    *out = c;
+    return HASH_RING_OK;
+}
