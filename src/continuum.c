@@ -1,7 +1,7 @@
 /* continuum.c - a continuum's life, and building one from scratch.
  *
- * A continuum is two parallel arrays, pts (ascending positions) and own (the
- * producing node's index), plus per-node hash counts and exact shares.  At
+ * A continuum is the sorted points, packed with the index of the node that
+ * produced each (search.h), plus per-node hash counts and exact shares.  At
  * equal positions the entries are ordered by the dialect's tie rule, the
  * winner first, so every lookup simply takes the first entry it reaches.
  *
@@ -41,8 +41,7 @@ hr_continuum *hr_continuum_alloc(const hr_dialect *d, hr_names *names, size_t nn
 void hr_continuum_free(hr_continuum *c)
 {
     hr_index_free(&c->index);
-    free(c->pts);
-    free(c->own);
+    free(c->ent);
     free(c->nodes);
     hr_names_unref(c->names);
     free(c);
@@ -62,7 +61,9 @@ void hr_continuum_unref(hr_continuum *c)
 hr_continuum *hr_continuum_empty(const hr_dialect *d, hr_names *names)
 {
     hr_continuum *c = hr_continuum_alloc(d, names, 0);
-    if (c != NULL && hr_index_build(&c->index, NULL, 0) != HASH_RING_OK) {
+    if (c != NULL && (hr_continuum_alloc_points(c, 0) != HASH_RING_OK ||
+                      hr_index_encode(&c->index, hr_index_shift_for(0, 0), NULL, NULL, 0,
+                                      c->ent) != HASH_RING_OK)) {
         hr_continuum_free(c);
         return NULL;
     }
@@ -89,8 +90,9 @@ uint64_t hr_continuum_plan(hr_continuum *c, const hr_member *m, size_t n)
 
 int hr_continuum_before(const hr_continuum *c, uint32_t a, uint32_t b)
 {
+    /* twemproxy compares the names it hashes (host without :11211) */
     const hr_name *na = c->nodes[a].name, *nb = c->nodes[b].name;
-    return hr_dialect_tie_before(c->dialect, a, na->bytes, na->len, b, nb->bytes, nb->len);
+    return hr_dialect_tie_before(c->dialect, a, na->hkey, na->hlen, b, nb->hkey, nb->hlen);
 }
 
 /* Puts every run of equal positions in tie order (stable insertion sort). */
@@ -149,25 +151,13 @@ static void hr_radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
 /* Exact shares: the arc ending at each run of equal positions belongs to the
  * run's first entry; the first run also takes the wrap-around arc.  The
  * other entries of a run add an arc of length 0, so no branch is needed. */
-static void hr_shares(hr_continuum *c)
+static void hr_shares(hr_node *nodes, const uint32_t *pts, const uint32_t *own, size_t n)
 {
-    size_t n = c->npoints;
     if (n == 0)
         return;
-    const uint32_t *pts = c->pts, *own = c->own;
-    hr_node *nodes = c->nodes;
     nodes[own[0]].share += (uint64_t)pts[0] + ((uint64_t)1 << 32) - pts[n - 1];
     for (size_t i = 1; i < n; i++)
         nodes[own[i]].share += (uint64_t)(pts[i] - pts[i - 1]);
-}
-
-int hr_continuum_finish(hr_continuum *c)
-{
-    if (!c->shares_done)
-        hr_shares(c);
-    if (c->index.buckets != NULL) /* already derived from the old one */
-        return HASH_RING_OK;
-    return hr_index_build(&c->index, c->pts, c->npoints);
 }
 
 int hr_continuum_alloc_points(hr_continuum *c, uint64_t points)
@@ -175,34 +165,36 @@ int hr_continuum_alloc_points(hr_continuum *c, uint64_t points)
     if (points >= UINT32_MAX)
         return HASH_RING_ENOMEM;
     c->npoints = (size_t)points;
-    c->pts = hr_alloc_array(c->npoints, sizeof *c->pts);
-    c->own = hr_alloc_array(c->npoints, sizeof *c->own);
-    return (c->pts && c->own) ? HASH_RING_OK : HASH_RING_ENOMEM;
+    c->ent = hr_alloc_array(c->npoints, sizeof *c->ent);
+    return c->ent ? HASH_RING_OK : HASH_RING_ENOMEM;
 }
 
-/* Generates and sorts every point of c->nodes. */
 int hr_continuum_fill(hr_continuum *c)
 {
     const hr_dialect *d = c->dialect;
     size_t n = c->npoints, k = 0;
     uint64_t *e = hr_alloc_array(n, sizeof *e);
     uint64_t *tmp = hr_alloc_array(n, sizeof *tmp);
+    uint32_t *pts = (uint32_t *)tmp; /* reuses tmp once sorted: pts, then own */
     int rc = (e && tmp) ? HASH_RING_OK : HASH_RING_ENOMEM;
     for (size_t i = 0; rc == HASH_RING_OK && i < c->nnodes; i++) {
         const hr_name *nm = c->nodes[i].name;
         size_t cnt = (size_t)c->nodes[i].hashes * d->per_digest;
         rc = hr_digest_points(nm->hkey, nm->hlen, 0, c->nodes[i].hashes, d->per_digest,
-                              c->pts + k);
+                              pts + k);
         for (size_t j = 0; rc == HASH_RING_OK && j < cnt; j++, k++)
-            e[k] = (uint64_t)c->pts[k] << 32 | (uint32_t)i;
+            e[k] = (uint64_t)pts[k] << 32 | (uint32_t)i;
     }
     if (rc == HASH_RING_OK) {
         hr_radix_sort(e, tmp, n);
+        uint32_t *own = pts + n;
         for (size_t i = 0; i < n; i++) {
-            c->pts[i] = (uint32_t)(e[i] >> 32);
-            c->own[i] = (uint32_t)e[i];
+            pts[i] = (uint32_t)(e[i] >> 32);
+            own[i] = (uint32_t)e[i];
         }
-        hr_continuum_fix_ties(c, c->pts, c->own, n);
+        hr_continuum_fix_ties(c, pts, own, n);
+        hr_shares(c->nodes, pts, own, n);
+        rc = hr_index_encode(&c->index, hr_index_shift_for(n, c->nnodes), pts, own, n, c->ent);
     }
     free(tmp);
     free(e);
@@ -218,8 +210,6 @@ int hr_continuum_build_full(const hr_dialect *d, hr_names *names, const hr_membe
     int rc = hr_continuum_alloc_points(c, hr_continuum_plan(c, members, n));
     if (rc == HASH_RING_OK)
         rc = hr_continuum_fill(c);
-    if (rc == HASH_RING_OK)
-        rc = hr_continuum_finish(c);
     if (rc != HASH_RING_OK) {
         hr_continuum_free(c);
         return rc;
@@ -231,19 +221,21 @@ int hr_continuum_build_full(const hr_dialect *d, hr_names *names, const hr_membe
 size_t hr_continuum_first_point(const hr_continuum *c, uint32_t pos)
 {
     uint64_t target = (uint64_t)pos + c->dialect->strict;
-    size_t i = hr_index_lower_bound(&c->index, c->pts, c->npoints, target);
+    size_t i = hr_index_lower_bound(&c->index, c->ent, c->npoints, target);
     return i == c->npoints ? 0 : i;
 }
 
 uint32_t hr_continuum_owner_at(const hr_continuum *c, uint32_t pos)
 {
-    return c->own[hr_continuum_first_point(c, pos)];
+    return hr_continuum_owner(c, hr_continuum_first_point(c, pos));
 }
 
 uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i)
 {
-    if (c->dialect->report_winner)
-        while (i > 0 && c->pts[i - 1] == c->pts[i])
+    if (c->dialect->report_winner && i > 0) {
+        uint32_t p = hr_continuum_point(c, i);
+        while (i > 0 && hr_continuum_point(c, i - 1) == p)
             i--;
-    return c->own[i];
+    }
+    return hr_continuum_owner(c, i);
 }

@@ -27,10 +27,10 @@ struct hash_ring_snapshot {
     size_t nnodes;
     hr_node *nodes;  /* membership order */
     size_t npoints;
-    uint32_t *pts;   /* ascending; at equal positions the winner first */
-    uint32_t *own;   /* index into nodes of the node that produced pts[i] */
+    uint32_t *ent;   /* packed points (see search.h): ascending positions, at
+                        equal positions the winner first; each with the index
+                        into nodes of the node that produced it */
     hr_index index;
-    int shares_done; /* set by a builder that computed shares itself */
 };
 
 typedef struct hash_ring_snapshot hr_continuum;
@@ -67,12 +67,11 @@ void hr_continuum_free(hr_continuum *c);
 /* Fills c->nodes from members (hash counts per the dialect); returns the
  * number of points they produce. */
 uint64_t hr_continuum_plan(hr_continuum *c, const hr_member *m, size_t n);
-/* Allocates pts/own for `points` entries. */
+/* Allocates the entries for `points` points. */
 int hr_continuum_alloc_points(hr_continuum *c, uint64_t points);
-/* Generates and sorts every point of c->nodes (the from-scratch path). */
+/* Generates, sorts and packs every point of c->nodes, with shares and
+ * index (the from-scratch path). */
 int hr_continuum_fill(hr_continuum *c);
-/* Shares and the search index, once pts/own are final. */
-int hr_continuum_finish(hr_continuum *c);
 /* Nonzero when node a wins a shared position against node b. */
 int hr_continuum_before(const hr_continuum *c, uint32_t a, uint32_t b);
 /* Puts each run of equal positions of (pts, own) in tie order. */
@@ -90,5 +89,16 @@ size_t hr_continuum_first_point(const hr_continuum *c, uint32_t pos);
 
 /* The owner reported for point i: the run's winner in report_winner dialects. */
 uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i);
+
+/* Point i's position, and the index of the node that produced it. */
+static inline uint32_t hr_continuum_point(const hr_continuum *c, size_t i)
+{
+    return hr_index_point(&c->index, c->ent, i);
+}
+
+static inline uint32_t hr_continuum_owner(const hr_continuum *c, size_t i)
+{
+    return hr_entry_owner(&c->index, c->ent[i]);
+}
 
 #endif

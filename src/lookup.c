@@ -189,7 +189,7 @@ int hash_ring_snapshot_point(const hash_ring_snapshot_t *snap, size_t index, uin
     if (index >= snap->npoints)
         return HASH_RING_ENOTFOUND;
     if (point != NULL)
-        *point = snap->pts[index];
+        *point = hr_continuum_point(snap, index);
     const hr_name *nm = snap->nodes[hr_continuum_point_owner(snap, index)].name;
     if (owner != NULL)
         *owner = nm->bytes;

@@ -70,31 +70,76 @@ static int hr_delta_sort(const hr_continuum *tie, uint64_t *e, hr_delta *dl)
     return HASH_RING_OK;
 }
 
-static size_t hr_lower_bound(const uint32_t *pts, size_t n, uint32_t p)
+/* The continuum merged from: the old one, or a repacking of it when the
+ * new one needs another shift (the point count or node count crossed a
+ * power of two).  Owners are old node indexes. */
+typedef struct hr_src {
+    size_t n;
+    const uint32_t *ent;
+    hr_index ix;
+    uint32_t *own_ent; /* repacked entries, owned, or NULL */
+} hr_src;
+
+static int hr_src_open(hr_src *s, const hr_continuum *old, unsigned shift)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (pts[mid] < p)
-            lo = mid + 1;
-        else
-            hi = mid;
+    s->n = old->npoints;
+    s->own_ent = NULL;
+    if (old->index.shift == shift) {
+        s->ent = old->ent;
+        s->ix = old->index;
+        return HASH_RING_OK;
     }
-    return lo;
+    uint32_t *pts = hr_alloc_array(s->n, sizeof *pts);
+    uint32_t *own = hr_alloc_array(s->n, sizeof *own);
+    s->own_ent = hr_alloc_array(s->n, sizeof *s->own_ent);
+    int rc = (pts && own && s->own_ent) ? HASH_RING_OK : HASH_RING_ENOMEM;
+    s->ix.buckets = NULL;
+    if (rc == HASH_RING_OK) {
+        hr_index_decode(&old->index, old->ent, s->n, pts);
+        for (size_t i = 0; i < s->n; i++)
+            own[i] = hr_entry_owner(&old->index, old->ent[i]);
+        rc = hr_index_encode(&s->ix, shift, pts, own, s->n, s->own_ent);
+        s->ent = s->own_ent;
+    }
+    free(pts);
+    free(own);
+    return rc;
+}
+
+static void hr_src_close(hr_src *s)
+{
+    if (s->own_ent != NULL) {
+        free(s->own_ent);
+        hr_index_free(&s->ix);
+    }
+}
+
+static uint32_t hr_src_owner(const hr_src *s, size_t i)
+{
+    return hr_entry_owner(&s->ix, s->ent[i]);
+}
+
+/* Is entry q (the lower bound of p, or after it in p's bucket) at p? */
+static int hr_src_at(const hr_src *s, size_t q, uint32_t p)
+{
+    size_t end = s->ix.buckets[((uint64_t)p >> s->ix.shift) + 1];
+    uint32_t mask = hr_low_mask(&s->ix);
+    return q < end && (s->ent[q] & mask) == (p & mask);
 }
 
 /* Finds each deletion's entry in old: same position, same (old) owner; a
  * pair listed twice (a node hitting one position twice) takes two entries.
  * Returns 0 if some deletion has no entry (never expected). */
-static int hr_locate_deletions(const hr_continuum *old, hr_delta *del)
+static int hr_locate_deletions(const hr_src *src, hr_delta *del)
 {
     for (size_t i = 0; i < del->n; i++) {
-        size_t q = hr_lower_bound(old->pts, old->npoints, del->pts[i]);
-        if (i > 0 && del->pts[i] == del->pts[i - 1] && del->own[i] == del->own[i - 1])
+        uint32_t p = del->pts[i];
+        size_t q = hr_index_lower_bound(&src->ix, src->ent, src->n, p);
+        if (i > 0 && p == del->pts[i - 1] && del->own[i] == del->own[i - 1])
             q = del->at[i - 1] + 1;
-        while (q < old->npoints && old->pts[q] == del->pts[i] && old->own[q] != del->own[i])
+        while (hr_src_at(src, q, p) && hr_src_owner(src, q) != del->own[i])
             q++;
-        if (q >= old->npoints || old->pts[q] != del->pts[i])
+        if (!hr_src_at(src, q, p))
             return 0;
         del->at[i] = q;
     }
@@ -113,14 +158,15 @@ static int hr_locate_deletions(const hr_continuum *old, hr_delta *del)
 
 /* Each insertion goes before old entry at[i]: after every old entry with a
  * smaller position and after the equal-position entries that win over it. */
-static void hr_locate_insertions(const hr_continuum *c, const hr_continuum *old,
-                                 const uint32_t *map, hr_delta *ins)
+static void hr_locate_insertions(const hr_continuum *c, const hr_src *src, const uint32_t *map,
+                                 hr_delta *ins)
 {
     for (size_t i = 0; i < ins->n; i++) {
-        size_t q = hr_lower_bound(old->pts, old->npoints, ins->pts[i]);
-        while (q < old->npoints && old->pts[q] == ins->pts[i] &&
-               (map[old->own[q]] == HR_NOT_MEMBER ||
-                hr_continuum_before(c, map[old->own[q]], ins->own[i])))
+        uint32_t p = ins->pts[i];
+        size_t q = hr_index_lower_bound(&src->ix, src->ent, src->n, p);
+        while (hr_src_at(src, q, p) && (map[hr_src_owner(src, q)] == HR_NOT_MEMBER ||
+                                        hr_continuum_before(c, map[hr_src_owner(src, q)],
+                                                            ins->own[i])))
             q++;
         ins->at[i] = q;
     }
@@ -134,23 +180,25 @@ typedef struct hr_remap {
     const uint32_t *map;
 } hr_remap;
 
-/* Copies old[from, to) to c at k, remapping owners. */
-static void hr_copy_run(hr_continuum *c, size_t k, const hr_continuum *old, size_t from,
-                        size_t to, const hr_remap *rm)
+/* Copies src[from, to) to c at k, remapping owners (same packing). */
+static void hr_copy_run(hr_continuum *c, size_t k, const hr_src *s, size_t from, size_t to,
+                        const hr_remap *rm)
 {
     size_t n = to - from;
-    const uint32_t *src = old->own + from;
-    uint32_t *dst = c->own + k;
-    memcpy(c->pts + k, old->pts + from, n * sizeof *c->pts);
+    const uint32_t *in = s->ent + from;
+    uint32_t *out = c->ent + k;
+    unsigned shift = s->ix.shift;
     if (rm->kind == 0) {
-        memcpy(dst, src, n * sizeof *dst);
-    } else if (rm->kind == 1) {
-        uint32_t cut = rm->removed; /* entries of the removed node are deleted */
+        memcpy(out, in, n * sizeof *out);
+    } else if (rm->kind == 1 && shift < 32) {
+        /* the removed node's entries are deleted; owners above it move down */
+        uint32_t cut = (uint32_t)(((uint64_t)rm->removed + 1) << shift), one = 1u << shift;
         for (size_t i = 0; i < n; i++)
-            dst[i] = src[i] - (src[i] > cut);
+            out[i] = in[i] - (in[i] >= cut ? one : 0);
     } else {
+        uint32_t mask = hr_low_mask(&s->ix);
         for (size_t i = 0; i < n; i++)
-            dst[i] = rm->map[src[i]];
+            out[i] = hr_entry(&s->ix, in[i] & mask, rm->map[hr_entry_owner(&s->ix, in[i])]);
     }
 }
 
@@ -164,13 +212,13 @@ typedef struct hr_starts {
 
 /* Builds c's arrays from old plus the located deltas; returns entries
  * written and records where copied runs start after a change. */
-static size_t hr_apply_deltas(hr_continuum *c, const hr_continuum *old, const hr_remap *rm,
+static size_t hr_apply_deltas(hr_continuum *c, const hr_src *old, const hr_remap *rm,
                               const hr_delta *ins, const hr_delta *del, hr_starts *st)
 {
     size_t i = 0, a = 0, r = 0, k = 0;
     int changed = 0; /* something was inserted or deleted just before i */
     for (;;) {
-        size_t next = old->npoints;
+        size_t next = old->n;
         if (a < ins->n && ins->at[a] < next)
             next = ins->at[a];
         if (r < del->n && del->at[r] < next)
@@ -189,8 +237,8 @@ static size_t hr_apply_deltas(hr_continuum *c, const hr_continuum *old, const hr
             if (k == c->npoints)
                 return k + 1;
             st->ins_at[a] = k;
-            c->pts[k] = ins->pts[a];
-            c->own[k++] = ins->own[a++];
+            c->ent[k++] = hr_entry(&c->index, ins->pts[a], ins->own[a]);
+            a++;
             changed = 1;
         }
         if (r < del->n && del->at[r] == i) {
@@ -198,7 +246,7 @@ static size_t hr_apply_deltas(hr_continuum *c, const hr_continuum *old, const hr
             i++;
             changed = 1;
         }
-        if (i >= old->npoints && a == ins->n)
+        if (i >= old->n && a == ins->n)
             break;
     }
     return k;
@@ -206,18 +254,20 @@ static size_t hr_apply_deltas(hr_continuum *c, const hr_continuum *old, const hr
 
 /* The arc ending at entry i: keys between the previous entry and it (the
  * first entry's arc wraps around). */
-static uint64_t hr_arc(const uint32_t *pts, size_t n, size_t i)
+static uint64_t hr_arc(const hr_index *ix, const uint32_t *ent, size_t n, size_t i)
 {
-    return i == 0 ? (uint64_t)pts[0] + ((uint64_t)1 << 32) - pts[n - 1]
-                  : (uint64_t)(pts[i] - pts[i - 1]);
+    uint32_t p = hr_index_point(ix, ent, i);
+    return i == 0 ? (uint64_t)p + ((uint64_t)1 << 32) - hr_index_point(ix, ent, n - 1)
+                  : (uint64_t)(p - hr_index_point(ix, ent, i - 1));
 }
 
 /* Shares of the merged continuum from the old shares: every entry whose
  * previous entry is unchanged keeps its arc, so only the entries next to a
  * change, the inserted and deleted ones, and the first entry (whose arc
  * wraps around to the last) are re-counted. */
-static void hr_merge_shares(hr_continuum *c, const hr_continuum *old, const uint32_t *map,
-                            const hr_delta *ins, const hr_delta *del, const hr_starts *st)
+static void hr_merge_shares(hr_continuum *c, const hr_continuum *old, const hr_src *src,
+                            const uint32_t *map, const hr_delta *ins, const hr_delta *del,
+                            const hr_starts *st)
 {
     for (size_t o = 0; o < old->nnodes; o++)
         if (map[o] != HR_NOT_MEMBER)
@@ -226,9 +276,9 @@ static void hr_merge_shares(hr_continuum *c, const hr_continuum *old, const uint
     /* take back the old arcs that change */
 #define HR_UNCREDIT(j)                                                                           \
     do {                                                                                       \
-        uint32_t o_ = map[old->own[j]];                                                        \
+        uint32_t o_ = map[hr_src_owner(src, (j))];                                             \
         if (o_ != HR_NOT_MEMBER)                                                               \
-            c->nodes[o_].share -= hr_arc(old->pts, old->npoints, (j));                         \
+            c->nodes[o_].share -= hr_arc(&src->ix, src->ent, src->n, (j));                     \
     } while (0)
     for (size_t r = 0; r < del->n; r++) {
         HR_UNCREDIT(del->at[r]);
@@ -247,16 +297,84 @@ static void hr_merge_shares(hr_continuum *c, const hr_continuum *old, const uint
         return;
     for (size_t a = 0; a < ins->n; a++) {
         size_t k = st->ins_at[a];
-        c->nodes[c->own[k]].share += hr_arc(c->pts, c->npoints, k);
+        c->nodes[hr_continuum_owner(c, k)].share += hr_arc(&c->index, c->ent, c->npoints, k);
         first_done |= k == 0;
     }
     for (size_t s = 0; s < st->n; s++) {
         size_t j = st->new_at[s];
-        c->nodes[c->own[j]].share += hr_arc(c->pts, c->npoints, j);
+        c->nodes[hr_continuum_owner(c, j)].share += hr_arc(&c->index, c->ent, c->npoints, j);
         first_done |= j == 0;
     }
     if (!first_done)
-        c->nodes[c->own[0]].share += hr_arc(c->pts, c->npoints, 0);
+        c->nodes[hr_continuum_owner(c, 0)].share += hr_arc(&c->index, c->ent, c->npoints, 0);
+}
+
+/* The owner remap: identity, one node removed, or general. */
+static hr_remap hr_remap_of(const hr_continuum *old, const uint32_t *map, int identity)
+{
+    hr_remap rm = {identity ? 0 : 2, 0, map};
+    size_t removed = 0, gone = 0;
+    for (size_t o = 0; !identity && o < old->nnodes; o++)
+        if (map[o] == HR_NOT_MEMBER) {
+            removed++;
+            gone = o;
+        }
+    if (removed == 1) {
+        rm.kind = 1;
+        rm.removed = (uint32_t)gone;
+        for (size_t o = 0; o < old->nnodes && rm.kind == 1; o++)
+            if (o != gone && map[o] != o - (o > gone))
+                rm.kind = 2;
+    }
+    return rm;
+}
+
+/* Merges the sorted deltas into c.  On an internal inconsistency (never
+ * expected) *merged is cleared and the caller builds from scratch. */
+static int hr_merge_into(hr_continuum *c, const hr_continuum *old, const uint32_t *map,
+                         int identity, hr_delta *ins, hr_delta *del, int *merged)
+{
+    hr_src src;
+    hr_starts st = {0, NULL, NULL, NULL};
+    unsigned shift = hr_index_shift_for(c->npoints, c->nnodes);
+    int rc = hr_src_open(&src, old, shift);
+    if (rc == HASH_RING_OK) {
+        st.old_at = hr_alloc_array(ins->n + del->n + 1, sizeof *st.old_at);
+        st.new_at = hr_alloc_array(ins->n + del->n + 1, sizeof *st.new_at);
+        st.ins_at = hr_alloc_array(ins->n, sizeof *st.ins_at);
+        if (st.old_at == NULL || st.new_at == NULL || st.ins_at == NULL)
+            rc = HASH_RING_ENOMEM;
+    }
+    if (rc == HASH_RING_OK) {
+        c->index.shift = shift;
+        hr_remap rm = hr_remap_of(old, map, identity);
+        if (!hr_locate_deletions(&src, del)) {
+            assert(!"a deleted digest is missing from the continuum");
+            *merged = 0;
+        } else {
+            hr_locate_insertions(c, &src, map, ins);
+            if (hr_apply_deltas(c, &src, &rm, ins, del, &st) != c->npoints) {
+                assert(!"continuum merge disagrees with the plan");
+                *merged = 0;
+            }
+        }
+        if (!*merged)
+            atomic_fetch_add(&hr_merge_fallbacks, 1);
+    }
+    if (rc == HASH_RING_OK && *merged) {
+        /* derive the search index and the shares rather than recount them */
+        rc = hr_index_update(&c->index, &src.ix, c->npoints, ins->pts, ins->n, del->pts,
+                             del->n);
+        if (rc == HASH_RING_OK) {
+            hr_merge_shares(c, old, &src, map, ins, del, &st);
+            atomic_fetch_add_explicit(&hr_merges, 1, memory_order_relaxed);
+        }
+    }
+    hr_src_close(&src);
+    free(st.old_at);
+    free(st.new_at);
+    free(st.ins_at);
+    return rc;
 }
 
 int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t n,
@@ -303,6 +421,12 @@ int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t
         /* a merge costs the delta's digests plus copying; a full build
          * costs every digest plus a sort */
         merge = rc == HASH_RING_OK && (nins + ndel) * 4 < points;
+        /* the merge works in the new packing, which must also hold the old
+         * owner indexes (not so when removals shrink a ring of nodes with
+         * few points below a power of two: then build from scratch) */
+        unsigned shift = hr_index_shift_for((size_t)points, n);
+        if (old->nnodes > ((size_t)1 << (32 - shift)))
+            merge = 0;
         if (merge) {
             scratch = hr_alloc_array((size_t)maxd * p, sizeof *scratch);
             e_ins = hr_alloc_array((size_t)nins, sizeof *e_ins);
@@ -328,60 +452,11 @@ int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t
             rc = hr_delta_sort(c, e_ins, &ins);
         if (merge && rc == HASH_RING_OK)
             rc = hr_delta_sort(NULL, e_del, &del);
-        if (merge && rc == HASH_RING_OK) {
-            if (!hr_locate_deletions(old, &del)) {
-                atomic_fetch_add(&hr_merge_fallbacks, 1);
-                assert(!"a deleted digest is missing from the continuum");
-                merge = 0; /* never expected; rebuild from scratch */
-            }
-        }
-        hr_starts st = {0, NULL, NULL, NULL};
-        if (merge && rc == HASH_RING_OK) {
-            st.old_at = hr_alloc_array(ins.n + del.n + 1, sizeof *st.old_at);
-            st.new_at = hr_alloc_array(ins.n + del.n + 1, sizeof *st.new_at);
-            st.ins_at = hr_alloc_array(ins.n, sizeof *st.ins_at);
-            if (st.old_at == NULL || st.new_at == NULL || st.ins_at == NULL)
-                rc = HASH_RING_ENOMEM;
-        }
-        if (merge && rc == HASH_RING_OK) {
-            hr_locate_insertions(c, old, map, &ins);
-            /* the owner remap: identity, one node removed, or general */
-            hr_remap rm = {identity ? 0 : 2, 0, map};
-            size_t removed = 0, gone = 0;
-            for (size_t o = 0; !identity && o < old->nnodes; o++)
-                if (map[o] == HR_NOT_MEMBER) {
-                    removed++;
-                    gone = o;
-                }
-            if (removed == 1) {
-                rm.kind = 1;
-                rm.removed = (uint32_t)gone;
-                for (size_t o = 0; o < old->nnodes && rm.kind == 1; o++)
-                    if (o != gone && map[o] != o - (o > gone))
-                        rm.kind = 2;
-            }
-            if (hr_apply_deltas(c, old, &rm, &ins, &del, &st) != c->npoints) {
-                atomic_fetch_add(&hr_merge_fallbacks, 1);
-                assert(!"continuum merge disagrees with the plan");
-                merge = 0;
-            } else {
-                atomic_fetch_add_explicit(&hr_merges, 1, memory_order_relaxed);
-                hr_merge_shares(c, old, map, &ins, &del, &st);
-                c->shares_done = 1;
-                /* derive the search index rather than rebuild it */
-                int irc = hr_index_update(&c->index, &old->index, c->npoints, ins.pts, ins.n,
-                                          del.pts, del.n);
-                rc = irc == HASH_RING_ENOMEM ? irc : HASH_RING_OK;
-            }
-        }
-        free(st.old_at);
-        free(st.new_at);
-        free(st.ins_at);
+        if (merge && rc == HASH_RING_OK)
+            rc = hr_merge_into(c, old, map, identity, &ins, &del, &merge);
     }
     if (rc == HASH_RING_OK && !merge)
         rc = hr_continuum_fill(c);
-    if (rc == HASH_RING_OK)
-        rc = hr_continuum_finish(c);
     free(map);
     free(scratch);
     free(e_ins);

@@ -1,10 +1,4 @@
-/* search.c - prefix-indexed search of the continuum.
- *
- * A plain binary search over a 100,000-node continuum (12-16 million
- * points) costs about twenty cache misses.  Here the top `bits` bits of the
- * target select a bucket (one miss in the bucket table); the bucket's points
- * are contiguous and few (about 8 on average), so the rest is one or two
- * cache lines of the point array.  The table costs 4 bytes per 8 points. */
+/* search.c - packed continuum entries and their prefix index; see search.h. */
 #include "search.h"
 
 #include "hash_ring.h"
@@ -15,21 +9,49 @@
 #define HR_POINTS_PER_BUCKET 8
 #define HR_MAX_BITS 24
 
-static unsigned hr_index_bits(size_t n)
+unsigned hr_index_shift_for(size_t n, size_t nnodes)
 {
     unsigned bits = 0;
     while (bits < HR_MAX_BITS && ((size_t)HR_POINTS_PER_BUCKET << (bits + 1)) <= n)
         bits++;
-    return bits;
+    /* every owner index < nnodes must fit in `bits` bits */
+    while (bits < HR_MAX_BITS && nnodes > ((size_t)1 << bits))
+        bits++;
+    return 32 - bits;
+}
+
+static size_t hr_nbuckets(const hr_index *ix)
+{
+    return (size_t)1 << (32 - ix->shift);
+}
+
+int hr_index_encode(hr_index *ix, unsigned shift, const uint32_t *pts, const uint32_t *own,
+                    size_t n, uint32_t *ent)
+{
+    ix->shift = shift;
+    size_t nb = hr_nbuckets(ix);
+    uint32_t *b = hr_alloc_array(nb + 1, sizeof *b);
+    if (b == NULL)
+        return HASH_RING_ENOMEM;
+    /* buckets[k] = first i with pts[i] >= k << shift: one pass over both */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t top = (size_t)((uint64_t)pts[i] >> shift);
+        while (k <= top)
+            b[k++] = (uint32_t)i;
+        ent[i] = hr_entry(ix, pts[i], own[i]);
+    }
+    while (k <= nb)
+        b[k++] = (uint32_t)n;
+    ix->buckets = b;
+    return HASH_RING_OK;
 }
 
 int hr_index_update(hr_index *ix, const hr_index *old, size_t n, const uint32_t *ins,
                     size_t nins, const uint32_t *del, size_t ndel)
 {
-    unsigned bits = hr_index_bits(n);
-    if (old->buckets == NULL || 32 - bits != old->shift)
-        return HASH_RING_ENOTFOUND;
-    size_t nb = (size_t)1 << bits;
+    ix->shift = old->shift;
+    size_t nb = hr_nbuckets(ix);
     uint32_t *b = hr_alloc_array(nb + 1, sizeof *b);
     if (b == NULL)
         return HASH_RING_ENOMEM;
@@ -60,29 +82,6 @@ int hr_index_update(hr_index *ix, const hr_index *old, size_t n, const uint32_t 
             r++;
     }
     b[nb] = (uint32_t)n;
-    ix->shift = old->shift;
-    ix->buckets = b;
-    return HASH_RING_OK;
-}
-
-int hr_index_build(hr_index *ix, const uint32_t *pts, size_t n)
-{
-    unsigned bits = hr_index_bits(n);
-    size_t nb = (size_t)1 << bits;
-    uint32_t *b = hr_alloc_array(nb + 1, sizeof *b);
-    if (b == NULL)
-        return HASH_RING_ENOMEM;
-    unsigned shift = 32 - bits;
-    /* buckets[k] = first i with pts[i] >= k << shift: one pass over both */
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t top = (size_t)((uint64_t)pts[i] >> shift);
-        while (k <= top)
-            b[k++] = (uint32_t)i;
-    }
-    while (k <= nb)
-        b[k++] = (uint32_t)n;
-    ix->shift = shift;
     ix->buckets = b;
     return HASH_RING_OK;
 }
@@ -95,22 +94,47 @@ void hr_index_free(hr_index *ix)
 
 size_t hr_index_bytes(const hr_index *ix)
 {
-    return ix->buckets ? (((size_t)1 << (32 - ix->shift)) + 1) * sizeof(uint32_t) : 0;
+    return ix->buckets ? (hr_nbuckets(ix) + 1) * sizeof(uint32_t) : 0;
 }
 
-size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *pts, size_t n, uint64_t target)
+size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *ent, size_t n, uint64_t target)
 {
     if (target > UINT32_MAX || n == 0)
         return n;
     size_t b = (size_t)(target >> ix->shift);
     size_t lo = ix->buckets[b], hi = ix->buckets[b + 1];
-    uint32_t t = (uint32_t)target;
+    uint32_t mask = hr_low_mask(ix), t = (uint32_t)target & mask;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (pts[mid] < t)
+        if ((ent[mid] & mask) < t)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+uint32_t hr_index_point(const hr_index *ix, const uint32_t *ent, size_t i)
+{
+    /* the last bucket k with buckets[k] <= i holds entry i */
+    size_t lo = 0, hi = hr_nbuckets(ix);
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->buckets[mid] <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (uint32_t)((uint64_t)lo << ix->shift) | (ent[i] & hr_low_mask(ix));
+}
+
+void hr_index_decode(const hr_index *ix, const uint32_t *ent, size_t n, uint32_t *pts)
+{
+    size_t nb = hr_nbuckets(ix), k = 0;
+    uint32_t mask = hr_low_mask(ix);
+    for (size_t i = 0; i < n; i++) {
+        while (k + 1 < nb && ix->buckets[k + 1] <= i)
+            k++;
+        pts[i] = (uint32_t)((uint64_t)k << ix->shift) | (ent[i] & mask);
+    }
 }

@@ -1,34 +1,70 @@
-/* search.h - the lookup structure over a sorted point array (internal). */
+/* search.h - the packed continuum and its prefix index (internal).
+ *
+ * Points are kept sorted and split by their top `bits` bits into 2^bits
+ * buckets; buckets[k] is the index of the first point whose top bits are
+ * >= k.  Inside bucket k every point shares those top bits, so an entry
+ * stores only the point's low `shift` (= 32 - bits) bits, and the owner's
+ * index in the remaining high bits:
+ *
+ *     entry = owner << shift | (point & ((1 << shift) - 1))
+ *
+ * bits is at least log2(node count) so every owner index fits.  A
+ * continuum is thus 4 bytes per point plus 4 bytes per bucket (about one
+ * bucket per 8 points), and a lookup reads one bucket pair and one or two
+ * cache lines of entries, which hold the owner too: a plain binary search
+ * over a 16-million-point array would touch about twenty lines. */
 #ifndef HR_SEARCH_H
 #define HR_SEARCH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* A prefix index: bucket b holds the first point index whose top `bits`
- * bits are >= b, so a search touches one bucket pair and then a handful of
- * neighbouring points instead of ~log2(P) scattered ones. */
 typedef struct hr_index {
-    unsigned shift;     /* 32 - bits */
-    uint32_t *buckets;  /* (1 << bits) + 1 entries; NULL when there are no points */
+    unsigned shift;    /* low point bits kept per entry: 32 - bits (8..32) */
+    uint32_t *buckets; /* (1 << bits) + 1 entries */
 } hr_index;
 
-/* Builds the index over pts[0..n).  HASH_RING_OK or HASH_RING_ENOMEM. */
-int hr_index_build(hr_index *ix, const uint32_t *pts, size_t n);
-void hr_index_free(hr_index *ix);
+/* The shift for a continuum of n points and nnodes nodes. */
+unsigned hr_index_shift_for(size_t n, size_t nnodes);
 
-/* Derives the index of a continuum of n points from old, the index of the
- * continuum it was made from by inserting ins[0..nins) and deleting
- * del[0..ndel) (both ascending): O(buckets + changes) instead of O(n).
- * Returns HASH_RING_OK, HASH_RING_ENOMEM, or HASH_RING_ENOTFOUND when the
- * bucket count would differ (then build from scratch). */
+static inline uint32_t hr_low_mask(const hr_index *ix)
+{
+    return (uint32_t)(((uint64_t)1 << ix->shift) - 1);
+}
+
+static inline uint32_t hr_entry(const hr_index *ix, uint32_t point, uint32_t owner)
+{
+    return (uint32_t)((uint64_t)owner << ix->shift) | (point & hr_low_mask(ix));
+}
+
+static inline uint32_t hr_entry_owner(const hr_index *ix, uint32_t e)
+{
+    return (uint32_t)((uint64_t)e >> ix->shift);
+}
+
+/* Builds ix (with the given shift) over sorted pts[0..n) and writes the
+ * packed entries (points with owners own[]) to ent.
+ * HASH_RING_OK or HASH_RING_ENOMEM. */
+int hr_index_encode(hr_index *ix, unsigned shift, const uint32_t *pts, const uint32_t *own,
+                    size_t n, uint32_t *ent);
+
+/* Derives the index of a continuum of n points from `old` (same shift),
+ * the index of the continuum it was made from by inserting ins[0..nins)
+ * and deleting del[0..ndel) (points, ascending): O(buckets + changes).
+ * HASH_RING_OK or HASH_RING_ENOMEM. */
 int hr_index_update(hr_index *ix, const hr_index *old, size_t n, const uint32_t *ins,
                     size_t nins, const uint32_t *del, size_t ndel);
 
-/* Bytes the index occupies. */
+void hr_index_free(hr_index *ix);
 size_t hr_index_bytes(const hr_index *ix);
 
-/* The first i with pts[i] >= target (target may be 2^32, meaning none), or n. */
-size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *pts, size_t n, uint64_t target);
+/* The first i with point(i) >= target (target may be 2^32: none), or n. */
+size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *ent, size_t n, uint64_t target);
+
+/* The full point of entry i (finds its bucket: O(log buckets)). */
+uint32_t hr_index_point(const hr_index *ix, const uint32_t *ent, size_t i);
+
+/* Decodes ent[0..n) into pts (sequentially: O(n + buckets)). */
+void hr_index_decode(const hr_index *ix, const uint32_t *ent, size_t n, uint32_t *pts);
 
 #endif
