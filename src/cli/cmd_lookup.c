@@ -1,26 +1,34 @@
-/* cmd_lookup.c - get and map: where keys live. */
+/* cmd_lookup.c - get, map and replicas: where keys live. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
-void cli_json_string(FILE *f, const char *s, size_t len)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
+static const char get_help[] =
+    "usage: hash-ring [RING OPTIONS] get [--] KEY...\n"
+    "Prints KEY<TAB>NODE for each KEY: the node that owns it.  With --json:\n"
+    "[{\"key\": KEY, \"node\": NODE}, ...].  Use -- before a key that starts with '-'.\n";
 
-/* One placement line (or JSON object) for key. */
-static int cli_place(cli_opts *o, FILE *out, const char *key, size_t klen, int first)
+static const char map_help[] =
+    "usage: hash-ring [RING OPTIONS] map < KEYS\n"
+    "Reads keys from stdin, one per line (any bytes but newline; a trailing \\r is\n"
+    "part of the key; a last line without newline is a key too) and prints\n"
+    "KEY<TAB>NODE for each, streaming (memory does not grow with the input).\n"
+    "With --json: one JSON array, written as it goes.  A read or write error\n"
+    "mid-stream stops it with exit status 2; the output is then truncated.\n";
+
+static const char replicas_help[] =
+    "usage: hash-ring [RING OPTIONS] replicas N [--] KEY...\n"
+    "Prints KEY<TAB>NODE1<TAB>NODE2... for each KEY: the first N distinct nodes in\n"
+    "ring order from the key's position (the replica and fail-over order; NODE1\n"
+    "is what get prints).  Fewer than N when fewer nodes own points.  N >= 1.\n"
+    "With --json: [{\"key\": KEY, \"nodes\": [NODE1, ...]}, ...].\n";
+
+/* One placement line (or JSON array element) for key. */
+static int cli_place(cli_opts *o, const char *key, size_t klen, int first)
 {
     const char *node;
     size_t nlen;
@@ -28,78 +36,176 @@ static int cli_place(cli_opts *o, FILE *out, const char *key, size_t klen, int f
     if (rc != HASH_RING_OK)
         return rc;
     if (o->json) {
-        fputs(first ? "\n  {\"key\": " : ",\n  {\"key\": ", out);
-        cli_json_string(out, key, klen);
-        fputs(", \"node\": ", out);
-        cli_json_string(out, node, nlen);
-        fputc('}', out);
+        fputs(first ? "\n  {\"key\": " : ",\n  {\"key\": ", stdout);
+        cli_json_string(stdout, key, klen);
+        fputs(", \"node\": ", stdout);
+        cli_json_string(stdout, node, nlen);
+        fputc('}', stdout);
     } else {
-        fwrite(key, 1, klen, out);
-        fputc('\t', out);
-        fwrite(node, 1, nlen, out);
-        fputc('\n', out);
+        fwrite(key, 1, klen, stdout);
+        fputc('\t', stdout);
+        fwrite(node, 1, nlen, stdout);
+        fputc('\n', stdout);
     }
     return HASH_RING_OK;
 }
 
-static int cli_check_ring(cli_opts *o)
+/* Skips a leading "--" that separates options from keys. */
+static int cli_skip_dashdash(int argc, char ***argv)
 {
-    const char *node;
-    int rc = hash_ring_get_node(o->ring, "", 0, &node, NULL);
-    if (rc != HASH_RING_OK)
-        return cli_fail("cannot place keys: %s", hash_ring_strerror(rc));
-    return 0;
+    if (argc > 0 && strcmp((*argv)[0], "--") == 0) {
+        (*argv)++;
+        return argc - 1;
+    }
+    return argc;
 }
 
 int cli_cmd_get(cli_opts *o, int argc, char **argv)
 {
-    if (argc > 0 && strcmp(argv[0], "--help") == 0) {
-        puts("usage: hash-ring [ring options] get KEY...\n"
-             "Prints KEY<TAB>NODE for each KEY: the node that owns it.");
+    if (cli_wants_help(argc, argv, get_help))
         return CLI_EXIT_OK;
-    }
+    argc = cli_skip_dashdash(argc, &argv);
     if (argc == 0)
         return cli_fail("get: no keys given");
-    int rc = cli_check_ring(o);
+    int rc = cli_check_ring(o->ring);
     if (rc != 0)
         return rc;
     if (o->json)
         fputc('[', stdout);
-    for (int i = 0; i < argc; i++)
-        cli_place(o, stdout, argv[i], strlen(argv[i]), i == 0);
+    for (int i = 0; i < argc; i++) {
+        rc = cli_place(o, argv[i], strlen(argv[i]), i == 0);
+        if (rc != HASH_RING_OK)
+            return cli_fail("get: %s", hash_ring_strerror(rc));
+    }
     if (o->json)
-        fputs("\n]\n", stdout);
+        fputs(argc > 0 ? "\n]\n" : "]\n", stdout);
     return CLI_EXIT_OK;
 }
 
 int cli_cmd_map(cli_opts *o, int argc, char **argv)
 {
-    if (argc > 0 && strcmp(argv[0], "--help") == 0) {
-        puts("usage: hash-ring [ring options] map < KEYS\n"
-             "Reads keys from stdin, one per line (a trailing \\r is part of the key),\n"
-             "and prints KEY<TAB>NODE for each, streaming.");
+    if (cli_wants_help(argc, argv, map_help))
         return CLI_EXIT_OK;
-    }
     if (argc > 0)
         return cli_fail("map: unexpected argument '%s' (keys come from stdin)", argv[0]);
-    int rc = cli_check_ring(o);
+    int rc = cli_check_ring(o->ring);
     if (rc != 0)
         return rc;
+    /* Big blocks to a pipe or file; a terminal keeps its line buffering. */
+    static char outbuf[1 << 16];
+    if (!isatty(fileno(stdout)))
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int first = 1;
+    int first = 1, status = CLI_EXIT_OK;
     if (o->json)
         fputc('[', stdout);
+    errno = 0;
     while ((n = getline(&line, &cap, stdin)) >= 0) {
         size_t len = (size_t)n;
         if (len > 0 && line[len - 1] == '\n')
             len--;
-        cli_place(o, stdout, line, len, first);
+        rc = cli_place(o, line, len, first);
+        if (rc != HASH_RING_OK) {
+            status = cli_fail("map: %s", hash_ring_strerror(rc));
+            break;
+        }
         first = 0;
+        if (ferror(stdout))
+            break; /* reported by main */
+    }
+    if (status == CLI_EXIT_OK && ferror(stdin))
+        status = cli_fail("map: error reading standard input: %s",
+                          strerror(errno != 0 ? errno : EIO));
+    if (status == CLI_EXIT_OK && o->json)
+        fputs(first ? "]\n" : "\n]\n", stdout);
+    free(line);
+    fflush(stdout);
+    /* outbuf is static, so it is still valid when exit() flushes again. */
+    return status;
+}
+
+int cli_cmd_replicas(cli_opts *o, int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv, replicas_help))
+        return CLI_EXIT_OK;
+    if (argc == 0)
+        return cli_fail("replicas: missing N (usage: replicas N KEY...)");
+    const char *ns = argv[0];
+    uint32_t n32;
+    if (cli_parse_weight(ns, &n32) != 0 || n32 == 0)
+        return cli_fail("replicas: bad N '%s' (want an integer 1..4294967295)", ns);
+    argc--;
+    argv++;
+    argc = cli_skip_dashdash(argc, &argv);
+    if (argc == 0)
+        return cli_fail("replicas: no keys given");
+    int rc = cli_check_ring(o->ring);
+    if (rc != 0)
+        return rc;
+    hash_ring_snapshot_t *snap = NULL;
+    rc = hash_ring_snapshot_acquire(o->ring, &snap);
+    if (rc != HASH_RING_OK)
+        return cli_fail("replicas: %s", hash_ring_strerror(rc));
+    size_t members = hash_ring_snapshot_node_count(snap);
+    size_t max = n32 < members ? n32 : members;
+    size_t *counts = calloc((size_t)argc, sizeof *counts);
+    const char **all = NULL;
+    size_t *all_lens = NULL;
+    int status = CLI_EXIT_OK;
+    if (counts == NULL) {
+        status = cli_fail("replicas: out of memory");
+        goto out;
+    }
+    /* Look every key up first: an error must leave stdout empty. */
+    if ((size_t)argc <= SIZE_MAX / (max + 1)) {
+        all = calloc((size_t)argc * (max + 1), sizeof *all);
+        all_lens = calloc((size_t)argc * (max + 1), sizeof *all_lens);
+    }
+    if (all == NULL || all_lens == NULL) {
+        status = cli_fail("replicas: out of memory");
+        goto out;
+    }
+    for (int i = 0; i < argc; i++) {
+        size_t off = (size_t)i * (max + 1);
+        rc = hash_ring_snapshot_get_nodes(snap, argv[i], strlen(argv[i]), all + off,
+                                          all_lens + off, max, &counts[i]);
+        if (rc != HASH_RING_OK) {
+            status = cli_fail("replicas: %s", hash_ring_strerror(rc));
+            goto out;
+        }
+    }
+    if (o->json)
+        fputc('[', stdout);
+    for (int i = 0; i < argc; i++) {
+        size_t off = (size_t)i * (max + 1);
+        size_t klen = strlen(argv[i]);
+        if (o->json) {
+            fputs(i == 0 ? "\n  {\"key\": " : ",\n  {\"key\": ", stdout);
+            cli_json_string(stdout, argv[i], klen);
+            fputs(", \"nodes\": [", stdout);
+            for (size_t k = 0; k < counts[i]; k++) {
+                if (k > 0)
+                    fputs(", ", stdout);
+                cli_json_string(stdout, all[off + k], all_lens[off + k]);
+            }
+            fputs("]}", stdout);
+        } else {
+            fwrite(argv[i], 1, klen, stdout);
+            for (size_t k = 0; k < counts[i]; k++) {
+                fputc('\t', stdout);
+                fwrite(all[off + k], 1, all_lens[off + k], stdout);
+            }
+            fputc('\n', stdout);
+        }
     }
     if (o->json)
         fputs("\n]\n", stdout);
-    free(line);
-    return CLI_EXIT_OK;
+out:
+    free(all);
+    free(all_lens);
+    free(counts);
+    hash_ring_snapshot_release(snap);
+    return status;
 }

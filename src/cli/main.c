@@ -4,122 +4,41 @@
  *           [--json] COMMAND ARGS... */
 #include "cli.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int cli_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("hash-ring: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return CLI_EXIT_USAGE;
-}
-
-static int cli_parse_weight(const char *s, uint32_t *out)
-{
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > UINT32_MAX)
-        return -1;
-    *out = (uint32_t)v;
-    return 0;
-}
-
-static int cli_add(hash_ring_t *ring, const char *name, size_t len, uint32_t w)
-{
-    int rc = hash_ring_add_node(ring, name, len, w);
-    if (rc == HASH_RING_EEXIST)
-        return cli_fail("duplicate node '%.*s'", (int)len, name);
-    if (rc != HASH_RING_OK)
-        return cli_fail("cannot add node '%.*s': %s", (int)len, name, hash_ring_strerror(rc));
-    return 0;
-}
-
-int cli_add_node_spec(hash_ring_t *ring, const char *spec)
-{
-    const char *eq = strrchr(spec, '=');
-    uint32_t w = 1;
-    size_t len = eq ? (size_t)(eq - spec) : strlen(spec);
-    if (eq != NULL && cli_parse_weight(eq + 1, &w) != 0)
-        return cli_fail("bad weight in --node '%s' (want NAME or NAME=WEIGHT, 0..4294967295)",
-                        spec);
-    if (len == 0)
-        return cli_fail("empty node name in --node '%s'", spec);
-    return cli_add(ring, spec, len, w);
-}
-
-/* Lines "NAME" or "NAME<whitespace>WEIGHT"; blank lines and #-comments skipped. */
-static int cli_load_nodes_file(hash_ring_t *ring, const char *path)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (f == NULL)
-        return cli_fail("cannot read nodes file '%s': %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
-    int rc = 0;
-    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '\0' || *p == '#')
-            continue;
-        char *name = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-        size_t len = (size_t)(p - name);
-        while (*p == ' ' || *p == '\t')
-            *p++ = '\0';
-        uint32_t w = 1;
-        if (*p != '\0') {
-            char *end = p + strlen(p);
-            while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-                *--end = '\0';
-            if (cli_parse_weight(p, &w) != 0) {
-                rc = cli_fail("%s:%zu: bad weight '%s'", path, lineno, p);
-                break;
-            }
-        }
-        rc = cli_add(ring, name, len, w);
-    }
-    if (rc == 0 && ferror(f))
-        rc = cli_fail("cannot read nodes file '%s': %s", path, strerror(errno));
-    free(line);
-    if (f != stdin)
-        fclose(f);
-    return rc;
-}
 
 static const char usage[] =
     "usage: hash-ring [--dialect NAME] [--node NAME[=WEIGHT]]... [--nodes-file FILE]\n"
     "                 [--json] COMMAND ARGS...\n"
     "\n"
     "Places keys on nodes exactly as Python hash_ring (default) or another ketama\n"
-    "dialect does.\n"
+    "dialect does, and measures how the key space is shared and how it moves.\n"
     "\n"
     "options:\n"
     "  --dialect NAME      python (default), node, libketama, libmemcached,\n"
     "                      twemproxy, hashring, hashring-python\n"
-    "  --node NAME[=W]     add a node (weight W, default 1); repeatable\n"
-    "  --nodes-file FILE   add nodes from FILE: 'NAME' or 'NAME WEIGHT' per line\n"
+    "  --node NAME[=W]     add a node (weight W, default 1); repeatable; the name\n"
+    "                      ends at the last '='\n"
+    "  --nodes-file FILE   add nodes from FILE ('-' = stdin): 'NAME' or\n"
+    "                      'NAME WEIGHT' per line (blank-separated; # comments)\n"
     "  --json              print JSON instead of tab-separated text\n"
     "  --help, --version\n"
+    "Nodes are added in order: every --node first, then each --nodes-file.\n"
     "\n"
     "commands:\n"
     "  get KEY...          KEY<TAB>NODE per key\n"
-    "  map                 the same for keys read from stdin, one per line\n";
+    "  map                 the same for keys read from stdin, one per line\n"
+    "  replicas N KEY...   KEY<TAB>NODE1<TAB>...: the first N distinct nodes\n"
+    "  continuum           POINT<TAB>NODE for every point, in ring order\n"
+    "  stats               each node's exact share of the key space\n"
+    "  diff CHANGES...     exact share of the key space that moves when nodes are\n"
+    "                      added (--add), removed (--remove), reweighted (--reweight)\n"
+    "  demo                the classic three-server example (no network)\n"
+    "  mc ...              talk to memcached servers placed on the ring\n"
+    "\n"
+    "'hash-ring COMMAND --help' describes a command; see also hash-ring(1).\n"
+    "Exit status: 0 success, 2 usage or input error (one line on stderr,\n"
+    "nothing on stdout).\n";
 
 typedef struct cli_command {
     const char *name;
@@ -130,27 +49,33 @@ typedef struct cli_command {
 static const cli_command commands[] = {
     {"get", cli_cmd_get, 1},
     {"map", cli_cmd_map, 1},
+    {"replicas", cli_cmd_replicas, 1},
+    {"continuum", cli_cmd_continuum, 1},
+    {"stats", cli_cmd_stats, 1},
+    {"diff", cli_cmd_diff, 1},
+    {"demo", cli_cmd_demo, 0},
     {"mc", cli_cmd_mc, 1},
 };
 
 int main(int argc, char **argv)
 {
-    cli_opts o = {HASH_RING_DIALECT_PYTHON, 0, NULL};
+    cli_opts o = {HASH_RING_DIALECT_PYTHON, 0, NULL, 0};
     const char **node_specs = calloc((size_t)argc + 1, sizeof *node_specs);
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nspecs = 0, nfiles = 0;
+    cli_nodes nodes = {NULL, NULL, NULL, 0, 0};
     int i = 1, rc = CLI_EXIT_USAGE;
     if (node_specs == NULL || files == NULL) {
         rc = cli_fail("out of memory");
         goto out;
     }
-    for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+    for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
         const char *val = NULL;
         const char *eq = strchr(a, '=');
         size_t alen = eq ? (size_t)(eq - a) : strlen(a);
 #define OPT(s) (alen == strlen(s) && strncmp(a, s, alen) == 0)
-        if (OPT("--help")) {
+        if (OPT("--help") || OPT("-h")) {
             fputs(usage, stdout);
             rc = CLI_EXIT_OK;
             goto out;
@@ -161,6 +86,10 @@ int main(int argc, char **argv)
             goto out;
         }
         if (OPT("--json")) {
+            if (eq != NULL) {
+                rc = cli_fail("option --json takes no value");
+                goto out;
+            }
             o.json = 1;
             continue;
         }
@@ -180,7 +109,8 @@ int main(int argc, char **argv)
         if (OPT("--dialect")) {
             if (hash_ring_dialect_from_name(val, &o.dialect) != HASH_RING_OK) {
                 rc = cli_fail("unknown dialect '%s' (python, node, libketama, libmemcached, "
-                              "twemproxy, hashring, hashring-python)", val);
+                              "twemproxy, hashring, hashring-python)",
+                              val);
                 goto out;
             }
         } else if (OPT("--node")) {
@@ -208,18 +138,30 @@ int main(int argc, char **argv)
         goto out;
     }
     for (size_t k = 0; k < nspecs; k++)
-        if ((rc = cli_add_node_spec(o.ring, node_specs[k])) != 0)
+        if ((rc = cli_nodes_add_spec(&nodes, node_specs[k])) != 0)
             goto out;
     for (size_t k = 0; k < nfiles; k++)
-        if ((rc = cli_load_nodes_file(o.ring, files[k])) != 0)
+        if ((rc = cli_nodes_load_file(&nodes, files[k])) != 0)
             goto out;
-    if (cmd->needs_nodes && nspecs == 0 && nfiles == 0) {
+    if ((rc = cli_nodes_commit(&nodes, o.ring)) != 0)
+        goto out;
+    o.have_nodes = nspecs > 0 || nfiles > 0;
+    int help = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
+                                strcmp(argv[i + 1], "-h") == 0);
+    if (!help && cmd->needs_nodes && !o.have_nodes) {
         rc = cli_fail("no nodes: give --node NAME[=WEIGHT] or --nodes-file FILE");
         goto out;
     }
     rc = cmd->run(&o, argc - i - 1, argv + i + 1);
+    /* A write error (full disk, closed pipe with SIGPIPE ignored) must not
+     * pass as success. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (rc == CLI_EXIT_OK)
+            rc = cli_fail("error writing to standard output");
+    }
 out:
     hash_ring_destroy(o.ring);
+    cli_nodes_free(&nodes);
     free(node_specs);
     free(files);
     return rc;

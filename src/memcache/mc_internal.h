@@ -1,0 +1,148 @@
+/* mc_internal.h - the memcached client's internal state (not installed).
+ *
+ * Layers, data flowing down:
+ *   mc_client.c  public API: commands, fail-over policy, multi-get
+ *   mc_server.c  server table, connections, the exchange engine (poll loop)
+ *   mc_conn.c    addresses, connect with a deadline, clock
+ *   mc_parse.c   reply parser (pure) */
+#ifndef HR_MC_INTERNAL_H
+#define HR_MC_INTERNAL_H
+
+#include <stddef.h>
+#include <poll.h>
+#include <stdint.h>
+
+#include "hash_ring_memcache.h"
+#include "memcache/mc_conn.h"
+#include "memcache/mc_parse.h"
+
+typedef struct mc_server mc_server;
+
+/* Reply handler of one exchange: returns 0 to wait for more replies, 1 when
+ * the exchange is complete, HASH_RING_EPROTO for a reply that makes no
+ * sense here. */
+typedef int (*mc_reply_fn)(hash_ring_mc_t *mc, mc_server *srv, const hr_mc_reply *rep);
+
+struct mc_server {
+    char *name; /* node name, NUL-terminated copy */
+    size_t name_len;
+    hr_mc_addr addr;
+    int addr_ok;     /* addr parsed */
+    int addr_given;  /* set by hash_ring_mc_set_address */
+    char addr_err[96];
+    int fd;          /* -1 when not connected */
+    int dead;        /* marked dead until dead_until */
+    uint64_t dead_until;
+    unsigned char *rbuf; /* received, unparsed bytes: rbuf[rstart..rend) */
+    size_t rcap, rstart, rend;
+    unsigned char *wbuf; /* request being sent: wbuf[wpos..wlen) */
+    size_t wcap, wlen, wpos;
+    /* State of the current exchange. */
+    mc_reply_fn on_reply;
+    int done;        /* exchange finished (answered or failed) */
+    int fail;        /* 0, or the failure: ETIMEDOUT, EIO, EPROTO, ENOMEM */
+    int result;      /* the command's answer when fail == 0 */
+    int close_after; /* drop the connection once the exchange ends */
+    size_t ends_left;       /* multi-get: END lines still expected */
+    size_t chunk_keys;      /* multi-get: keys in the command being built */
+    unsigned round;         /* multi-get: round this server was prepared in */
+    int round_failed;       /* multi-get: could not connect in that round */
+    mc_server *hnext;       /* hash chain */
+};
+
+typedef struct mc_item {
+    int status;
+    unsigned char *value; /* NUL-terminated */
+    size_t len;
+    uint32_t flags;
+    uint64_t cas;
+    int owned; /* value allocated for this entry (not shared with a duplicate) */
+} mc_item;
+
+struct hash_ring_mc_result {
+    size_t count;
+    mc_item *items;
+};
+
+typedef struct mc_stat {
+    char *name;
+    size_t name_len;
+    char *value;
+    size_t value_len;
+} mc_stat;
+
+struct hash_ring_mc_stat_list {
+    size_t count, cap;
+    mc_stat *items;
+};
+
+struct mc_multi; /* mc_client.c */
+
+struct hash_ring_mc {
+    hash_ring_t *ring;
+    int owns_ring;
+    mc_server **servers; /* every server the client has seen */
+    size_t nservers, cap;
+    mc_server **buckets; /* hash table by name */
+    size_t nbuckets;
+    unsigned connect_timeout, io_timeout, retry_interval;
+    int failover;
+    size_t max_value;
+    char err[512];
+    /* get/gets answer */
+    const unsigned char *op_key;
+    size_t op_key_len;
+    int op_want_cas, got_value;
+    unsigned char *vbuf;
+    size_t vcap, vlen;
+    uint32_t got_flags;
+    uint64_t got_cas, got_number;
+    char *verbuf;
+    hash_ring_mc_stats_t *stats_out;
+    struct mc_multi *multi;
+    unsigned round;
+    struct pollfd *pfds;
+    size_t npfds;
+};
+
+/* ---- mc_server.c ----------------------------------------------------- */
+
+/* The server of that node name, created (address parsed from the name) when
+ * create is set.  NULL: not found, or ENOMEM when creating. */
+mc_server *hr_mc_server_get(hash_ring_mc_t *mc, const char *name, size_t len, int create);
+void hr_mc_server_free(mc_server *s);
+
+/* Closes the connection (keeps the server). */
+void hr_mc_server_close(mc_server *s);
+
+/* Marks the server dead for the retry interval and closes it. */
+void hr_mc_server_mark_dead(hash_ring_mc_t *mc, mc_server *s);
+
+/* 1 if the server is marked dead and its retry interval has not passed. */
+int hr_mc_server_skipped(const hash_ring_mc_t *mc, const mc_server *s, uint64_t now);
+
+/* Makes sure the server has a usable connection: reuses an idle one that
+ * has nothing pending, else connects.  On failure marks the server dead
+ * and returns the error (EINVAL for a name that is not an address, EIO,
+ * ETIMEDOUT, ENOMEM), the message in mc->err. */
+int hr_mc_server_ready(hash_ring_mc_t *mc, mc_server *s);
+
+/* Request building: start a new request / append bytes. 0 or ENOMEM. */
+void hr_mc_req_reset(mc_server *s);
+int hr_mc_req_append(mc_server *s, const void *p, size_t n);
+int hr_mc_req_str(mc_server *s, const char *str);
+
+/* Runs the exchange with every server in srvs (each ready, with a request
+ * and on_reply set), in parallel, within the I/O timeout.  Afterwards each
+ * has done = 1 and either fail = 0 and its result, or a failure (then the
+ * server is marked dead, or closed for ENOMEM). */
+void hr_mc_exchange(hash_ring_mc_t *mc, mc_server **srvs, size_t n);
+
+/* Writes a message to mc->err. */
+void hr_mc_errf(hash_ring_mc_t *mc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#endif

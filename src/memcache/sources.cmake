@@ -1,0 +1,7 @@
+# The memcached client (include/hash_ring_memcache.h), compiled into the same
+# library as the ring.  Included by the root CMakeLists.txt.
+target_sources(hash_ring_objects PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/mc_parse.c
+  ${CMAKE_CURRENT_LIST_DIR}/mc_conn.c
+  ${CMAKE_CURRENT_LIST_DIR}/mc_server.c
+  ${CMAKE_CURRENT_LIST_DIR}/mc_client.c)

@@ -1,0 +1,67 @@
+/* mc_testlib.h - real memcached daemons and a raw, independent reader for the
+ * memcached client's tests.
+ *
+ * The raw reader (tl_raw_*) is written separately from the library and
+ * shares no code with it: the tests use it to look at each backend directly. */
+#ifndef HR_MC_TESTLIB_H
+#define HR_MC_TESTLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TL_SKIP 77
+
+typedef struct tl_daemon {
+    pid_t pid;          /* 0 when not running */
+    int port;           /* TCP port on 127.0.0.1 (0 for a unix socket) */
+    char path[108];     /* unix socket path, or "" */
+    char addr[128];     /* "127.0.0.1:PORT" or the path */
+    int stopped;        /* SIGSTOPped */
+} tl_daemon;
+
+/* Path of the memcached binary (HR_MEMCACHED from CMake, or PATH), NULL if
+ * absent; prints why.  tl_require_memcached() exits 77 when absent. */
+const char *tl_memcached(void);
+void tl_require_memcached(void);
+
+/* A free TCP port on 127.0.0.1 (bound to port 0, then closed). */
+int tl_free_port(void);
+
+/* Starts memcached on 127.0.0.1 (port 0: a free one; else that port), or on
+ * a unix socket when path is not NULL.  Waits until it answers "stats" with
+ * its own pid.  0 or -1.  The daemon dies with the test process (PDEATHSIG). */
+int tl_daemon_start(tl_daemon *d, int port, const char *unix_path);
+/* SIGKILL and reap; fine when not running. */
+void tl_daemon_kill(tl_daemon *d);
+void tl_daemon_stop(tl_daemon *d); /* SIGSTOP */
+void tl_daemon_cont(tl_daemon *d); /* SIGCONT */
+
+/* Raw protocol, blocking with a 5 s timeout. */
+/* get: 1 hit (*value malloc'd, NUL-terminated), 0 miss, -1 error. */
+int tl_raw_get(const char *addr, const char *key, char **value, size_t *len, uint32_t *flags);
+/* set: 0 STORED, -1 otherwise. */
+int tl_raw_set(const char *addr, const char *key, const char *value, uint32_t flags);
+/* The value of "STAT name" from "stats", or -1. */
+long long tl_raw_stat(const char *addr, const char *name);
+/* Sends the bytes and returns all that the server sends back until it has
+ * been quiet for quiet_ms (malloc'd, NUL-terminated), or NULL. */
+char *tl_raw_exchange(const char *addr, const char *req, size_t len, int quiet_ms);
+
+/* Open file descriptors of this process. */
+int tl_count_fds(void);
+
+uint64_t tl_now_ms(void);
+void tl_sleep_ms(unsigned ms);
+
+/* Lines of a vectors TSV: key and expected nodes (replicas: several). */
+typedef struct tl_vec {
+    size_t n;
+    char **key;
+    char **node;  /* .get.tsv: the owner */
+    char ***reps; /* .replicas.tsv: NULL-terminated list, or NULL */
+} tl_vec;
+int tl_vec_load(tl_vec *v, const char *get_tsv, const char *replicas_tsv);
+void tl_vec_free(tl_vec *v);
+
+#endif

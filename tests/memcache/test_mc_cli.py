@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""test_mc_cli.py - `hash-ring mc` against three real memcached daemons.
+
+usage: test_mc_cli.py HASH_RING_BINARY VECTORS_DIR [MEMCACHED]
+
+The ring is the seed's three servers (VECTORS_DIR/seed3), each name mapped to
+a local daemon with --address; where each key must land comes from
+seed3/python.get.tsv and python.replicas.tsv (computed by the original Python
+hash_ring), and every backend is read with a raw socket here.  Standard
+library only.  Exit 0 pass, 1 fail, 77 skip (memcached absent)."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+NAMES = ["192.168.0.246:11212", "192.168.0.247:11212", "192.168.0.249:11212"]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def raw(port, request, until=b"END\r\n"):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        data = b""
+        while not data.endswith(until):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def raw_get(port, key):
+    r = raw(port, b"get " + key.encode() + b"\r\n")
+    if r == b"END\r\n":
+        return None
+    header, rest = r.split(b"\r\n", 1)
+    n = int(header.split()[3])
+    return rest[:n].decode()
+
+
+def raw_stat(port, name):
+    for line in raw(port, b"stats\r\n").decode().splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] == name:
+            return parts[2]
+    return None
+
+
+class Daemon:
+    def __init__(self, memcached):
+        self.memcached = memcached
+        self.proc = None
+        self.port = None
+
+    def start(self, port=None):
+        for _ in range(8):
+            p = port or free_port()
+            args = [self.memcached, "-l", "127.0.0.1", "-p", str(p), "-U", "0", "-t", "1"]
+            if os.geteuid() == 0:
+                args += ["-u", "root"]
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.time() + 5
+            while time.time() < deadline and proc.poll() is None:
+                try:
+                    if raw_stat(p, "pid") == str(proc.pid):
+                        self.proc, self.port = proc, p
+                        return
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            proc.kill()
+            proc.wait()
+            time.sleep(0.2)
+        raise RuntimeError("cannot start memcached")
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def main():
+    binary, vectors = sys.argv[1], sys.argv[2]
+    memcached = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else shutil.which("memcached")
+    if not memcached or not os.access(memcached, os.X_OK):
+        print("SKIP: memcached is not installed (Debian package memcached)")
+        return 77
+    owner, order = {}, {}
+    with open(os.path.join(vectors, "seed3", "python.get.tsv"), encoding="utf-8") as f:
+        for line in f:
+            k, n = line.rstrip("\n").split("\t")
+            owner[k] = n
+    with open(os.path.join(vectors, "seed3", "python.replicas.tsv"), encoding="utf-8") as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            order[fields[0]] = fields[1:]
+    daemons = [Daemon(memcached) for _ in NAMES]
+    try:
+        for d in daemons:
+            d.start()
+        port = {n: d.port for n, d in zip(NAMES, daemons)}
+        base = [binary]
+        for n in NAMES:
+            base += ["--node", n]
+        maps = ["mc"]
+        for n in NAMES:
+            maps += ["--address", "%s=127.0.0.1:%d" % (n, port[n])]
+
+        def mc(*args, opts=(), json=False):
+            cmd = base + (["--json"] if json else []) + maps + list(opts) + list(args)
+            p = subprocess.run(cmd, capture_output=True, timeout=30)
+            return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode()
+
+        # set: lands on the server the original ring names, nowhere else
+        keys = ["key%d" % i for i in range(30)]
+        for k in keys:
+            rc, out, err = mc("set", k, "v-" + k, "--ttl", "1000")
+            check(rc == 0 and out == "" and err == "", "set %s: %d %r" % (k, rc, err))
+        for k in keys:
+            for n in NAMES:
+                got = raw_get(port[n], k)
+                want = "v-" + k if n == owner[k] else None
+                check(got == want, "%s on %s: %r, want %r" % (k, n, got, want))
+        print("# mc set: 30 keys on the servers python.get.tsv names")
+        # get: one key, several keys, a miss, JSON
+        rc, out, err = mc("get", "key3")
+        check((rc, out) == (0, "v-key3\n"), "get key3: %d %r" % (rc, out))
+        rc, out, err = mc("get", "key1", "missing-key", "key2")
+        check(rc == 1 and out == "key1\tv-key1\nkey2\tv-key2\n" and "missing-key" in err
+              and err.count("\n") == 1, "get several: %d %r %r" % (rc, out, err))
+        rc, out, err = mc("get", "key1", "missing-key", json=True)
+        check(rc == 1 and out == '{\n  "key1": "v-key1",\n  "missing-key": null\n}\n',
+              "get --json: %d %r" % (rc, out))
+        # delete
+        rc, out, err = mc("delete", "key4")
+        check(rc == 0 and raw_get(port[owner["key4"]], "key4") is None, "delete: %d" % rc)
+        rc, out, err = mc("delete", "key4")
+        check(rc == 1 and "not found" in err, "delete again: %d %r" % (rc, err))
+        # incr / decr
+        mc("set", "counter", "10")
+        rc, out, err = mc("incr", "counter", "5")
+        check((rc, out) == (0, "15\n"), "incr: %d %r" % (rc, out))
+        rc, out, err = mc("decr", "counter", "20")
+        check((rc, out) == (0, "0\n"), "decr: %d %r" % (rc, out))
+        stored = [raw_get(port[n], "counter") for n in NAMES]
+        check([v.strip() for v in stored if v is not None] == ["0"],
+              "counter on exactly one server, 0: %r" % stored)
+        rc, out, err = mc("incr", "no-such-counter", "1")
+        check(rc == 1 and out == "", "incr miss: %d" % rc)
+        rc, out, err = mc("incr", "key5", "1")
+        check(rc == 2 and err.startswith("hash-ring: mc incr:") and err.count("\n") == 1,
+              "incr non-number: %d %r" % (rc, err))
+        # stats: every server up, item counts as the servers report them
+        rc, out, err = mc("stats")
+        lines = out.splitlines()
+        check(rc == 0 and len(lines) == 3, "stats: %d %r" % (rc, out))
+        for n, line in zip(NAMES, lines):
+            want = "%s\tup\tcurr_items=%s\ttotal_items=%s" % (
+                n, raw_stat(port[n], "curr_items"), raw_stat(port[n], "total_items"))
+            check(line == want, "stats line %r, want %r" % (line, want))
+        rc, out, err = mc("stats", json=True)
+        check(rc == 0 and out.count('"up": true') == 3, "stats --json: %r" % out)
+        # usage errors: one line on stderr, exit 2, nothing on stdout
+        for args in (["set", "a b", "x"], ["set", "k"], ["bogus"], ["incr", "k", "-1"],
+                     ["get"], ["set", "k" * 251, "x"], ["set", "k", "v", "--ttl", "x"]):
+            rc, out, err = mc(*args)
+            check(rc == 2 and out == "" and err.startswith("hash-ring: mc")
+                  and err.count("\n") == 1, "error %r: %d %r %r" % (args, rc, out, err))
+        rc, out, err = mc("--help")
+        check(rc == 0 and "usage: hash-ring" in out and "stats" in out, "mc --help")
+        rc, out, err = mc("--timeout", "0", "get", "k")
+        check(rc == 2, "--timeout 0")
+        # a server killed: its keys fail over to the next server in ring order;
+        # stats shows it down
+        victim = NAMES[0]
+        daemons[0].kill()
+        moved = [k for k in keys if owner[k] == victim][:5]
+        for k in moved:
+            t0 = time.time()
+            rc, out, err = mc("set", k, "after-" + k)
+            check(rc == 0 and time.time() - t0 < 5, "set after kill %s: %d %r" % (k, rc, err))
+            nxt = order[k][1]
+            check(raw_get(port[nxt], k) == "after-" + k, "%s not on %s" % (k, nxt))
+        print("# mc set after kill -9: %d keys on their next server" % len(moved))
+        rc, out, err = mc("stats")
+        check(rc == 1 and out.splitlines()[0].startswith(victim + "\tdown\t"),
+              "stats with a server down: %d %r" % (rc, out))
+        rc, out, err = mc("set", moved[0], "x", opts=["--no-failover"])
+        check(rc == 2 and "connection" in err, "--no-failover: %d %r" % (rc, err))
+    finally:
+        for d in daemons:
+            d.kill()
+    print("%d failures" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())

@@ -1,0 +1,228 @@
+/* test_mc_hostile.c - a server that misbehaves (mc_hostile) gives clean
+ * errors within the timeouts: no crash, no hang, no over-read (the suite
+ * also runs under ASan/UBSan and valgrind), no leaked descriptor. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hash_ring.h"
+#include "hash_ring_memcache.h"
+#include "mc_testlib.h"
+
+#ifndef HR_MC_HOSTILE
+#error "HR_MC_HOSTILE must name the mc_hostile program"
+#endif
+
+#define IO_MS 600u
+
+typedef struct hostile {
+    pid_t pid;
+    int to_child; /* its stdin: closing it ends the server */
+    char addr[64];
+} hostile;
+
+static void hostile_start(hostile *h, const char *mode)
+{
+    int in[2], out[2];
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    h->pid = fork();
+    assert_true(h->pid >= 0);
+    if (h->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        execl(HR_MC_HOSTILE, HR_MC_HOSTILE, mode, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    h->to_child = in[1];
+    char buf[32] = "";
+    ssize_t n = read(out[0], buf, sizeof buf - 1);
+    close(out[0]);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    snprintf(h->addr, sizeof h->addr, "127.0.0.1:%d", atoi(buf));
+}
+
+static void hostile_stop(hostile *h)
+{
+    close(h->to_child);
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, NULL, 0);
+}
+
+static hash_ring_mc_t *client_of(const hostile *h)
+{
+    /* Fail-over off: a single server's own failure is returned. */
+    hash_ring_mc_t *mc = NULL;
+    assert_int_equal(hash_ring_mc_create(&mc, HASH_RING_DIALECT_PYTHON), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_add_server(mc, h->addr, strlen(h->addr), 1), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_set_connect_timeout(mc, 500), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_set_io_timeout(mc, IO_MS), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_set_retry_interval(mc, 0), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_set_failover(mc, 0), HASH_RING_OK);
+    return mc;
+}
+
+/* get "somekey" against MODE: expect `want` within the I/O timeout. */
+static void check_get(const char *mode, int want)
+{
+    int fds = tl_count_fds();
+    hostile h;
+    hostile_start(&h, mode);
+    hash_ring_mc_t *mc = client_of(&h);
+    /* Fail-over off: the exact failure; on (the only server): ENOSERVER,
+     * with the failure in the detail. */
+    assert_int_equal(hash_ring_mc_set_failover(mc, 0), HASH_RING_OK);
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) {
+            assert_int_equal(hash_ring_mc_set_failover(mc, 1), HASH_RING_OK);
+            if (want != HASH_RING_EMISS)
+                want = HASH_RING_ENOSERVER;
+        }
+        const void *v = NULL;
+        size_t vl = 0;
+        uint64_t t0 = tl_now_ms();
+        int rc = hash_ring_mc_get(mc, "somekey", 7, &v, &vl, NULL);
+        uint64_t took = tl_now_ms() - t0;
+        printf("# %-9s get: %-32s in %4llu ms (%s)\n", mode, hash_ring_strerror(rc),
+               (unsigned long long)took, hash_ring_mc_last_error(mc));
+        assert_int_equal(rc, want);
+        if (round == 2 && want == HASH_RING_ENOSERVER)
+            assert_non_null(strstr(hash_ring_mc_last_error(mc), "last failure: server 127.0.0.1:"));
+        assert_true(took < IO_MS + 400);
+        if (want == HASH_RING_ETIMEDOUT)
+            assert_true(took >= IO_MS - 20);
+    }
+    /* multi-get: the key carries the same error */
+    const void *keys[2] = {"somekey", "somekey2"};
+    size_t lens[2] = {7, 8};
+    hash_ring_mc_result_t *res = NULL;
+    uint64_t t0 = tl_now_ms();
+    assert_int_equal(hash_ring_mc_get_multi(mc, keys, lens, 2, &res), HASH_RING_OK);
+    assert_true(tl_now_ms() - t0 < IO_MS + 400);
+    int st = hash_ring_mc_result_item(res, 0, NULL, NULL, NULL, NULL);
+    assert_true(st != HASH_RING_OK);
+    if (want != HASH_RING_EMISS)
+        assert_true(st == HASH_RING_EPROTO || st == HASH_RING_EIO ||
+                    st == HASH_RING_ETIMEDOUT || st == HASH_RING_ENOSERVER);
+    hash_ring_mc_result_free(res);
+    hash_ring_mc_destroy(mc);
+    hostile_stop(&h);
+    assert_int_equal(tl_count_fds(), fds);
+}
+
+static void test_garbage(void **s)
+{
+    (void)s;
+    check_get("garbage", HASH_RING_EPROTO);
+}
+static void test_binary(void **s)
+{
+    (void)s;
+    check_get("binary", HASH_RING_EPROTO);
+}
+static void test_half_then_close(void **s)
+{
+    (void)s;
+    check_get("half", HASH_RING_EIO);
+}
+static void test_claims_2gb(void **s)
+{
+    (void)s;
+    check_get("huge", HASH_RING_EPROTO);
+}
+static void test_trickle(void **s)
+{
+    (void)s;
+    check_get("trickle", HASH_RING_ETIMEDOUT);
+}
+static void test_silent(void **s)
+{
+    (void)s;
+    check_get("silent", HASH_RING_ETIMEDOUT);
+}
+static void test_wrong_key(void **s)
+{
+    (void)s;
+    check_get("wrongkey", HASH_RING_EPROTO);
+}
+static void test_bad_terminator(void **s)
+{
+    (void)s;
+    check_get("badterm", HASH_RING_EPROTO);
+}
+static void test_closes(void **s)
+{
+    (void)s;
+    check_get("close", HASH_RING_EIO);
+}
+
+/* A miss followed by bytes nobody asked for: the answer stands, the
+ * connection is dropped so the extra bytes are never taken for a reply. */
+static void test_extra_bytes(void **s)
+{
+    (void)s;
+    check_get("extra", HASH_RING_EMISS);
+}
+
+static void test_bad_number(void **s)
+{
+    (void)s;
+    hostile h;
+    hostile_start(&h, "bignum");
+    hash_ring_mc_t *mc = client_of(&h);
+    uint64_t n = 7;
+    assert_int_equal(hash_ring_mc_incr(mc, "k", 1, 1, &n), HASH_RING_EPROTO);
+    assert_int_equal(n, 7);
+    /* storage commands see a reply that is not STORED & co */
+    assert_int_equal(hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0), HASH_RING_EPROTO);
+    hash_ring_mc_destroy(mc);
+    hostile_stop(&h);
+}
+
+static void test_garbage_for_every_command(void **s)
+{
+    (void)s;
+    hostile h;
+    hostile_start(&h, "garbage");
+    hash_ring_mc_t *mc = client_of(&h);
+    assert_int_equal(hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0), HASH_RING_EPROTO);
+    assert_int_equal(hash_ring_mc_delete(mc, "k", 1), HASH_RING_EPROTO);
+    assert_int_equal(hash_ring_mc_touch(mc, "k", 1, 5), HASH_RING_EPROTO);
+    assert_int_equal(hash_ring_mc_flush_all(mc, 0), HASH_RING_EPROTO);
+    const char *ver;
+    assert_int_equal(hash_ring_mc_version(mc, h.addr, strlen(h.addr), &ver, NULL),
+                     HASH_RING_EPROTO);
+    hash_ring_mc_stats_t *st = NULL;
+    assert_int_equal(hash_ring_mc_stats(mc, h.addr, strlen(h.addr), NULL, &st),
+                     HASH_RING_EPROTO);
+    assert_null(st);
+    hash_ring_mc_destroy(mc);
+    hostile_stop(&h);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_DFL); /* the client must never raise it */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_garbage),         cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_half_then_close), cmocka_unit_test(test_claims_2gb),
+        cmocka_unit_test(test_trickle),         cmocka_unit_test(test_silent),
+        cmocka_unit_test(test_wrong_key),       cmocka_unit_test(test_bad_terminator),
+        cmocka_unit_test(test_closes),          cmocka_unit_test(test_extra_bytes),
+        cmocka_unit_test(test_bad_number),      cmocka_unit_test(test_garbage_for_every_command),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
