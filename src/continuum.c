@@ -80,6 +80,7 @@ uint64_t hr_continuum_plan(hr_continuum *c, const hr_member *m, size_t n)
     for (size_t i = 0; i < n; i++) {
         uint64_t w = hr_dialect_weight(d, m[i].weight);
         c->nodes[i].name = m[i].name;
+        c->nodes[i].len = m[i].name->len;
         c->nodes[i].weight = m[i].weight;
         c->nodes[i].hashes = (w == 0) ? 0 : hr_dialect_hashes(d, w, total, n);
         c->nodes[i].share = 0;

@@ -15,6 +15,7 @@
 
 typedef struct hr_node {
     hr_name *name;
+    size_t len;      /* name->len, here so a lookup touches one line per node */
     uint32_t weight; /* as set by the user */
     uint32_t hashes; /* digests taken: points = hashes * per_digest */
     uint64_t share;  /* key positions owned, of 2^32 */

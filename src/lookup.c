@@ -16,18 +16,18 @@ static int hr_key_ok(const void *key, size_t len)
     return key != NULL || len == 0;
 }
 
-static void hr_put_name(const hr_name *nm, const char **node, size_t *len)
+static void hr_put_name(const hr_node *n, const char **node, size_t *len)
 {
-    *node = nm->bytes;
+    *node = n->name->bytes; /* an address computed from n->name: no load */
     if (len != NULL)
-        *len = nm->len;
+        *len = n->len;
 }
 
 static int hr_get_node(const hr_continuum *c, uint32_t pos, const char **node, size_t *len)
 {
     if (c->npoints == 0)
         return HASH_RING_EEMPTY;
-    hr_put_name(c->nodes[hr_continuum_owner_at(c, pos)].name, node, len);
+    hr_put_name(&c->nodes[hr_continuum_owner_at(c, pos)], node, len);
     return HASH_RING_OK;
 }
 
@@ -66,7 +66,7 @@ static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
             continue;
         nodes[found] = c->nodes[o].name->bytes;
         if (lens != NULL)
-            lens[found] = c->nodes[o].name->len;
+            lens[found] = c->nodes[o].len;
         found++;
     }
     free(seen);

@@ -1,0 +1,149 @@
+# Packaging.cmake - Debian packages with `cpack -G DEB` (included last by the
+# root CMakeLists.txt).
+#
+#   cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF
+#   cmake --build build-deb -j
+#   (cd build-deb && cpack -G DEB)
+#
+# One package per install COMPONENT:
+#
+#   runtime      -> libhash-ring<MAJOR>   libhash_ring.so.<MAJOR> and its real file
+#   development  -> libhash-ring-dev      headers, the .so link, the .a, hash_ring.pc,
+#                                         the CMake package files, the hash-ring tool
+#                                         and its man page hash-ring.1
+#
+# The tool is not in the runtime package because a library package must stay
+# co-installable with the next SONAME's package (libhash-ring1 next to
+# libhash-ring2 during a transition); a /usr/bin file in both would conflict.
+# -dev packages of two majors conflict anyway (same headers), so the tool and
+# its man page travel with the headers.
+#
+# Paths come from the build's own install rules, so the packages install
+# where the build was configured to install (CPACK_PACKAGING_INSTALL_PREFIX
+# = CMAKE_INSTALL_PREFIX): hash_ring.pc and the CMake files name that
+# prefix.  Configure with -DCMAKE_INSTALL_PREFIX=/usr for distribution
+# packages (GNUInstallDirs then picks lib/<multiarch> on Debian).
+
+if(NOT PROJECT_IS_TOP_LEVEL AND DEFINED PROJECT_IS_TOP_LEVEL)
+  return()
+endif()
+
+# Debian package names: lowercase, no '_'; the runtime package is named
+# after the SONAME (policy 8.1).
+set(HASH_RING_DEB_RUNTIME "libhash-ring${PROJECT_VERSION_MAJOR}")
+set(HASH_RING_DEB_DEV "libhash-ring-dev")
+
+# Components that actually hold files in this configuration.
+set(_hr_components development)
+if(HASH_RING_BUILD_SHARED)
+  list(PREPEND _hr_components runtime)
+endif()
+
+# Debian policy 12.5: every package ships /usr/share/doc/<package>/copyright.
+# EXCLUDE_FROM_ALL keeps these out of a plain `cmake --install`; CPack
+# installs component by component, which includes them.
+foreach(_c IN LISTS _hr_components)
+  if(_c STREQUAL "runtime")
+    set(_pkg ${HASH_RING_DEB_RUNTIME})
+  else()
+    set(_pkg ${HASH_RING_DEB_DEV})
+  endif()
+  install(FILES ${PROJECT_SOURCE_DIR}/LICENSE
+    DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${_pkg}
+    RENAME copyright
+    COMPONENT ${_c}
+    EXCLUDE_FROM_ALL)
+endforeach()
+
+set(CPACK_PACKAGE_NAME "hash-ring")
+set(CPACK_PACKAGE_VENDOR "The hash_ring developers")
+set(CPACK_PACKAGE_CONTACT "The hash_ring developers <hash-ring@example.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${CMAKE_PROJECT_NAME} built using CMake")
+set(CPACK_PACKAGE_VERSION_MAJOR ${PROJECT_VERSION_MAJOR})
+set(CPACK_PACKAGE_VERSION_MINOR ${PROJECT_VERSION_MINOR})
+set(CPACK_PACKAGE_VERSION_PATCH ${PROJECT_VERSION_PATCH})
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
+set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
+set(CPACK_PACKAGE_DIRECTORY "${PROJECT_BINARY_DIR}/packages")
+# Release binaries are stripped (policy 10.1); the .a keeps its symbols.
+if(NOT DEFINED CPACK_STRIP_FILES)
+  set(CPACK_STRIP_FILES ON)
+endif()
+
+set(CPACK_GENERATOR "DEB")
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL ${_hr_components})
+set(CPACK_COMPONENTS_GROUPING IGNORE)
+
+# Version: the project's (from include/hash_ring.h) plus a package revision.
+set(HASH_RING_DEB_REVISION "1" CACHE STRING "Debian revision of the packages built by cpack")
+set(CPACK_DEBIAN_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_DEBIAN_PACKAGE_RELEASE ${HASH_RING_DEB_REVISION})
+set(_hr_deb_full_version "${PROJECT_VERSION}-${HASH_RING_DEB_REVISION}")
+
+# Architecture: what dpkg says (amd64, arm64, ...), not the CMake processor name.
+find_program(HASH_RING_DPKG dpkg)
+if(HASH_RING_DPKG)
+  execute_process(COMMAND ${HASH_RING_DPKG} --print-architecture
+    OUTPUT_VARIABLE _hr_deb_arch OUTPUT_STRIP_TRAILING_WHITESPACE
+    RESULT_VARIABLE _hr_rc ERROR_QUIET)
+  if(_hr_rc EQUAL 0 AND _hr_deb_arch)
+    set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${_hr_deb_arch})
+  endif()
+endif()
+
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
+set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://example.invalid/hash_ring")
+set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
+
+# runtime: dependencies from dpkg-shlibdeps (libc6, libssl3), and a shlibs
+# file so that packages built against it depend on this version or later
+# (new symbols only arrive in later versions of the same SONAME).
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME ${HASH_RING_DEB_RUNTIME})
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION "libs")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
+# Each description's first line is the package's own synopsis.  CPackDeb
+# prepends CPACK_PACKAGE_DESCRIPTION_SUMMARY to every description unless it
+# equals CPack's default text, which is therefore what it is set to (before
+# include(CPack); it would otherwise default to PROJECT_DESCRIPTION).
+set(CPACK_DEBIAN_RUNTIME_DESCRIPTION
+  "consistent hashing library compatible with the ketama family\n\
+libhash_ring places keys (memcached keys first of all) on nodes exactly as\n\
+the Python hash_ring package, node hash_ring, libketama, libmemcached,\n\
+twemproxy and npm hashring do.\n\
+This package holds the shared library.")
+
+# development: headers, .so link, static library, pkg-config and CMake files.
+# The static library and the CMake/pkg-config files need libcrypto's
+# development files (Requires.private: libcrypto; find_dependency(OpenSSL)).
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME ${HASH_RING_DEB_DEV})
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION "libdevel")
+set(_hr_dev_depends "libssl-dev")
+if(HASH_RING_BUILD_SHARED)
+  set(_hr_dev_depends "${HASH_RING_DEB_RUNTIME} (= ${_hr_deb_full_version}), ${_hr_dev_depends}")
+endif()
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS "${_hr_dev_depends}")
+set(CPACK_DEBIAN_DEVELOPMENT_DESCRIPTION
+  "consistent hashing library compatible with the ketama family - development\n\
+Headers, static library, pkg-config file (hash_ring.pc) and CMake package\n\
+(find_package(hash_ring), target hash_ring::hash_ring) for libhash_ring, and\n\
+the hash-ring tool (where keys live, how evenly they spread, what moves when\n\
+a server is added or removed) with its man page.")
+
+# The tool in -dev needs libc6 and its own library: dpkg-shlibdeps adds the
+# former; the latter is the explicit Depends above.
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SHLIBDEPS ON)
+if(HASH_RING_BUILD_SHARED)
+  # dpkg-shlibdeps must find libhash_ring.so.<MAJOR> to describe hash-ring's
+  # other dependencies (libc6); it is in the runtime component's staging
+  # tree (CPack's layout: <CPACK_PACKAGE_FILE_NAME default>/<component>).
+  # Without this cpack fails; tests/packaging/check_deb.py covers it.
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
+    "${CPACK_PACKAGE_DIRECTORY}/_CPack_Packages/${CMAKE_SYSTEM_NAME}/DEB/${CPACK_PACKAGE_NAME}-${PROJECT_VERSION}-${CMAKE_SYSTEM_NAME}/runtime${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}")
+endif()
+
+include(CPack)

@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""Debian packages from cpack -G DEB.
+
+  check_deb.py --source SRC --work W --cc CC --generator G [--jobs N]
+
+Configures a separate tree as a distribution would (-DCMAKE_INSTALL_PREFIX=
+/usr -DBUILD_TESTING=OFF), builds it (no test may be built), runs
+`cpack -G DEB` and checks each package:
+  - exactly two: libhash-ring<MAJOR>, libhash-ring-dev (which also holds
+    the hash-ring tool and its man page), named
+    NAME_VERSION-REVISION_ARCH.deb with the architecture dpkg reports;
+  - control fields (dpkg-deb -f): Package, Version = project version +
+    revision, Architecture, Section, Maintainer, a distinct synopsis, and
+    Depends: libc6 and libssl3 from dpkg-shlibdeps for the runtime, the
+    runtime package at exactly this version and libssl-dev for -dev;
+  - the runtime package's shlibs file (>= this version: a later minor may
+    add symbols) and its ldconfig trigger;
+  - contents (dpkg-deb -c): exactly the expected files, with the expected
+    symlink targets and modes, nothing outside /usr, no empty directory;
+  - extracted files: no RPATH/RUNPATH, SONAME, stripped shared objects,
+    hash_ring.pc and the CMake files name /usr and no build path;
+  - a program builds with pkg-config against the extracted -dev + runtime
+    and runs.
+"""
+
+import argparse
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hrpkg  # noqa: E402
+from hrpkg import check  # noqa: E402
+import check_install  # noqa: E402
+
+REVISION = "1"
+
+
+def cache_value(tree, var):
+    for line in open(os.path.join(tree, "CMakeCache.txt"), encoding="utf-8"):
+        m = re.match(r"^%s:[A-Z]+=(.*)$" % re.escape(var), line.rstrip("\n"))
+        if m:
+            return m.group(1)
+    return None
+
+
+def deb_contents(deb):
+    """{path: (mode string, link target or None)} without the leading './'."""
+    out = {}
+    for line in hrpkg.run(["dpkg-deb", "-c", deb], quiet=True).stdout.splitlines():
+        f = line.split(None, 5)
+        if len(f) < 6:
+            continue
+        mode, rest = f[0], f[5]
+        target = None
+        if " -> " in rest:
+            rest, target = rest.split(" -> ", 1)
+        out[rest[2:] if rest.startswith("./") else rest] = (mode, target)
+    return out
+
+
+def field(deb, name):
+    return hrpkg.run(["dpkg-deb", "-f", deb, name], quiet=True).stdout.strip()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--cc", default="cc")
+    ap.add_argument("--generator", default="Unix Makefiles")
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args()
+    for tool in ("cmake", "cpack", "dpkg-deb", "dpkg", "readelf", "pkg-config"):
+        hrpkg.need_tool(tool)
+    src = os.path.abspath(a.source)
+    work = hrpkg.fresh_dir(os.path.abspath(a.work))
+    major, minor, patch, vstring = hrpkg.header_version(os.path.join(src, "include",
+                                                                     "hash_ring.h"))
+    version = f"{major}.{minor}.{patch}"
+    debver = f"{version}-{REVISION}"
+    arch = hrpkg.run(["dpkg", "--print-architecture"], quiet=True).stdout.strip()
+
+    tree = os.path.join(work, "build")
+    hrpkg.run(["cmake", "-S", src, "-B", tree, "-G", a.generator, f"-DCMAKE_C_COMPILER={a.cc}",
+               "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DCMAKE_INSTALL_PREFIX=/usr",
+               "-DBUILD_TESTING=OFF", "-DHASH_RING_BUILD_CLI=ON",
+               f"-DHASH_RING_DEB_REVISION={REVISION}"])
+    hrpkg.run(["cmake", "--build", tree, "-j", str(a.jobs)])
+    check_install.check_no_tests_built(tree, "deb tree")
+    libdir = cache_value(tree, "CMAKE_INSTALL_LIBDIR")
+    check(libdir is not None and not os.path.isabs(libdir), "CMAKE_INSTALL_LIBDIR is relative",
+          libdir)
+    print(f"version {debver}, architecture {arch}, libdir /usr/{libdir}")
+
+    hrpkg.run(["cpack", "-G", "DEB", "--config", os.path.join(tree, "CPackConfig.cmake")],
+              cwd=tree)
+    pkgdir = os.path.join(tree, "packages")
+    runtime, dev = f"libhash-ring{major}", "libhash-ring-dev"
+    expected = {p: f"{p}_{debver}_{arch}.deb" for p in (runtime, dev)}
+    found = sorted(f for f in os.listdir(pkgdir) if f.endswith(".deb"))
+    check(found == sorted(expected.values()), "cpack made exactly the two packages",
+          f"found {found}, expected {sorted(expected.values())}")
+    debs = {p: os.path.join(pkgdir, f) for p, f in expected.items()
+            if os.path.isfile(os.path.join(pkgdir, f))}
+    if len(debs) != 2:
+        hrpkg.finish("deb")
+
+    # ---- control fields
+    synopses = set()
+    sections = {runtime: "libs", dev: "libdevel"}
+    for p, deb in debs.items():
+        check(field(deb, "Package") == p, f"{p}: Package", field(deb, "Package"))
+        check(field(deb, "Version") == debver, f"{p}: Version {debver}", field(deb, "Version"))
+        check(field(deb, "Architecture") == arch, f"{p}: Architecture {arch}",
+              field(deb, "Architecture"))
+        check(field(deb, "Section") == sections[p], f"{p}: Section {sections[p]}",
+              field(deb, "Section"))
+        check("@" in field(deb, "Maintainer"), f"{p}: Maintainer with an address")
+        desc = field(deb, "Description").splitlines()
+        check(len(desc) >= 2 and 0 < len(desc[0]) <= 80,
+              f"{p}: Description has a synopsis line and a body", desc[:2])
+        synopses.add(desc[0] if desc else "")
+    check(len(synopses) == 2, "each package has its own synopsis", synopses)
+
+    def depends(p):
+        return [d.strip() for d in field(debs[p], "Depends").split(",") if d.strip()]
+
+    rdep = depends(runtime)
+    check(any(d.startswith("libc6") for d in rdep), f"{runtime}: Depends on libc6 "
+          "(dpkg-shlibdeps ran)", rdep)
+    check(any(re.match(r"^libssl\d", d) for d in rdep), f"{runtime}: Depends on libssl3 "
+          "(libcrypto's package, from dpkg-shlibdeps)", rdep)
+    check(not any(d.startswith("libhash-ring") for d in rdep), f"{runtime}: no self-dependency")
+    ddep = depends(dev)
+    check(f"{runtime} (= {debver})" in ddep, f"{dev}: Depends on {runtime} (= {debver})", ddep)
+    check("libssl-dev" in ddep, f"{dev}: Depends on libssl-dev (static linking, "
+          "Requires.private: libcrypto, find_dependency(OpenSSL))", ddep)
+    check(any(d.startswith("libc6") for d in ddep), f"{dev}: Depends on libc6 (the tool; "
+          "dpkg-shlibdeps ran)", ddep)
+
+    ctrl = hrpkg.fresh_dir(os.path.join(work, "control"))
+    hrpkg.run(["dpkg-deb", "-e", debs[runtime], ctrl], quiet=True)
+    shlibs = open(os.path.join(ctrl, "shlibs")).read().strip() \
+        if os.path.exists(os.path.join(ctrl, "shlibs")) else ""
+    check(shlibs in (f"libhash_ring {major} {runtime} (>= {version})",
+                     f"libhash_ring {major} {runtime} (>= {debver})"),
+          f"{runtime}: shlibs file 'libhash_ring {major} {runtime} (>= {version}[-rev])'",
+          shlibs)
+    scripts = ""
+    for f in ("postinst", "postrm", "triggers"):
+        if os.path.exists(os.path.join(ctrl, f)):
+            scripts += open(os.path.join(ctrl, f)).read()
+    check("ldconfig" in scripts, f"{runtime}: runs ldconfig (trigger or maintainer script)")
+
+    # ---- contents
+    L = f"usr/{libdir}"
+    want = {
+        runtime: {
+            f"{L}/libhash_ring.so.{version}": ("-rw-r--r--", None),
+            f"{L}/libhash_ring.so.{major}": ("l", f"libhash_ring.so.{version}"),
+            f"usr/share/doc/{runtime}/copyright": ("-rw-r--r--", None),
+        },
+        dev: {
+            f"{L}/libhash_ring.so": ("l", f"libhash_ring.so.{major}"),
+            f"{L}/libhash_ring.a": ("-rw-r--r--", None),
+            f"{L}/pkgconfig/hash_ring.pc": ("-rw-r--r--", None),
+            f"{L}/cmake/hash_ring/hash_ringConfig.cmake": ("-rw-r--r--", None),
+            f"{L}/cmake/hash_ring/hash_ringConfigVersion.cmake": ("-rw-r--r--", None),
+            f"{L}/cmake/hash_ring/hash_ringTargets.cmake": ("-rw-r--r--", None),
+            f"{L}/cmake/hash_ring/hash_ringTargets-relwithdebinfo.cmake": ("-rw-r--r--", None),
+            f"usr/share/doc/{dev}/copyright": ("-rw-r--r--", None),
+            "usr/bin/hash-ring": ("-rwxr-xr-x", None),
+            "usr/share/man/man1/hash-ring.1": ("-rw-r--r--", None),
+        },
+    }
+    for h in sorted(os.listdir(os.path.join(src, "include"))):
+        if h.endswith(".h"):
+            want[dev][f"usr/include/{h}"] = ("-rw-r--r--", None)
+    for p, deb in debs.items():
+        got = deb_contents(deb)
+        files = {k.rstrip("/"): v for k, v in got.items() if not v[0].startswith("d")}
+        dirs = {k.rstrip("/") for k, v in got.items() if v[0].startswith("d")}
+        # The man page may be shipped gzip-compressed (policy 12.1).
+        w = dict(want[p])
+        if "usr/share/man/man1/hash-ring.1" in w and "usr/share/man/man1/hash-ring.1.gz" in files:
+            w["usr/share/man/man1/hash-ring.1.gz"] = w.pop("usr/share/man/man1/hash-ring.1")
+        missing = sorted(set(w) - set(files))
+        extra = sorted(set(files) - set(w))
+        check(not missing, f"{p}: contains every expected file", missing)
+        check(not extra, f"{p}: contains nothing unexpected", extra)
+        for path, (mode, target) in w.items():
+            if path not in files:
+                continue
+            gmode, gtarget = files[path]
+            if mode == "l":
+                check(gmode.startswith("l") and gtarget == target,
+                      f"{p}: {path} -> {target}", f"{gmode} -> {gtarget}")
+            else:
+                check(gmode == mode, f"{p}: {path} mode {mode}", gmode)
+        check(all(k.startswith("usr/") for k in files), f"{p}: everything under /usr",
+              [k for k in files if not k.startswith("usr/")])
+        empty = [d for d in dirs if d not in (".", "") and
+                 not any(f.startswith(d + "/") for f in files)]
+        check(not empty, f"{p}: no empty directory", empty)
+
+    # ---- extracted files
+    root = hrpkg.fresh_dir(os.path.join(work, "root"))
+    for deb in debs.values():
+        hrpkg.run(["dpkg-deb", "-x", deb, root], quiet=True)
+    elves = 0
+    for dirpath, _d, files in os.walk(root):
+        for f in files:
+            path = os.path.join(dirpath, f)
+            rel = os.path.relpath(path, root)
+            if hrpkg.is_elf(path):
+                elves += 1
+                check(not hrpkg.rpaths(path), f"{rel}: no RPATH/RUNPATH", hrpkg.rpaths(path))
+                sections = hrpkg.run(["readelf", "-S", "-W", path], quiet=True).stdout
+                check(".debug_info" not in sections and ".symtab" not in sections,
+                      f"{rel}: stripped")
+            elif not os.path.islink(path) and not f.endswith(".a"):
+                text = open(path, "rb").read()
+                for bad in (tree.encode(), src.encode(), work.encode()):
+                    check(bad not in text, f"{rel}: names no build or source path",
+                          bad.decode())
+    check(elves == 2, "the packages hold two ELF files (the .so and the tool)", elves)
+    lib = os.path.join(root, L, f"libhash_ring.so.{version}")
+    check(hrpkg.soname(lib) == f"libhash_ring.so.{major}", f"SONAME libhash_ring.so.{major}")
+    pc = check_install.pc_variables(os.path.join(root, L, "pkgconfig", "hash_ring.pc"))
+    check(pc.get("prefix") == "/usr", "hash_ring.pc prefix=/usr", pc.get("prefix"))
+    check(pc.get("libdir") in ("${exec_prefix}/" + libdir, "${prefix}/" + libdir, "/" + L),
+          f"hash_ring.pc libdir is /usr/{libdir}", pc.get("libdir"))
+    check(pc.get("Version:") == vstring, "hash_ring.pc Version", pc.get("Version:"))
+
+    # ---- the extracted -dev + runtime serve a program
+    out = hrpkg.fresh_dir(os.path.join(work, "consumer"))
+    env = check_install.pkgconfig_env(os.path.join(root, L, "pkgconfig"), sysroot=root)
+    flags = hrpkg.run(["pkg-config", "--cflags", "--libs", "hash_ring"], env=env).stdout.split()
+    exe = os.path.join(out, "consumer")
+    p = hrpkg.run([a.cc, "-std=c99", "-o", exe,
+                   os.path.join(os.path.dirname(os.path.abspath(__file__)), "consumer",
+                                "main.c")] + flags, check_rc=False)
+    if check(p.returncode == 0, "a program builds against the extracted packages",
+             p.stdout + p.stderr):
+        seed = os.path.join(src, "tests", "vectors", "seed3")
+        nodes = [r[0] for r in hrpkg.read_tsv(os.path.join(seed, "nodes.tsv"))]
+        want_rows = hrpkg.read_tsv(os.path.join(seed, "python.get.tsv"))[:10]
+        r = hrpkg.run([exe] + nodes + ["--"] + [k for k, _ in want_rows],
+                      env={"LD_LIBRARY_PATH": os.path.join(root, L)}, check_rc=False)
+        got = [line.split("\t") for line in r.stdout.splitlines()]
+        check(r.returncode == 0 and got[:-1] == [list(x) for x in want_rows],
+              "it runs with the packaged library and places keys as the Python peer",
+              r.stdout + r.stderr)
+    hrpkg.finish("deb")
+
+
+if __name__ == "__main__":
+    main()
