@@ -5,10 +5,8 @@
  * equal positions the entries are ordered by the dialect's tie rule, the
  * winner first, so every lookup simply takes the first entry it reaches.
  *
- * From scratch: every node's points are generated in membership order and
- * radix-sorted (stable, by position); runs of equal positions are then put
- * in tie order.  Membership changes usually take the cheaper path in
- * merge.c.
+ * From scratch: see hr_continuum_fill.  Membership changes usually take
+ * the cheaper path in merge.c.
  */
 #include "continuum.h"
 
@@ -121,46 +119,6 @@ void hr_continuum_fix_ties(const hr_continuum *c, uint32_t *pts, uint32_t *own, 
     }
 }
 
-/* Stable LSD radix sort of (position << 32 | owner) by position. */
-static void hr_radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
-{
-    static const unsigned shifts[3] = {32, 43, 54};
-    static const unsigned widths[3] = {11, 11, 10};
-    uint64_t *src = a, *dst = tmp;
-    for (int pass = 0; pass < 3; pass++) {
-        size_t count[2048] = {0};
-        unsigned sh = shifts[pass];
-        uint64_t mask = ((uint64_t)1 << widths[pass]) - 1;
-        for (size_t i = 0; i < n; i++)
-            count[(src[i] >> sh) & mask]++;
-        size_t sum = 0;
-        for (size_t k = 0; k <= mask; k++) {
-            size_t t = count[k];
-            count[k] = sum;
-            sum += t;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i] >> sh) & mask]++] = src[i];
-        uint64_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof *a);
-}
-
-/* Exact shares: the arc ending at each run of equal positions belongs to the
- * run's first entry; the first run also takes the wrap-around arc.  The
- * other entries of a run add an arc of length 0, so no branch is needed. */
-static void hr_shares(hr_node *nodes, const uint32_t *pts, const uint32_t *own, size_t n)
-{
-    if (n == 0)
-        return;
-    nodes[own[0]].share += (uint64_t)pts[0] + ((uint64_t)1 << 32) - pts[n - 1];
-    for (size_t i = 1; i < n; i++)
-        nodes[own[i]].share += (uint64_t)(pts[i] - pts[i - 1]);
-}
-
 int hr_continuum_alloc_points(hr_continuum *c, uint64_t points)
 {
     if (points >= UINT32_MAX)
@@ -170,35 +128,157 @@ int hr_continuum_alloc_points(hr_continuum *c, uint64_t points)
     return c->ent ? HASH_RING_OK : HASH_RING_ENOMEM;
 }
 
+/* Sorts ent[lo, hi) (one bucket) by low point bits, stably. */
+static int hr_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int hr_sort_bucket(uint32_t *ent, size_t lo, size_t hi, uint32_t mask)
+{
+    if (hi - lo <= 64) {
+        for (size_t k = lo + 1; k < hi; k++) {
+            uint32_t e = ent[k];
+            size_t m = k;
+            while (m > lo && (ent[m - 1] & mask) > (e & mask)) {
+                ent[m] = ent[m - 1];
+                m--;
+            }
+            ent[m] = e;
+        }
+        return HASH_RING_OK;
+    }
+    /* a crowded bucket (crafted names): (low bits, original place) */
+    uint64_t *tmp = hr_alloc_array(hi - lo, sizeof *tmp);
+    if (tmp == NULL)
+        return HASH_RING_ENOMEM;
+    for (size_t k = lo; k < hi; k++)
+        tmp[k - lo] = (uint64_t)(ent[k] & mask) << 32 | (uint32_t)(k - lo);
+    qsort(tmp, hi - lo, sizeof *tmp, hr_cmp_u64);
+    uint32_t *copy = hr_alloc_array(hi - lo, sizeof *copy);
+    if (copy == NULL) {
+        free(tmp);
+        return HASH_RING_ENOMEM;
+    }
+    memcpy(copy, ent + lo, (hi - lo) * sizeof *copy);
+    for (size_t k = lo; k < hi; k++)
+        ent[k] = copy[(uint32_t)tmp[k - lo]];
+    free(copy);
+    free(tmp);
+    return HASH_RING_OK;
+}
+
+/* Puts each run of equal points of a sorted bucket in tie order. */
+static void hr_bucket_ties(const hr_continuum *c, uint32_t *ent, size_t lo, size_t hi)
+{
+    const hr_index *ix = &c->index;
+    uint32_t mask = hr_low_mask(ix);
+    for (size_t i = lo; i + 1 < hi;) {
+        size_t end = i + 1;
+        while (end < hi && (ent[end] & mask) == (ent[i] & mask))
+            end++;
+        for (size_t k = i + 1; k < end; k++) {
+            uint32_t e = ent[k];
+            size_t m = k;
+            while (m > i && hr_continuum_before(c, hr_entry_owner(ix, e),
+                                                hr_entry_owner(ix, ent[m - 1]))) {
+                ent[m] = ent[m - 1];
+                m--;
+            }
+            ent[m] = e;
+        }
+        i = end;
+    }
+}
+
+/* Exact shares: the arc ending at each run of equal positions belongs to the
+ * run's first entry; the first run also takes the wrap-around arc.  The
+ * other entries of a run add an arc of length 0, so no branch is needed. */
+static void hr_shares(hr_continuum *c)
+{
+    size_t n = c->npoints;
+    if (n == 0)
+        return;
+    const hr_index *ix = &c->index;
+    uint32_t mask = hr_low_mask(ix), prev = hr_index_point(ix, c->ent, n - 1);
+    size_t nb = (size_t)1 << (32 - ix->shift);
+    int first = 1;
+    for (size_t b = 0; b < nb; b++) {
+        uint32_t top = (uint32_t)((uint64_t)b << ix->shift);
+        for (size_t i = ix->buckets[b]; i < ix->buckets[b + 1]; i++) {
+            uint32_t p = top | (c->ent[i] & mask);
+            /* modulo 2^32: the first arc wraps around from the last point,
+             * and is the whole circle when every point is equal */
+            uint64_t arc = (uint32_t)(p - prev);
+            if (first && arc == 0)
+                arc = (uint64_t)1 << 32;
+            first = 0;
+            c->nodes[hr_entry_owner(ix, c->ent[i])].share += arc;
+            prev = p;
+        }
+    }
+}
+
+/* From scratch: every node's points are generated in membership order,
+ * distributed into their index buckets (a counting sort on the top bits,
+ * which builds the index at the same time and keeps membership order among
+ * equal points), sorted within each bucket (about 8 points), and runs of
+ * equal points put in tie order.  Peak memory: the entries, the raw points
+ * and the index (about 8.5 bytes per point). */
 int hr_continuum_fill(hr_continuum *c)
 {
     const hr_dialect *d = c->dialect;
     size_t n = c->npoints, k = 0;
-    uint64_t *e = hr_alloc_array(n, sizeof *e);
-    uint64_t *tmp = hr_alloc_array(n, sizeof *tmp);
-    uint32_t *pts = (uint32_t *)tmp; /* reuses tmp once sorted: pts, then own */
-    int rc = (e && tmp) ? HASH_RING_OK : HASH_RING_ENOMEM;
+    hr_index *ix = &c->index;
+    ix->shift = hr_index_shift_for(n, c->nnodes);
+    size_t nb = (size_t)1 << (32 - ix->shift);
+    uint32_t *raw = hr_alloc_array(n, sizeof *raw);
+    uint32_t *b = hr_alloc_array(nb + 1, sizeof *b);
+    int rc = (raw && b) ? HASH_RING_OK : HASH_RING_ENOMEM;
     for (size_t i = 0; rc == HASH_RING_OK && i < c->nnodes; i++) {
         const hr_name *nm = c->nodes[i].name;
-        size_t cnt = (size_t)c->nodes[i].hashes * d->per_digest;
         rc = hr_digest_points(nm->hkey, nm->hlen, 0, c->nodes[i].hashes, d->per_digest,
-                              pts + k);
-        for (size_t j = 0; rc == HASH_RING_OK && j < cnt; j++, k++)
-            e[k] = (uint64_t)pts[k] << 32 | (uint32_t)i;
+                              raw + k);
+        k += (size_t)c->nodes[i].hashes * d->per_digest;
     }
     if (rc == HASH_RING_OK) {
-        hr_radix_sort(e, tmp, n);
-        uint32_t *own = pts + n;
-        for (size_t i = 0; i < n; i++) {
-            pts[i] = (uint32_t)(e[i] >> 32);
-            own[i] = (uint32_t)e[i];
+        /* counts, then each bucket's end; placing from the last point
+         * backwards leaves each bucket's start and keeps the order stable */
+        memset(b, 0, (nb + 1) * sizeof *b);
+        for (size_t i = 0; i < n; i++)
+            b[(size_t)((uint64_t)raw[i] >> ix->shift)]++;
+        size_t sum = 0;
+        for (size_t j = 0; j <= nb; j++) {
+            sum += b[j];
+            b[j] = (uint32_t)sum;
         }
-        hr_continuum_fix_ties(c, pts, own, n);
-        hr_shares(c->nodes, pts, own, n);
-        rc = hr_index_encode(&c->index, hr_index_shift_for(n, c->nnodes), pts, own, n, c->ent);
+        size_t i = n, node = c->nnodes;
+        size_t node_start = n;
+        while (i > 0) {
+            i--;
+            while (i < node_start) {
+                node--;
+                node_start -= (size_t)c->nodes[node].hashes * d->per_digest;
+            }
+            size_t pos = --b[(size_t)((uint64_t)raw[i] >> ix->shift)];
+            c->ent[pos] = hr_entry(ix, raw[i], (uint32_t)node);
+        }
+        ix->buckets = b;
+        b = NULL;
+        uint32_t mask = hr_low_mask(ix);
+        for (size_t j = 0; rc == HASH_RING_OK && j < nb; j++) {
+            size_t lo = ix->buckets[j], hi = ix->buckets[j + 1];
+            if (hi - lo > 1) {
+                rc = hr_sort_bucket(c->ent, lo, hi, mask);
+                hr_bucket_ties(c, c->ent, lo, hi);
+            }
+        }
+        if (rc == HASH_RING_OK)
+            hr_shares(c);
     }
-    free(tmp);
-    free(e);
+    free(b);
+    free(raw);
     return rc;
 }
 

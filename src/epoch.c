@@ -1,4 +1,5 @@
 /* epoch.c - see epoch.h for the scheme and its argument. */
+#define _GNU_SOURCE 1 /* sched_getcpu */
 #include "epoch.h"
 
 #include <pthread.h>
@@ -14,10 +15,18 @@ void hr_epoch_init(hr_epoch *e)
     }
 }
 
-/* A stripe per thread without thread-local storage (which costs a call in
- * a dlopen()ed library): mix the thread handle's bits. */
+/* A stripe per running CPU (sched_getcpu is a vDSO read), so two readers
+ * running at once never share a counter line while there are no more CPUs
+ * than stripes; without it, a hash of the thread handle.  The stripe is
+ * recorded in the token, so a thread that migrates mid-lookup still leaves
+ * the stripe it entered. */
 static unsigned hr_stripe_of_thread(void)
 {
+#if defined(__linux__) && defined(__GLIBC__)
+    int cpu = sched_getcpu();
+    if (cpu >= 0)
+        return (unsigned)cpu % HR_EPOCH_STRIPES;
+#endif
     pthread_t self = pthread_self();
     uint64_t x = 0;
     const unsigned char *b = (const unsigned char *)&self;
