@@ -97,23 +97,6 @@ size_t hr_index_bytes(const hr_index *ix)
     return ix->buckets ? (hr_nbuckets(ix) + 1) * sizeof(uint32_t) : 0;
 }
 
-size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *ent, size_t n, uint64_t target)
-{
-    if (target > UINT32_MAX || n == 0)
-        return n;
-    size_t b = (size_t)(target >> ix->shift);
-    size_t lo = ix->buckets[b], hi = ix->buckets[b + 1];
-    uint32_t mask = hr_low_mask(ix), t = (uint32_t)target & mask;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((ent[mid] & mask) < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 uint32_t hr_index_point(const hr_index *ix, const uint32_t *ent, size_t i)
 {
     /* the last bucket k with buckets[k] <= i holds entry i */

@@ -58,8 +58,28 @@ int hr_index_update(hr_index *ix, const hr_index *old, size_t n, const uint32_t 
 void hr_index_free(hr_index *ix);
 size_t hr_index_bytes(const hr_index *ix);
 
-/* The first i with point(i) >= target (target may be 2^32: none), or n. */
-size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *ent, size_t n, uint64_t target);
+/* The first i with point(i) >= target (target may be 2^32: none), or n.
+ * Inline: it is most of a lookup after the MD5. */
+static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *ent, size_t n, uint64_t target)
+{
+    if (target > UINT32_MAX || n == 0)
+        return n;
+    size_t b = (size_t)(target >> ix->shift);
+    size_t lo = ix->buckets[b], len = ix->buckets[b + 1] - lo;
+    uint32_t mask = hr_low_mask(ix), t = (uint32_t)target & mask;
+    if (len == 0)
+        return lo;
+    /* branch-free halving (a conditional move per step): the bucket's few
+     * entries are in one or two cache lines, so mispredicted branches
+     * would cost more than the loads */
+    const uint32_t *base = ent + lo;
+    while (len > 1) {
+        size_t half = len / 2;
+        base = (base[half - 1] & mask) < t ? base + half : base;
+        len -= half;
+    }
+    return (size_t)(base - ent) + ((*base & mask) < t);
+}
 
 /* The full point of entry i (finds its bucket: O(log buckets)). */
 uint32_t hr_index_point(const hr_index *ix, const uint32_t *ent, size_t i);
