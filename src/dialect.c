@@ -166,10 +166,14 @@ int hr_dialect_tie_before(const hr_dialect *d, size_t ia, const char *na, size_t
         return ia > ib;
     case HR_TIE_FIRST:
         return ia < ib;
-    case HR_TIE_NAME:
+    case HR_TIE_NAME: {
+        /* equal hashed names ("h:11211" and "h") produce equal points:
+         * then the node added first, as a stable sort leaves them */
         if (la != lb)
             return la < lb;
-        return memcmp(na, nb, la) < 0;
+        int c = memcmp(na, nb, la);
+        return c != 0 ? c < 0 : ia < ib;
+    }
     }
     return 0;
 }

@@ -14,7 +14,8 @@
 typedef enum hr_tie {
     HR_TIE_LAST,  /* the node added last (Python's dict overwrite) */
     HR_TIE_FIRST, /* the node added first */
-    HR_TIE_NAME   /* the node whose hashed name sorts first: shorter, then bytewise */
+    HR_TIE_NAME   /* the node whose hashed name sorts first: shorter, then bytewise,
+                     then the node added first */
 } hr_tie;
 
 /* How hashes per node are computed from weight w, total T and count n. */
