@@ -67,6 +67,10 @@ void cli_nodes_free(cli_nodes *l);
 /* Fails (2) with a clear message unless the ring owns at least one point. */
 int cli_check_ring(const hash_ring_t *ring);
 
+/* cli_check_ring, then a snapshot of the ring for command `cmd`: 0, or an
+ * error line printed and CLI_EXIT_USAGE returned. */
+int cli_ring_snapshot(const hash_ring_t *ring, const char *cmd, hash_ring_snapshot_t **snap);
+
 /* Writes bytes as a JSON string (quoted).  Valid UTF-8 is copied as is
  * (control characters, '"' and '\\' escaped); every byte that is not part
  * of a valid UTF-8 sequence is written as the lone surrogate \udcXX (XX =

@@ -222,6 +222,17 @@ int cli_check_ring(const hash_ring_t *ring)
     return 0;
 }
 
+int cli_ring_snapshot(const hash_ring_t *ring, const char *cmd, hash_ring_snapshot_t **snap)
+{
+    int rc = cli_check_ring(ring);
+    if (rc != 0)
+        return rc;
+    rc = hash_ring_snapshot_acquire(ring, snap);
+    if (rc != HASH_RING_OK)
+        return cli_fail("%s: %s", cmd, hash_ring_strerror(rc));
+    return 0;
+}
+
 /* Length of the valid UTF-8 sequence at s[0..len), or 0 if it is not one
  * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
 static size_t cli_utf8_len(const unsigned char *s, size_t len)

@@ -141,13 +141,10 @@ int cli_cmd_replicas(cli_opts *o, int argc, char **argv)
     argc = cli_skip_dashdash(argc, &argv);
     if (argc == 0)
         return cli_fail("replicas: no keys given");
-    int rc = cli_check_ring(o->ring);
+    hash_ring_snapshot_t *snap = NULL;
+    int rc = cli_ring_snapshot(o->ring, "replicas", &snap);
     if (rc != 0)
         return rc;
-    hash_ring_snapshot_t *snap = NULL;
-    rc = hash_ring_snapshot_acquire(o->ring, &snap);
-    if (rc != HASH_RING_OK)
-        return cli_fail("replicas: %s", hash_ring_strerror(rc));
     size_t members = hash_ring_snapshot_node_count(snap);
     size_t max = n32 < members ? n32 : members;
     size_t *counts = calloc((size_t)argc, sizeof *counts);

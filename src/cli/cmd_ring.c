@@ -28,13 +28,10 @@ int cli_cmd_continuum(cli_opts *o, int argc, char **argv)
         return CLI_EXIT_OK;
     if (argc > 0)
         return cli_fail("continuum: unexpected argument '%s'", argv[0]);
-    int rc = cli_check_ring(o->ring);
+    hash_ring_snapshot_t *snap = NULL;
+    int rc = cli_ring_snapshot(o->ring, "continuum", &snap);
     if (rc != 0)
         return rc;
-    hash_ring_snapshot_t *snap = NULL;
-    rc = hash_ring_snapshot_acquire(o->ring, &snap);
-    if (rc != HASH_RING_OK)
-        return cli_fail("continuum: %s", hash_ring_strerror(rc));
     size_t n = hash_ring_snapshot_point_count(snap);
     if (o->json)
         fputc('[', stdout);
@@ -76,13 +73,10 @@ int cli_cmd_stats(cli_opts *o, int argc, char **argv)
         return CLI_EXIT_OK;
     if (argc > 0)
         return cli_fail("stats: unexpected argument '%s'", argv[0]);
-    int rc = cli_check_ring(o->ring);
+    hash_ring_snapshot_t *snap = NULL;
+    int rc = cli_ring_snapshot(o->ring, "stats", &snap);
     if (rc != 0)
         return rc;
-    hash_ring_snapshot_t *snap = NULL;
-    rc = hash_ring_snapshot_acquire(o->ring, &snap);
-    if (rc != HASH_RING_OK)
-        return cli_fail("stats: %s", hash_ring_strerror(rc));
     size_t n = hash_ring_snapshot_node_count(snap);
     stat_row *rows = calloc(n + 1, sizeof *rows);
     int status = CLI_EXIT_OK;
