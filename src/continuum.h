@@ -80,7 +80,7 @@ void hr_continuum_fix_ties(const hr_continuum *c, uint32_t *pts, uint32_t *own, 
 
 /* Counters of merge.c: merges done, and merges that fell back to a full
  * build (never expected; tests assert it stays 0). */
-extern atomic_ulong hr_merges, hr_merge_fallbacks;
+void hr_merge_counts(unsigned long *merges, unsigned long *fallbacks);
 
 /* The node index a lookup at ring position `pos` returns (npoints > 0). */
 uint32_t hr_continuum_owner_at(const hr_continuum *c, uint32_t pos);

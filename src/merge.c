@@ -26,7 +26,13 @@
 
 /* Merges that had to fall back to a full build (never expected; the tests
  * check it stays 0), and merges done. */
-atomic_ulong hr_merge_fallbacks, hr_merges;
+static atomic_ulong hr_merge_fallbacks, hr_merges;
+
+void hr_merge_counts(unsigned long *merges, unsigned long *fallbacks)
+{
+    *merges = atomic_load(&hr_merges);
+    *fallbacks = atomic_load(&hr_merge_fallbacks);
+}
 
 /* Sorted (position, owner) pairs to insert or delete. */
 typedef struct hr_delta {

@@ -9,31 +9,43 @@
  * spell of the machine hits all of them alike.
  *
  *   hash_ring_bench [--json] [--smoke] [--reps N] [--lookups N] [--keys N]
- *                   [--max-nodes N] [--thread-ms N] [--only SECTION,...]
+ *                   [--max-nodes N] [--thread-ms N] [--mc-ops N] [--only SECTION,...]
  *
- * Sections: lookup, build, threads, memory, memcache (a stub).  --smoke runs
- * every section on tiny sizes in a second or two (registered with ctest).
+ * Sections: lookup, build, threads, memory, memcache.  --smoke runs every
+ * section on tiny sizes in a second or two (registered with ctest).  The
+ * memcache section starts three memcached daemons on 127.0.0.1 itself and
+ * is skipped, with the reason printed, when memcached is not installed.
  * Exit status: 0 when the run completed (a missed target is a result, not a
  * failure), 1 on a usage error or a failed call. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include "hash_ring.h"
+#include "hash_ring_memcache.h"
 
 #include <libmemcached/memcached.h>
 #include <openssl/md5.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -50,10 +62,11 @@ typedef struct bench_opts {
     size_t max_nodes;    /* largest ring built */
     unsigned thread_ms;  /* duration of one thread measurement */
     int wall;            /* time single-threaded cases by the wall clock */
+    size_t mc_ops;       /* memcache: single-key operations per client per rep */
     char only[128];      /* comma-separated sections, empty = all */
 } bench_opts;
 
-static bench_opts g_opt = {0, 0, 5, 500000, 100000, 100000, 300, 0, ""};
+static bench_opts g_opt = {0, 0, 5, 500000, 100000, 100000, 300, 0, 3000, ""};
 
 /* Results of calls that must not be optimized away end up here. */
 static volatile uint64_t g_sink;
@@ -161,7 +174,11 @@ typedef struct row {
     double samples[64];
     int target_op;
     double target;
-    char note[96];
+    char note[160];
+    /* memcache section: throughput and client CPU beside the latency */
+    int mc;
+    double ops_s, cpu_us;          /* this case */
+    double tput_ratio, cpu_ratio;  /* time ratios against the baseline, paired */
 } row;
 
 static row g_rows[128];
@@ -286,9 +303,9 @@ static void print_json(void)
     printf(",\n  \"online_cpus\": %ld,\n", sysconf(_SC_NPROCESSORS_ONLN));
     printf("  \"loadavg_1min\": {\"start\": %.2f, \"end\": %.2f},\n", g_load[0], g_load[1]);
     printf("  \"options\": {\"reps\": %u, \"lookups\": %zu, \"keys\": %zu, \"max_nodes\": %zu, "
-           "\"thread_ms\": %u, \"smoke\": %s, \"clock\": \"%s\"},\n",
+           "\"thread_ms\": %u, \"mc_ops\": %zu, \"smoke\": %s, \"clock\": \"%s\"},\n",
            g_opt.reps, g_opt.lookups, g_opt.keys, g_opt.max_nodes, g_opt.thread_ms,
-           g_opt.smoke ? "true" : "false", g_opt.wall ? "wall" : "thread-cpu");
+           g_opt.mc_ops, g_opt.smoke ? "true" : "false", g_opt.wall ? "wall" : "thread-cpu");
     printf("  \"results\": [\n");
     for (size_t i = 0; i < g_nrows; i++) {
         const row *r = &g_rows[i];
@@ -313,6 +330,13 @@ static void print_json(void)
         if (r->target_op != T_NONE) {
             printf(", \"target\": \"%s%g\", \"met\": %s", op_str(r->target_op), r->target,
                    row_met(r) ? "true" : "false");
+        }
+        if (r->mc) {
+            printf(", \"ops_per_s\": %.6g, \"client_cpu_us_per_op\": %.6g", r->ops_s,
+                   r->cpu_us);
+            if (r->base[0] != '\0')
+                printf(", \"throughput_time_ratio\": %.6g, \"client_cpu_ratio\": %.6g",
+                       r->tput_ratio, r->cpu_ratio);
         }
         if (r->note[0] != '\0') {
             printf(", \"note\": ");
@@ -1085,6 +1109,599 @@ static void bench_memory(const names *nm)
     snprintf(s->note, sizeof s->note, "VmRSS delta once built (what the ring keeps)");
 }
 
+/* ---- 5. memcached client ---------------------------------------------- */
+
+/* Three memcached daemons on 127.0.0.1 free ports, started by the bench and
+ * killed when it exits (normally, through die(), or on SIGINT / SIGTERM /
+ * SIGHUP; PR_SET_PDEATHSIG covers a SIGKILL of the bench on Linux).  Both
+ * clients talk to the same daemons: this library's (dialect libmemcached,
+ * servers named "127.0.0.1:PORT") and libmemcached (KETAMA_WEIGHTED, MD5,
+ * text protocol, otherwise its default behaviors). */
+
+#ifndef HR_BENCH_MEMCACHED
+#define HR_BENCH_MEMCACHED ""
+#endif
+
+#define MC_DAEMONS 3
+#define MC_MULTI 100 /* keys per multi-get */
+#define MC_XKEYS 30  /* keys libmemcached writes for the cross check */
+
+static volatile sig_atomic_t g_dpid[MC_DAEMONS]; /* read by the signal handler */
+static int g_dport[MC_DAEMONS];
+static pid_t g_bench_pid;
+
+static void daemons_kill(void)
+{
+    if (getpid() != g_bench_pid) /* a forked child (memory section) */
+        return;
+    for (int i = 0; i < MC_DAEMONS; i++) {
+        pid_t p = (pid_t)g_dpid[i];
+        if (p > 0) {
+            kill(p, SIGKILL);
+            waitpid(p, NULL, 0);
+            g_dpid[i] = 0;
+        }
+    }
+}
+
+static void daemons_on_signal(int sig)
+{
+    for (int i = 0; i < MC_DAEMONS; i++)
+        if (g_dpid[i] > 0)
+            kill((pid_t)g_dpid[i], SIGKILL);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* The memcached binary: the one CMake found, else the first on PATH. */
+static const char *memcached_bin(void)
+{
+    static char found[4096];
+    if (HR_BENCH_MEMCACHED[0] != '\0' && access(HR_BENCH_MEMCACHED, X_OK) == 0)
+        return HR_BENCH_MEMCACHED;
+    const char *path = getenv("PATH");
+    while (path != NULL && *path != '\0') {
+        const char *colon = strchr(path, ':');
+        size_t n = colon ? (size_t)(colon - path) : strlen(path);
+        if (n > 0 && n < sizeof found - 16) {
+            snprintf(found, sizeof found, "%.*s/memcached", (int)n, path);
+            if (access(found, X_OK) == 0)
+                return found;
+        }
+        path = colon ? colon + 1 : NULL;
+    }
+    return NULL;
+}
+
+static int loopback_socket(int port, struct sockaddr_in *a)
+{
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons((uint16_t)port);
+    return socket(AF_INET, SOCK_STREAM, 0);
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = loopback_socket(0, &a), port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* The pid the daemon on 127.0.0.1:port reports in "stats", or -1. */
+static long daemon_pid_of(int port)
+{
+    struct sockaddr_in a;
+    int fd = loopback_socket(port, &a);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char buf[8192];
+    size_t n = 0;
+    long pid = -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        send(fd, "stats\r\n", 7, MSG_NOSIGNAL) == 7) {
+        while (n < sizeof buf - 1) {
+            ssize_t r = recv(fd, buf + n, sizeof buf - 1 - n, 0);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            buf[n] = '\0';
+            if (n >= 5 && memcmp(buf + n - 5, "END\r\n", 5) == 0) {
+                const char *p = strstr(buf, "STAT pid ");
+                if (p != NULL)
+                    pid = strtol(p + 9, NULL, 10);
+                break;
+            }
+        }
+    }
+    close(fd);
+    return pid;
+}
+
+/* Starts daemon i: memcached -U 0 -l 127.0.0.1 -p PORT -t 1 -m 64, ready
+ * once it answers "stats" with its own pid (not some other process that
+ * took the port first).  0 or -1. */
+static int daemon_start(int i, const char *bin)
+{
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int port = free_port();
+        if (port <= 0)
+            continue;
+        char portbuf[16];
+        snprintf(portbuf, sizeof portbuf, "%d", port);
+        pid_t parent = getpid();
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0)
+            return -1;
+        if (pid == 0) {
+#ifdef __linux__
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent)
+                _exit(127);
+#else
+            (void)parent;
+#endif
+            int devnull = open("/dev/null", O_RDWR);
+            if (devnull >= 0) {
+                dup2(devnull, 0);
+                dup2(devnull, 1);
+                dup2(devnull, 2);
+            }
+            const char *argv[16];
+            int a = 0;
+            argv[a++] = bin;
+            argv[a++] = "-U";
+            argv[a++] = "0";
+            argv[a++] = "-l";
+            argv[a++] = "127.0.0.1";
+            argv[a++] = "-p";
+            argv[a++] = portbuf;
+            argv[a++] = "-t";
+            argv[a++] = "1";
+            argv[a++] = "-m";
+            argv[a++] = "64";
+            if (geteuid() == 0) { /* memcached refuses to run as root without -u */
+                argv[a++] = "-u";
+                argv[a++] = "root";
+            }
+            argv[a] = NULL;
+            execv(bin, (char *const *)argv);
+            _exit(127);
+        }
+        g_dpid[i] = pid;
+        g_dport[i] = port;
+        double until = now_sec() + 5;
+        while (now_sec() < until) {
+            if (waitpid(pid, NULL, WNOHANG) == pid) { /* exited: port taken? */
+                g_dpid[i] = 0;
+                break;
+            }
+            if (daemon_pid_of(port) == (long)pid)
+                return 0;
+            struct timespec ts = {0, 10000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (g_dpid[i] > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            g_dpid[i] = 0;
+        }
+    }
+    return -1;
+}
+
+enum { MC_GET, MC_SET32, MC_SET4K, MC_MGET, MC_NCASES };
+
+static const char *const mc_case_ours[MC_NCASES] = {
+    "hash_ring_mc_get, 1 key (32 B hit)",
+    "hash_ring_mc_set, 1 key, 32 B",
+    "hash_ring_mc_set, 1 key, 4 KB",
+    "hash_ring_mc_get_multi, 100 keys (32 B)",
+};
+static const char *const mc_case_lm[MC_NCASES] = {
+    "libmemcached: memcached_get, 1 key",
+    "libmemcached: memcached_set, 32 B",
+    "libmemcached: memcached_set, 4 KB",
+    "libmemcached: mget+fetch_result, 100 keys",
+};
+
+typedef struct mc_bench {
+    hash_ring_mc_t *hr;
+    memcached_st *lm;
+    memcached_result_st *res;
+    memcached_result_st res_st; /* caller-owned: fetch_result frees an allocated one at END */
+    char mkeybuf[MC_MULTI][32];
+    const void *mkeys[MC_MULTI];
+    const char *mkeys_lm[MC_MULTI];
+    size_t mlens[MC_MULTI];
+    char val32[33];
+    char *val4k;
+    uint64_t acc;
+} mc_bench;
+
+static const char k_get[] = "bench:get";
+static const char k_set32[] = "bench:set32";
+static const char k_set4k[] = "bench:set4k";
+#define VAL4K 4096
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void check_lm(memcached_st *lm, memcached_return_t rc, const char *what)
+{
+    if (rc != MEMCACHED_SUCCESS)
+        die("%s: %s", what, memcached_strerror(lm, rc));
+}
+
+static void check_mc(hash_ring_mc_t *mc, int rc, const char *what)
+{
+    if (rc != HASH_RING_OK)
+        die("%s: %s (%s)", what, hash_ring_strerror(rc), hash_ring_mc_last_error(mc));
+}
+
+/* One operation of case `kind` by this library (lm == 0) or libmemcached;
+ * any failure or wrong answer ends the run. */
+static void mc_op(mc_bench *b, int lm, int kind)
+{
+    memcached_return_t rc;
+    switch (kind) {
+    case MC_GET:
+        if (!lm) {
+            const void *v;
+            size_t vl;
+            check_mc(b->hr, hash_ring_mc_get(b->hr, k_get, sizeof k_get - 1, &v, &vl, NULL),
+                     "hash_ring_mc_get");
+            if (vl != 32)
+                die("hash_ring_mc_get: %zu bytes, expected 32", vl);
+            b->acc += *(const unsigned char *)v;
+        } else {
+            size_t vl;
+            uint32_t fl;
+            char *v = memcached_get(b->lm, k_get, sizeof k_get - 1, &vl, &fl, &rc);
+            check_lm(b->lm, rc, "memcached_get");
+            if (v == NULL || vl != 32)
+                die("memcached_get: %zu bytes, expected 32", vl);
+            b->acc += (unsigned char)v[0];
+            free(v);
+        }
+        break;
+    case MC_SET32:
+    case MC_SET4K: {
+        const char *k = kind == MC_SET32 ? k_set32 : k_set4k;
+        size_t kl = strlen(k);
+        const char *v = kind == MC_SET32 ? b->val32 : b->val4k;
+        size_t vl = kind == MC_SET32 ? 32 : VAL4K;
+        if (!lm)
+            check_mc(b->hr, hash_ring_mc_set(b->hr, k, kl, v, vl, 0, 0), "hash_ring_mc_set");
+        else
+            check_lm(b->lm, memcached_set(b->lm, k, kl, v, vl, 0, 0), "memcached_set");
+        break;
+    }
+    default:
+        if (!lm) {
+            hash_ring_mc_result_t *res;
+            check_mc(b->hr, hash_ring_mc_get_multi(b->hr, b->mkeys, b->mlens, MC_MULTI, &res),
+                     "hash_ring_mc_get_multi");
+            for (size_t i = 0; i < MC_MULTI; i++) {
+                const void *v;
+                size_t vl;
+                int st = hash_ring_mc_result_item(res, i, &v, &vl, NULL, NULL);
+                if (st != HASH_RING_OK || vl != 32)
+                    die("hash_ring_mc_get_multi: key %zu: %s", i, hash_ring_strerror(st));
+                b->acc += *(const unsigned char *)v;
+            }
+            hash_ring_mc_result_free(res);
+        } else {
+            check_lm(b->lm, memcached_mget(b->lm, b->mkeys_lm, b->mlens, MC_MULTI),
+                     "memcached_mget");
+            size_t got = 0;
+            memcached_result_st *r;
+            while ((r = memcached_fetch_result(b->lm, b->res, &rc)) != NULL) {
+                check_lm(b->lm, rc, "memcached_fetch_result");
+                if (memcached_result_length(r) != 32)
+                    die("memcached_fetch_result: wrong value length");
+                b->acc += (unsigned char)memcached_result_value(r)[0];
+                got++;
+            }
+            if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS)
+                check_lm(b->lm, rc, "memcached_fetch_result");
+            if (got != MC_MULTI)
+                die("libmemcached mget: %zu of %d keys", got, MC_MULTI);
+        }
+        break;
+    }
+}
+
+/* Proves both clients use the same three daemons with the same placement:
+ * placement of every key compared, values written by one read by the other.
+ * Writes the summary to note. */
+static void mc_cross_check(mc_bench *b, char *note, size_t note_size)
+{
+    hash_ring_t *ring = hash_ring_mc_ring(b->hr);
+    size_t agree = 0, total = 0, per[MC_DAEMONS] = {0};
+    char xkey[MC_XKEYS][32], val[64];
+    for (size_t i = 0; i < MC_MULTI + MC_XKEYS; i++) {
+        const char *k;
+        size_t kl;
+        if (i < MC_MULTI) {
+            k = b->mkeybuf[i];
+            kl = b->mlens[i];
+        } else {
+            snprintf(xkey[i - MC_MULTI], sizeof xkey[0], "bench:x:%zu", i - MC_MULTI);
+            k = xkey[i - MC_MULTI];
+            kl = strlen(k);
+        }
+        const char *node;
+        memcached_return_t rc;
+        check_hr(hash_ring_get_node(ring, k, kl, &node, NULL), "hash_ring_get_node");
+        const memcached_instance_st *s = memcached_server_by_key(b->lm, k, kl, &rc);
+        char addr[64];
+        if (s != NULL)
+            snprintf(addr, sizeof addr, "%s:%u", memcached_server_name(s),
+                     (unsigned)memcached_server_port(s));
+        agree += s != NULL && strcmp(addr, node) == 0;
+        total++;
+        if (i < MC_MULTI)
+            for (int d = 0; d < MC_DAEMONS; d++) {
+                char a[32];
+                snprintf(a, sizeof a, "127.0.0.1:%d", g_dport[d]);
+                per[d] += strcmp(a, node) == 0;
+            }
+    }
+    if (agree != total)
+        die("libmemcached places %zu of %zu keys differently", total - agree, total);
+    if (per[0] == 0 || per[1] == 0 || per[2] == 0)
+        die("the multi-get keys do not reach all three servers");
+
+    /* This library writes, libmemcached reads (mget + fetch). */
+    for (size_t i = 0; i < MC_MULTI; i++) {
+        int l = snprintf(val, sizeof val, "hr-%zu-", i);
+        memset(val + l, 'v', 32 - (size_t)l);
+        check_mc(b->hr, hash_ring_mc_set(b->hr, b->mkeys[i], b->mlens[i], val, 32, 7, 0),
+                 "hash_ring_mc_set");
+    }
+    check_lm(b->lm, memcached_mget(b->lm, b->mkeys_lm, b->mlens, MC_MULTI), "memcached_mget");
+    size_t seen_lm = 0;
+    memcached_return_t rc;
+    memcached_result_st *r;
+    while ((r = memcached_fetch_result(b->lm, b->res, &rc)) != NULL) {
+        check_lm(b->lm, rc, "memcached_fetch_result");
+        char kbuf[64];
+        size_t kl = memcached_result_key_length(r);
+        snprintf(kbuf, sizeof kbuf, "%.*s", (int)(kl < 63 ? kl : 63),
+                 memcached_result_key_value(r));
+        size_t i = kl > 11 ? (size_t)strtoul(kbuf + 11, NULL, 10) : MC_MULTI;
+        int l = snprintf(val, sizeof val, "hr-%zu-", i);
+        memset(val + l, 'v', 32 - (size_t)l);
+        if (i < MC_MULTI && memcached_result_length(r) == 32 &&
+            memcmp(memcached_result_value(r), val, 32) == 0 && memcached_result_flags(r) == 7)
+            seen_lm++;
+    }
+    /* libmemcached writes, this library reads (single gets and a multi-get). */
+    const void *xk[MC_XKEYS];
+    size_t xl[MC_XKEYS];
+    for (size_t i = 0; i < MC_XKEYS; i++) {
+        snprintf(val, sizeof val, "lm-%zu", i);
+        xk[i] = xkey[i];
+        xl[i] = strlen(xkey[i]);
+        check_lm(b->lm, memcached_set(b->lm, xkey[i], xl[i], val, strlen(val), 0, 9),
+                 "memcached_set");
+    }
+    size_t seen_hr = 0;
+    hash_ring_mc_result_t *res;
+    check_mc(b->hr, hash_ring_mc_get_multi(b->hr, xk, xl, MC_XKEYS, &res),
+             "hash_ring_mc_get_multi");
+    for (size_t i = 0; i < MC_XKEYS; i++) {
+        const void *v, *v1;
+        size_t vl, vl1;
+        uint32_t fl, fl1;
+        snprintf(val, sizeof val, "lm-%zu", i);
+        int ok = hash_ring_mc_result_item(res, i, &v, &vl, &fl, NULL) == HASH_RING_OK &&
+                 vl == strlen(val) && memcmp(v, val, vl) == 0 && fl == 9;
+        ok = ok && hash_ring_mc_get(b->hr, xk[i], xl[i], &v1, &vl1, &fl1) == HASH_RING_OK &&
+             vl1 == vl && memcmp(v1, val, vl) == 0 && fl1 == 9;
+        seen_hr += ok != 0;
+
+    }
+    hash_ring_mc_result_free(res);
+    if (seen_lm != MC_MULTI || seen_hr != MC_XKEYS)
+        die("the clients do not see each other's values (%zu/%d, %zu/%d)", seen_lm, MC_MULTI,
+            seen_hr, MC_XKEYS);
+    snprintf(note, note_size,
+             "placement agrees on %zu/%zu keys; each reads the other's values "
+             "(%zu/%d, %zu/%d); mget keys/server %u/%u/%u",
+             agree, total, seen_lm, MC_MULTI, seen_hr, MC_XKEYS, (unsigned)per[0], (unsigned)per[1],
+             (unsigned)per[2]);
+}
+
+static void bench_memcache(void)
+{
+    const char *bin = memcached_bin();
+    if (bin == NULL) {
+        const char *why = "skipped: memcached is not installed (Debian package memcached)";
+        fprintf(stderr, "hash_ring_bench: memcache section %s\n", why);
+        row *r = &g_rows[g_nrows++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->section, sizeof r->section, "memcache");
+        snprintf(r->name, sizeof r->name, "memcached client: not measured");
+        snprintf(r->note, sizeof r->note, "%s", why);
+        return;
+    }
+    g_bench_pid = getpid();
+    atexit(daemons_kill);
+    signal(SIGINT, daemons_on_signal);
+    signal(SIGTERM, daemons_on_signal);
+    signal(SIGHUP, daemons_on_signal);
+    for (int i = 0; i < MC_DAEMONS; i++)
+        if (daemon_start(i, bin) != 0)
+            die("could not start %s on a free 127.0.0.1 port", bin);
+
+    static mc_bench b; /* static: zeroed, and too big for the stack */
+    memset(&b, 0, sizeof b);
+    check_hr(hash_ring_mc_create(&b.hr, HASH_RING_DIALECT_LIBMEMCACHED), "hash_ring_mc_create");
+    b.lm = memcached_create(NULL);
+    if (b.lm == NULL)
+        die("memcached_create failed");
+    check_lm(b.lm, memcached_behavior_set(b.lm, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1),
+             "KETAMA_WEIGHTED");
+    check_lm(b.lm, memcached_behavior_set(b.lm, MEMCACHED_BEHAVIOR_KETAMA_HASH, MEMCACHED_HASH_MD5),
+             "KETAMA_HASH");
+    for (int i = 0; i < MC_DAEMONS; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "127.0.0.1:%d", g_dport[i]);
+        check_mc(b.hr, hash_ring_mc_add_server(b.hr, a, strlen(a), 1), "hash_ring_mc_add_server");
+        check_lm(b.lm, memcached_server_add_with_weight(b.lm, "127.0.0.1", (in_port_t)g_dport[i], 1),
+                 "memcached_server_add_with_weight");
+    }
+    b.res = memcached_result_create(b.lm, &b.res_st);
+    if (b.res == NULL)
+        die("memcached_result_create failed");
+    for (size_t i = 0; i < MC_MULTI; i++) {
+        int l = snprintf(b.mkeybuf[i], sizeof b.mkeybuf[i], "bench:mget:%zu", i);
+        b.mkeys[i] = b.mkeybuf[i];
+        b.mkeys_lm[i] = b.mkeybuf[i];
+        b.mlens[i] = (size_t)l;
+    }
+    memset(b.val32, 'a', 32);
+    b.val4k = xmalloc(VAL4K);
+    for (size_t i = 0; i < VAL4K; i++)
+        b.val4k[i] = (char)('a' + i % 26);
+
+    char check_note[160];
+    mc_cross_check(&b, check_note, sizeof check_note);
+    for (size_t i = 0; i < MC_MULTI; i++) /* the timed multi-get reads 32-byte values */
+        check_mc(b.hr, hash_ring_mc_set(b.hr, b.mkeys[i], b.mlens[i], b.val32, 32, 0, 0),
+                 "hash_ring_mc_set");
+    check_mc(b.hr, hash_ring_mc_set(b.hr, k_get, sizeof k_get - 1, b.val32, 32, 0, 0),
+             "hash_ring_mc_set");
+
+    /* Warm-up: connections open, buffers grown, caches warm. */
+    for (int kind = 0; kind < MC_NCASES; kind++)
+        for (int lm = 0; lm < 2; lm++)
+            for (int i = 0; i < 20; i++)
+                mc_op(&b, lm, kind);
+
+    /* Each repetition: for every case, 10 rounds of ops/10 operations per
+     * client, alternating which client goes first.  Every operation is timed
+     * on its own (wall clock: the latency includes the daemon and the
+     * loopback); a round's wall time gives the throughput, its thread CPU
+     * time the client's own cost (system calls included). */
+    enum { ROUNDS = 10 };
+    size_t ops[MC_NCASES];
+    for (int k = 0; k < MC_NCASES; k++) {
+        size_t n = k == MC_MGET ? g_opt.mc_ops / 10 : g_opt.mc_ops;
+        n = (n + ROUNDS - 1) / ROUNDS * ROUNDS;
+        ops[k] = n ? n : ROUNDS;
+    }
+    size_t maxops = g_opt.mc_ops + ROUNDS;
+    double *lat = xmalloc(maxops * sizeof *lat);
+    double med[MC_NCASES][2][64], wall[MC_NCASES][2][64], cpu[MC_NCASES][2][64];
+    for (unsigned rep = 0; rep < g_opt.reps; rep++)
+        for (int k = 0; k < MC_NCASES; k++) {
+            size_t part = ops[k] / ROUNDS;
+            double w[2] = {0, 0}, c[2] = {0, 0};
+            double *l2[2];
+            l2[0] = lat;
+            l2[1] = xmalloc(ops[k] * sizeof *lat);
+            size_t nl[2] = {0, 0};
+            for (int round = 0; round < ROUNDS; round++)
+                for (int j = 0; j < 2; j++) {
+                    int lm = (round + (int)rep) % 2 ? 1 - j : j;
+                    double c0 = thread_cpu_sec();
+                    uint64_t w0 = now_ns(), t = w0;
+                    for (size_t i = 0; i < part; i++) {
+                        mc_op(&b, lm, k);
+                        uint64_t t1 = now_ns();
+                        l2[lm][nl[lm]++] = (double)(t1 - t) * 1e-3;
+                        t = t1;
+                    }
+                    w[lm] += (double)(t - w0) * 1e-9;
+                    c[lm] += thread_cpu_sec() - c0;
+                }
+            for (int lm = 0; lm < 2; lm++) {
+                med[k][lm][rep] = median(l2[lm], nl[lm]);
+                wall[k][lm][rep] = w[lm] * 1e6 / (double)nl[lm];
+                cpu[k][lm][rep] = c[lm] * 1e6 / (double)nl[lm];
+            }
+            free(l2[1]);
+        }
+    free(lat);
+
+    row *chk = add_row("memcache", "both clients on the same 3 daemons", &med[0][0][0], 1, NULL);
+    chk->unit = NULL;
+    snprintf(chk->note, sizeof chk->note, "%s", check_note);
+    for (int k = 0; k < MC_NCASES; k++) {
+        double tput[2][64];
+        for (int lm = 0; lm < 2; lm++)
+            for (unsigned rep = 0; rep < g_opt.reps; rep++)
+                tput[lm][rep] = 1e6 / wall[k][lm][rep];
+        row *rl = add_row("memcache", mc_case_lm[k], med[k][1], g_opt.reps, "us");
+        row *ro = add_row("memcache", mc_case_ours[k], med[k][0], g_opt.reps, "us");
+        set_base(ro, rl);
+        /* Throughput and CPU, as paired time ratios too. */
+        row tmp_o, tmp_l;
+        double *pair[2][2] = {{wall[k][0], wall[k][1]}, {cpu[k][0], cpu[k][1]}};
+        double ratios[2];
+        for (int m = 0; m < 2; m++) {
+            memset(&tmp_o, 0, sizeof tmp_o);
+            memset(&tmp_l, 0, sizeof tmp_l);
+            tmp_o.n = tmp_l.n = g_opt.reps;
+            memcpy(tmp_o.samples, pair[m][0], g_opt.reps * sizeof(double));
+            memcpy(tmp_l.samples, pair[m][1], g_opt.reps * sizeof(double));
+            double t1[64], t2[64];
+            memcpy(t1, pair[m][0], g_opt.reps * sizeof(double));
+            memcpy(t2, pair[m][1], g_opt.reps * sizeof(double));
+            tmp_o.value = median(t1, g_opt.reps);
+            tmp_l.value = median(t2, g_opt.reps);
+            set_base(&tmp_o, &tmp_l);
+            ratios[m] = tmp_o.ratio;
+        }
+        for (int lm = 0; lm < 2; lm++) {
+            row *r = lm ? rl : ro;
+            double t[64];
+            r->mc = 1;
+            memcpy(t, tput[lm], g_opt.reps * sizeof(double));
+            r->ops_s = median(t, g_opt.reps);
+            memcpy(t, cpu[k][lm], g_opt.reps * sizeof(double));
+            r->cpu_us = median(t, g_opt.reps);
+        }
+        ro->tput_ratio = ratios[0];
+        ro->cpu_ratio = ratios[1];
+        snprintf(rl->note, sizeof rl->note, "%.0f ops/s; client CPU %.2f us/op; %zu ops/rep",
+                 rl->ops_s, rl->cpu_us, ops[k]);
+        snprintf(ro->note, sizeof ro->note,
+                 "%.0f ops/s (time %.3fx); client CPU %.2f us/op (%.3fx); %zu ops/rep",
+                 ro->ops_s, ro->tput_ratio, ro->cpu_us, ro->cpu_ratio, ops[k]);
+        if (k == MC_MGET)
+            set_target(ro, T_LE, 1.0);
+    }
+
+    memcached_result_free(b.res);
+    memcached_free(b.lm);
+    hash_ring_mc_destroy(b.hr);
+    free(b.val4k);
+    daemons_kill();
+}
+
 /* ---- Main ------------------------------------------------------------- */
 
 static size_t parse_size(const char *s, const char *opt)
@@ -1100,9 +1717,10 @@ static size_t parse_size(const char *s, const char *opt)
 static void usage(void)
 {
     puts("usage: hash_ring_bench [--json] [--smoke] [--wall] [--reps N] [--lookups N] [--keys N]\n"
-         "                       [--max-nodes N] [--thread-ms N] [--only SECTION,...]\n"
+         "                       [--max-nodes N] [--thread-ms N] [--mc-ops N] [--only SECTION,...]\n"
          "sections: lookup, build, threads, memory, memcache\n"
-         "defaults: --reps 5 --lookups 500000 --keys 100000 --max-nodes 100000 --thread-ms 300");
+         "defaults: --reps 5 --lookups 500000 --keys 100000 --max-nodes 100000 --thread-ms 300\n"
+         "          --mc-ops 3000 (memcache: single-key ops per client per rep; multi-gets: 1/10)");
 }
 
 int main(int argc, char **argv)
@@ -1121,6 +1739,7 @@ int main(int argc, char **argv)
             g_opt.keys = 2000;
             g_opt.max_nodes = 200;
             g_opt.thread_ms = 20;
+            g_opt.mc_ops = 40;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage();
             return 0;
@@ -1142,6 +1761,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--thread-ms") == 0) {
             g_opt.thread_ms = (unsigned)parse_size(v, a);
             i++;
+        } else if (strcmp(a, "--mc-ops") == 0) {
+            g_opt.mc_ops = parse_size(v, a);
+            i++;
         } else if (strcmp(a, "--only") == 0) {
             snprintf(g_opt.only, sizeof g_opt.only, "%s", v);
             i++;
@@ -1152,6 +1774,8 @@ int main(int argc, char **argv)
     }
     if (g_opt.reps > 64)
         die("--reps is at most 64");
+    if (g_opt.mc_ops > 10000000)
+        die("--mc-ops is at most 10000000");
     if (g_opt.max_nodes > 10000000)
         die("--max-nodes is at most 10000000");
 
@@ -1171,13 +1795,8 @@ int main(int argc, char **argv)
         bench_build(&nm);
     if (section_on("threads"))
         bench_threads(&kp, &nm);
-    if (section_on("memcache")) {
-        row *r = &g_rows[g_nrows++];
-        memset(r, 0, sizeof *r);
-        snprintf(r->section, sizeof r->section, "memcache");
-        snprintf(r->name, sizeof r->name, "memcached client: not measured yet");
-        snprintf(r->note, sizeof r->note, "stub: the client is being written");
-    }
+    if (section_on("memcache"))
+        bench_memcache();
     double total = now_sec() - t0;
     g_load[1] = loadavg();
 
