@@ -3,7 +3,8 @@
 #
 #   sh tests/run.sh demo   install what is missing, build, run the main job
 #   sh tests/run.sh test   install what is missing, build, run the whole suite:
-#                          plain, ASan+UBSan, TSan and valgrind memcheck
+#                          plain, ASan+UBSan, TSan and valgrind memcheck, and
+#                          the core tests with MD5 through EVP
 #
 # Works as root on a fresh Debian 12 (bookworm); as another user it uses sudo
 # for apt-get.  Set HASH_RING_NO_APT=1 to skip package installation.
@@ -72,6 +73,10 @@ test)
     echo "=== plain build: the whole suite"
     build build
     ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
+
+    echo "=== EVP build: MD5 through EVP_Digest instead of the low-level functions"
+    build build-evp -DHASH_RING_FORCE_EVP=ON -DHASH_RING_BUILD_CLI=OFF
+    ctest --test-dir build-evp --output-on-failure -j"$jobs" -R '^test_(digest|vectors|api|properties)$'
 
     echo "=== ASan + UBSan: the whole suite"
     build build-asan -DHASH_RING_SANITIZE=address,undefined
