@@ -10,12 +10,38 @@
 
 int cli_fail(const char *fmt, ...)
 {
+    /* The message quotes user input (names, files, arguments): control
+     * bytes are written escaped (\n, \xHH) so the error stays one line. */
+    char small[512], *msg = small;
     va_list ap;
     va_start(ap, fmt);
-    fputs("hash-ring: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof small) {
+        char *big = malloc((size_t)n + 1);
+        if (big != NULL) {
+            va_start(ap, fmt);
+            vsnprintf(big, (size_t)n + 1, fmt, ap);
+            va_end(ap);
+            msg = big;
+        }
+    }
+    fputs("hash-ring: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", stderr);
+        else if (*p == '\r')
+            fputs("\\r", stderr);
+        else if (*p == '\t')
+            fputs("\\t", stderr);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+    if (msg != small)
+        free(msg);
     return CLI_EXIT_USAGE;
 }
 

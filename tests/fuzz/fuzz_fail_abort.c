@@ -1,6 +1,6 @@
 /* fuzz_fail_abort.c - fz_fail() for the libFuzzer build: print and abort,
  * so libFuzzer reports the crash and saves the input. */
-#include "fuzz_ring_ops.h"
+#include "fuzz_target.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * or directories replayed instead (handy for a crash file on a machine
  * without libFuzzer).  An empty corpus is a failure: the test must run
  * something. */
-#include "fuzz_ring_ops.h"
+#include "fuzz_target.h"
 
 #include <dirent.h>
 #include <setjmp.h>
@@ -21,6 +21,9 @@
 
 #ifndef FZ_CORPUS_DIR
 #error "FZ_CORPUS_DIR must be defined"
+#endif
+#ifndef FZ_GROUP_NAME
+#error "FZ_GROUP_NAME must be defined (the cmocka group: fuzz_<target>_corpus)"
 #endif
 
 _Noreturn void fz_fail(const char *file, int line, const char *message)
@@ -134,7 +137,7 @@ int main(int argc, char **argv)
         tests[i].test_func = replay_one;
         tests[i].initial_state = p.v[i];
     }
-    int failed = _cmocka_run_group_tests("fuzz_ring_ops_corpus", tests, p.n, NULL, NULL);
+    int failed = _cmocka_run_group_tests(FZ_GROUP_NAME, tests, p.n, NULL, NULL);
     free(tests);
     for (size_t i = 0; i < p.n; i++)
         free(p.v[i]);
