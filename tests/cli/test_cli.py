@@ -533,6 +533,12 @@ def group_errors():
                    "--remove", "192.168.0.249:11212"], "diff leaves an empty ring"),
             (["--node", "a", "demo"], "demo with --node"),
             (["demo", "extra"], "demo with an argument"),
+            # arguments quoted in the message hold control bytes: still one line
+            (["--node", "a\nb=x", "get", "k"], "bad weight, name with a newline"),
+            (["--node", "a", "get\nx", "k"], "unknown command with a newline"),
+            (["--nodes-file", "no\nsuch", "get", "k"], "unreadable file, newline in path"),
+            (["--node", "a\rb", "--node", "a\rb", "get", "k"], "duplicate with a CR"),
+            (n3 + ["diff", "--remove", "x\ny"], "diff --remove absent, newline"),
         ]
         for args, what in cases:
             expect_error(args, what=what)
