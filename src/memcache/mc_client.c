@@ -311,7 +311,17 @@ static int mc_one_line(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep,
 
 #define MC_BIT(k) (1u << (k))
 
+/* Storage replies (memcached protocol.txt): set, add, replace, append and
+ * prepend answer STORED or NOT_STORED; only cas also answers EXISTS (the
+ * token changed) and NOT_FOUND (no such item).  Any other answer cannot be
+ * the reply to this request (e.g. a NOT_FOUND left over from an earlier
+ * command): a protocol error, and the connection is dropped. */
 static int mc_on_store(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
+{
+    return mc_one_line(mc, s, rep, HR_MC_STORED, MC_BIT(HR_MC_NOT_STORED));
+}
+
+static int mc_on_cas(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
 {
     return mc_one_line(mc, s, rep, HR_MC_STORED,
                        MC_BIT(HR_MC_NOT_STORED) | MC_BIT(HR_MC_EXISTS) | MC_BIT(HR_MC_NOT_FOUND));
@@ -533,7 +543,7 @@ static int mc_storage(hash_ring_mc_t *mc, const char *verb, const void *key, siz
     cmd.data = value;
     cmd.data_len = value_len;
     cmd.has_data = 1;
-    cmd.on_reply = mc_on_store;
+    cmd.on_reply = with_cas ? mc_on_cas : mc_on_store;
     return mc_end(mc, mc_key_command(mc, &cmd));
 }
 
@@ -716,8 +726,14 @@ static size_t mc_multi_find(mc_multi *m, const void *k, size_t n, size_t insert_
 static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
 {
     mc_multi *m = mc->multi;
-    if (mc_is_error(rep))
+    if (mc_is_error(rep)) {
+        /* The other pipelined "gets" commands of this server may still be
+         * answered: the connection must not carry those replies into the
+         * next command. */
+        if (s->ends_left > 1)
+            s->close_after = 1;
         return mc_server_error(mc, s, rep);
+    }
     if (rep->kind == HR_MC_END) {
         if (s->ends_left == 0)
             return HASH_RING_EPROTO;

@@ -237,9 +237,14 @@ static void mc_finish(mc_server *s)
 {
     s->done = 1;
     s->dead = 0;
-    /* Bytes beyond the last expected reply: the stream can no longer be
-     * trusted; the next exchange reconnects. */
-    if (s->close_after || s->rstart != s->rend)
+    /* The connection is kept only when the exchange ended cleanly: the
+     * whole request written and nothing received beyond the last expected
+     * reply.  A server may answer before it has read the whole request
+     * (memcached's "SERVER_ERROR object too large for cache" comes after
+     * the command line, then it waits for the rest of the data): the next
+     * request on that connection would be taken as that data, or its
+     * reply would be some other request's.  The next exchange reconnects. */
+    if (s->close_after || s->rstart != s->rend || s->wpos < s->wlen)
         hr_mc_server_close(s);
     else
         s->rstart = s->rend = 0;

@@ -14,6 +14,15 @@
  *   bignum    a 25-digit number (for incr)
  *   extra     a miss followed by an unasked extra END
  *   close     closes at once
+ *   notfound  NOT_FOUND to every request (storage data blocks are read)
+ *   early     a set: SERVER_ERROR right after its command line, as memcached
+ *             does for a value too large for it, then that connection is
+ *             left open and never read again (memcached would take the
+ *             next bytes as the rest of the value); other requests: END
+ *   errlate   gets: SERVER_ERROR; on the same connection every gets after
+ *             the first is answered 300 ms late; other requests: END
+ *   late      the first request of all is answered 800 ms late, with the
+ *             value "stale"; every later one with END
  * Exits when stdin reaches EOF or on SIGTERM/SIGKILL. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,8 +54,38 @@ static void puts_fd(int fd, const char *s)
     put(fd, s, strlen(s));
 }
 
-/* Reads one request line; the key is the second word. 0 or -1 on EOF. */
-static int read_request(int fd, char *key, size_t cap)
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int is_storage(const char *verb)
+{
+    return strcmp(verb, "set") == 0 || strcmp(verb, "add") == 0 ||
+           strcmp(verb, "replace") == 0 || strcmp(verb, "append") == 0 ||
+           strcmp(verb, "prepend") == 0 || strcmp(verb, "cas") == 0;
+}
+
+/* Reads and drops n bytes. 0 or -1 on EOF. */
+static int skip_bytes(int fd, unsigned long long n)
+{
+    char buf[4096];
+    while (n > 0) {
+        ssize_t r = recv(fd, buf, n < sizeof buf ? (size_t)n : sizeof buf, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        n -= (unsigned long long)r;
+    }
+    return 0;
+}
+
+/* Reads one request line; the verb is the first word, the key the second;
+ * a storage command's byte count goes to *bytes (else 0).  0 or -1 on EOF. */
+static int read_request_line(int fd, char *verb, char *key, unsigned long long *bytes)
 {
     char line[1024];
     size_t n = 0;
@@ -61,21 +100,64 @@ static int read_request(int fd, char *key, size_t cap)
             break;
     }
     line[n] = '\0';
-    char verb[32];
-    key[0] = '\0';
+    unsigned fl, ttl;
+    verb[0] = key[0] = '\0';
+    *bytes = 0;
     if (sscanf(line, "%31s %250s", verb, key) < 1)
         return -1;
-    (void)cap;
+    if (is_storage(verb) && sscanf(line, "%*s %*s %u %u %llu", &fl, &ttl, bytes) != 3)
+        *bytes = 0;
     return 0;
 }
 
-static void serve(int c, const char *mode)
+/* One whole request: the line, and a storage command's data block. */
+static int read_request(int fd, char *verb, char *key)
 {
-    char key[256], buf[600];
-    for (;;) {
-        if (read_request(c, key, sizeof key) != 0)
-            return;
-        if (strcmp(mode, "garbage") == 0) {
+    unsigned long long bytes;
+    if (read_request_line(fd, verb, key, &bytes) != 0)
+        return -1;
+    return is_storage(verb) ? skip_bytes(fd, bytes + 2) : 0;
+}
+
+static int nrequests; /* requests answered in "late" mode, all connections */
+
+/* Serves connection c; returns 1 to leave it open, unread ("early"). */
+static int serve(int c, const char *mode)
+{
+    char verb[32], key[256], buf[600];
+    for (int nreq = 0;; nreq++) {
+        if (strcmp(mode, "early") == 0) {
+            unsigned long long bytes;
+            if (read_request_line(c, verb, key, &bytes) != 0)
+                return 0;
+            if (strcmp(verb, "set") == 0) {
+                puts_fd(c, "SERVER_ERROR object too large for cache\r\n");
+                return 1;
+            }
+            puts_fd(c, "END\r\n");
+            continue;
+        }
+        if (read_request(c, verb, key) != 0)
+            return 0;
+        if (strcmp(mode, "notfound") == 0) {
+            puts_fd(c, "NOT_FOUND\r\n");
+        } else if (strcmp(mode, "errlate") == 0) {
+            if (strcmp(verb, "gets") != 0) {
+                puts_fd(c, "END\r\n");
+                continue;
+            }
+            if (nreq > 0)
+                sleep_ms(300);
+            puts_fd(c, "SERVER_ERROR busy\r\n");
+        } else if (strcmp(mode, "late") == 0) {
+            if (nrequests++ == 0) {
+                sleep_ms(800);
+                snprintf(buf, sizeof buf, "VALUE %s 0 5\r\nstale\r\nEND\r\n", key);
+                puts_fd(c, buf);
+            } else {
+                puts_fd(c, "END\r\n");
+            }
+        } else if (strcmp(mode, "garbage") == 0) {
             puts_fd(c, "HELLO THERE, I AM NOT MEMCACHED\r\n");
         } else if (strcmp(mode, "binary") == 0) {
             char junk[10000];
@@ -86,7 +168,7 @@ static void serve(int c, const char *mode)
             snprintf(buf, sizeof buf, "VALUE %s 0 100\r\n", key);
             puts_fd(c, buf);
             puts_fd(c, "0123456789012345678901234567890123456789012345678");
-            return;
+            return 0;
         } else if (strcmp(mode, "huge") == 0) {
             snprintf(buf, sizeof buf, "VALUE %s 0 2147483648\r\n", key);
             puts_fd(c, buf);
@@ -111,7 +193,7 @@ static void serve(int c, const char *mode)
         } else if (strcmp(mode, "extra") == 0) {
             puts_fd(c, "END\r\nEND\r\n");
         } else {
-            return; /* close */
+            return 0; /* close */
         }
     }
 }
@@ -124,6 +206,12 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     int ls = socket(AF_INET, SOCK_STREAM, 0);
+    if (ls >= 0 && strcmp(argv[1], "early") == 0) {
+        /* small buffers (inherited by accepted sockets): a large value
+         * cannot be parked in them */
+        int small = 4096;
+        (void)setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    }
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
@@ -134,6 +222,8 @@ int main(int argc, char **argv)
         perror("mc_hostile");
         return 1;
     }
+    int parked[64];
+    size_t nparked = 0;
     printf("%d\n", ntohs(a.sin_port));
     fflush(stdout);
     for (;;) {
@@ -147,7 +237,9 @@ int main(int argc, char **argv)
         int c = accept(ls, NULL, NULL);
         if (c < 0)
             continue;
-        serve(c, argv[1]);
-        close(c);
+        if (serve(c, argv[1]) && nparked < sizeof parked / sizeof *parked)
+            parked[nparked++] = c; /* left open, never read; closed at exit */
+        else
+            close(c);
     }
 }

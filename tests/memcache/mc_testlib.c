@@ -41,6 +41,28 @@ void tl_sleep_ms(unsigned ms)
     }
 }
 
+int tl_valgrind(void)
+{
+    const char *v = getenv("HASH_RING_UNDER_VALGRIND");
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TL_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TL_SANITIZED 1
+#endif
+#endif
+#ifndef TL_SANITIZED
+#define TL_SANITIZED 0
+#endif
+
+unsigned tl_slack_ms(void)
+{
+    return tl_valgrind() ? 10000u : TL_SANITIZED ? 3000u : 1000u;
+}
+
 const char *tl_memcached(void)
 {
     static char found[4096];
@@ -314,6 +336,19 @@ char *tl_raw_exchange(const char *addr, const char *req, size_t len, int quiet_m
     return buf;
 }
 
+char *tl_raw_request(const char *addr, const char *req, size_t len, const char *end)
+{
+    int fd = tl_connect(addr);
+    if (fd < 0)
+        return NULL;
+    size_t rlen;
+    char *r = NULL;
+    if (tl_send_all(fd, req, len) == 0)
+        r = tl_read_until(fd, end, &rlen);
+    close(fd);
+    return r;
+}
+
 /* A free TCP port on [::1], or -1 when there is no IPv6 loopback. */
 static int tl_free_port6(void)
 {
@@ -445,10 +480,26 @@ void tl_daemon_kill(tl_daemon *d)
 
 void tl_daemon_stop(tl_daemon *d)
 {
-    if (d->pid > 0) {
-        kill(d->pid, SIGSTOP);
-        d->stopped = 1;
+    if (d->pid <= 0)
+        return;
+    kill(d->pid, SIGSTOP);
+    /* kill() only queues the signal: memcached stops when one of its
+     * threads next runs, takes it and stops the others; until then its
+     * worker thread answers requests (on a loaded machine, often the next
+     * one).  The parent is told once the whole process is stopped. */
+    for (;;) {
+        int st = 0;
+        pid_t r = waitpid(d->pid, &st, WUNTRACED);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == d->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+            d->pid = 0; /* it died: nothing left to stop */
+            return;
+        }
+        if (r != d->pid || WIFSTOPPED(st))
+            break;
     }
+    d->stopped = 1;
 }
 
 void tl_daemon_cont(tl_daemon *d)

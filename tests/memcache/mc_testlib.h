@@ -34,7 +34,10 @@ int tl_free_port(void);
 int tl_daemon_start(tl_daemon *d, int port, const char *unix_path);
 /* SIGKILL and reap; fine when not running. */
 void tl_daemon_kill(tl_daemon *d);
-void tl_daemon_stop(tl_daemon *d); /* SIGSTOP */
+/* SIGSTOP, and waits until the daemon is stopped: kill() returns before
+ * that (one of memcached's threads takes the signal when it next runs and
+ * then stops the others; meanwhile the worker thread still answers). */
+void tl_daemon_stop(tl_daemon *d);
 void tl_daemon_cont(tl_daemon *d); /* SIGCONT */
 
 /* Raw protocol, blocking with a 5 s timeout. */
@@ -47,12 +50,28 @@ long long tl_raw_stat(const char *addr, const char *name);
 /* Sends the bytes and returns all that the server sends back until it has
  * been quiet for quiet_ms (malloc'd, NUL-terminated), or NULL. */
 char *tl_raw_exchange(const char *addr, const char *req, size_t len, int quiet_ms);
+/* Sends the bytes and returns the reply once it ends with `end` (e.g.
+ * "OK\r\n", "END\r\n"; malloc'd, NUL-terminated); NULL for an error
+ * line, a failure or no such reply within 5 s.  Unlike tl_raw_exchange it
+ * does not guess how long a loaded server takes to answer. */
+char *tl_raw_request(const char *addr, const char *req, size_t len, const char *end);
 
 /* Open file descriptors of this process. */
 int tl_count_fds(void);
 
 uint64_t tl_now_ms(void);
 void tl_sleep_ms(unsigned ms);
+
+/* 1 when HASH_RING_UNDER_VALGRIND is set (and not "0"). */
+int tl_valgrind(void);
+
+/* Slack for the upper bound of an elapsed-time assertion, on top of the
+ * time the client may legitimately take (its timeouts): the client's own
+ * work and the scheduling delays of a loaded CI machine.  1 s natively,
+ * 3 s in sanitizer builds, 10 s under valgrind (about 30x slower CPU; the
+ * daemons run natively).  Lower bounds need no slack: the client never
+ * gives up before its timeout. */
+unsigned tl_slack_ms(void);
 
 /* Lines of a vectors TSV: key and expected nodes (replicas: several). */
 typedef struct tl_vec {
