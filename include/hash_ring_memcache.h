@@ -102,7 +102,10 @@
  *   large for the server, incr on a non-number); HASH_RING_ETIMEDOUT,
  *   HASH_RING_EIO, HASH_RING_EPROTO (the server failed, see above);
  *   HASH_RING_ENOSERVER (no live server for the key); HASH_RING_EINVAL;
- *   HASH_RING_ENOMEM; HASH_RING_EEMPTY (the ring has no server owning
+ *   HASH_RING_ENOMEM (out of memory, or of local descriptors, buffers or
+ *   ports when connecting: the server is not marked dead and the operation
+ *   does not fail over, since another server would not help);
+ *   HASH_RING_EEMPTY (the ring has no server owning
  *   points); HASH_RING_ECRYPTO.  hash_ring_mc_last_error() adds detail.
  *
  * THREAD SAFETY

@@ -200,8 +200,11 @@ int hr_mc_connect(const hr_mc_addr *a, unsigned timeout_ms, int *fdp, char *err,
     int family = a->ss.ss_family;
     int fd = mc_socket(family);
     if (fd < 0) {
+        /* Out of descriptors or buffers here is our problem, not the
+         * server's: ENOMEM, so that the server is not marked dead. */
+        int local = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
         snprintf(err, err_size, "socket: %s", strerror(errno));
-        return HASH_RING_EIO;
+        return local ? HASH_RING_ENOMEM : HASH_RING_EIO;
     }
 #ifdef SO_NOSIGPIPE
     {
@@ -222,9 +225,11 @@ int hr_mc_connect(const hr_mc_addr *a, unsigned timeout_ms, int *fdp, char *err,
         return HASH_RING_OK;
     }
     if (errno != EINPROGRESS && errno != EINTR) {
+        /* no local port or buffer left: local too */
+        int local = errno == EADDRNOTAVAIL || errno == ENOBUFS || errno == EAGAIN;
         snprintf(err, err_size, "connect: %s", strerror(errno));
         close(fd);
-        return HASH_RING_EIO;
+        return local ? HASH_RING_ENOMEM : HASH_RING_EIO;
     }
     uint64_t deadline = hr_mc_now_ms() + timeout_ms;
     for (;;) {

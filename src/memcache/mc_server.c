@@ -174,6 +174,12 @@ int hr_mc_server_ready(hash_ring_mc_t *mc, mc_server *s)
     int rc = hr_mc_addr_resolve(&s->addr, why, sizeof why);
     if (rc == HASH_RING_OK)
         rc = hr_mc_connect(&s->addr, mc->connect_timeout, &s->fd, why, sizeof why);
+    if (rc == HASH_RING_ENOMEM) {
+        /* a local shortage (descriptors, buffers): the server is fine */
+        hr_mc_errf(mc, "server %s: %s (local resources; the server is not marked dead)",
+                   s->name, why);
+        return rc;
+    }
     if (rc != HASH_RING_OK) {
         hr_mc_errf(mc, "server %s: %s", s->name, why);
         if (s->addr.kind == HR_MC_ADDR_INET) {
