@@ -1,10 +1,15 @@
 /* mc_internal.h - the memcached client's internal state (not installed).
  *
  * Layers, data flowing down:
- *   mc_client.c  public API: commands, fail-over policy, multi-get
- *   mc_server.c  server table, connections, the exchange engine (poll loop)
- *   mc_conn.c    addresses, connect with a deadline, clock
- *   mc_parse.c   reply parser (pure) */
+ *   mc_client.c    public API: create/destroy, options, servers
+ *   mc_ops.c       public API: single-key commands, fail-over policy
+ *   mc_multi.c     public API: multi-get and its result object
+ *   mc_admin.c     public API: flush_all, version, stats
+ *   mc_reply.c     reply handlers of the single-key commands
+ *   mc_server.c    server table, connections, request buffers
+ *   mc_exchange.c  the exchange engine (poll loop)
+ *   mc_conn.c      addresses, connect with a deadline, clock
+ *   mc_parse.c     reply parser (pure) */
 #ifndef HR_MC_INTERNAL_H
 #define HR_MC_INTERNAL_H
 
@@ -47,6 +52,7 @@ struct mc_server {
     size_t chunk_keys;      /* multi-get: keys in the command being built */
     unsigned round;         /* multi-get: round this server was prepared in */
     int round_failed;       /* multi-get: could not connect in that round */
+    int idle_checked;       /* hr_mc_servers_precheck found the connection idle */
     mc_server *hnext;       /* hash chain */
 };
 
@@ -76,7 +82,7 @@ struct hash_ring_mc_stat_list {
     mc_stat *items;
 };
 
-struct mc_multi; /* mc_client.c */
+struct mc_multi; /* mc_multi.c */
 
 struct hash_ring_mc {
     hash_ring_t *ring;
@@ -105,6 +111,36 @@ struct hash_ring_mc {
     size_t npfds;
 };
 
+/* ---- mc_client.c ----------------------------------------------------- */
+
+/* Every public call starts with hr_mc_begin (clears the message) and
+ * returns through hr_mc_end (sets a message for a failure that has none). */
+void hr_mc_begin(hash_ring_mc_t *mc);
+int hr_mc_end(hash_ring_mc_t *mc, int rc);
+
+/* HASH_RING_OK, or HASH_RING_EINVAL with the reason in mc->err. */
+int hr_mc_check_key(hash_ring_mc_t *mc, const void *key, size_t key_len);
+
+/* ---- mc_reply.c ------------------------------------------------------ */
+
+/* 1 for ERROR, CLIENT_ERROR and SERVER_ERROR. */
+int hr_mc_reply_is_error(const hr_mc_reply *rep);
+
+/* Ends the exchange with HASH_RING_ESERVER (message in mc->err); after
+ * ERROR or CLIENT_ERROR the connection is not reused.  Returns 1. */
+int hr_mc_server_error(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
+
+/* Reply handlers (mc_reply_fn): storage commands other than cas, cas,
+ * delete, touch, a plain OK (flush_all), incr/decr (mc->got_number), and
+ * get/gets of mc->op_key (value in mc->vbuf). */
+int hr_mc_on_store(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
+int hr_mc_on_cas(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
+int hr_mc_on_delete(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
+int hr_mc_on_touch(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
+int hr_mc_on_ok(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
+int hr_mc_on_arith(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
+int hr_mc_on_get(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
+
 /* ---- mc_server.c ----------------------------------------------------- */
 
 /* The server of that node name, created (address parsed from the name) when
@@ -127,16 +163,18 @@ int hr_mc_server_skipped(const hash_ring_mc_t *mc, const mc_server *s, uint64_t 
  * ETIMEDOUT, ENOMEM), the message in mc->err. */
 int hr_mc_server_ready(hash_ring_mc_t *mc, mc_server *s);
 
+/* Checks every connected server's idle connection with one poll() (a
+ * multi-get is about to use several), closing those not usable; until
+ * hr_mc_servers_precheck_end the others skip that check in
+ * hr_mc_server_ready.  Does nothing when the client knows more servers
+ * than max_servers (the check is then left to each server). */
+void hr_mc_servers_precheck(hash_ring_mc_t *mc, size_t max_servers);
+void hr_mc_servers_precheck_end(hash_ring_mc_t *mc);
+
 /* Request building: start a new request / append bytes. 0 or ENOMEM. */
 void hr_mc_req_reset(mc_server *s);
 int hr_mc_req_append(mc_server *s, const void *p, size_t n);
 int hr_mc_req_str(mc_server *s, const char *str);
-
-/* Runs the exchange with every server in srvs (each ready, with a request
- * and on_reply set), in parallel, within the I/O timeout.  Afterwards each
- * has done = 1 and either fail = 0 and its result, or a failure (then the
- * server is marked dead, or closed for ENOMEM). */
-void hr_mc_exchange(hash_ring_mc_t *mc, mc_server **srvs, size_t n);
 
 /* Writes a message to mc->err. */
 void hr_mc_errf(hash_ring_mc_t *mc, const char *fmt, ...)
@@ -144,5 +182,13 @@ void hr_mc_errf(hash_ring_mc_t *mc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* ---- mc_exchange.c --------------------------------------------------- */
+
+/* Runs the exchange with every server in srvs (each ready, with a request
+ * and on_reply set), in parallel, within the I/O timeout.  Afterwards each
+ * has done = 1 and either fail = 0 and its result, or a failure (then the
+ * server is marked dead, or closed for ENOMEM). */
+void hr_mc_exchange(hash_ring_mc_t *mc, mc_server **srvs, size_t n);
 
 #endif

@@ -1,9 +1,7 @@
-/* mc_server.c - the server table, connections and the exchange engine.
+/* mc_server.c - the server table, connections and request buffers.
  *
- * An exchange writes each server's request and reads its replies with
- * non-blocking sockets and one poll() loop over all servers involved, so a
- * multi-get talks to its servers in parallel and no server can make the
- * client wait past the I/O timeout. */
+ * The exchange engine that sends the requests and reads the replies is in
+ * mc_exchange.c. */
 #include "memcache/mc_internal.h"
 
 #include <arpa/inet.h>
@@ -15,15 +13,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifdef MSG_NOSIGNAL
-#define MC_SEND_FLAGS MSG_NOSIGNAL
+#ifdef MSG_DONTWAIT
+#define MC_PEEK_FLAGS (MSG_PEEK | MSG_DONTWAIT)
 #else
-#define MC_SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket instead */
+#define MC_PEEK_FLAGS MSG_PEEK /* the socket is non-blocking anyway */
 #endif
 
 /* Read buffers above this are released when the connection closes. */
 #define MC_RBUF_KEEP (256u * 1024u)
-#define MC_RBUF_MIN (16u * 1024u)
 
 void hr_mc_errf(hash_ring_mc_t *mc, const char *fmt, ...)
 {
@@ -109,6 +106,7 @@ mc_server *hr_mc_server_get(hash_ring_mc_t *mc, const char *name, size_t len, in
 
 void hr_mc_server_close(mc_server *s)
 {
+    s->idle_checked = 0;
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
@@ -147,21 +145,80 @@ int hr_mc_server_skipped(const hash_ring_mc_t *mc, const mc_server *s, uint64_t 
 }
 
 /* An idle connection must have nothing to read: a readable socket means the
- * server closed it (EOF) or sent something unasked; either way drop it. */
+ * server closed it (EOF), reset it (an error) or sent something unasked;
+ * either way drop it.  One non-blocking peek (the socket is non-blocking):
+ * only "would block" means idle. */
 static int mc_conn_idle_ok(mc_server *s)
 {
     if (s->rstart != s->rend)
         return 0;
-    struct pollfd p = {s->fd, POLLIN, 0};
+    unsigned char b;
+    ssize_t r;
+    do
+        r = recv(s->fd, &b, 1, MC_PEEK_FLAGS);
+    while (r < 0 && errno == EINTR);
+    return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void hr_mc_servers_precheck(hash_ring_mc_t *mc, size_t max_servers)
+{
+    size_t n = 0;
+    if (mc->nservers > max_servers || mc->nservers < 2)
+        return;
+    if (mc->npfds < mc->nservers) {
+        struct pollfd *p = realloc(mc->pfds, mc->nservers * sizeof *p);
+        if (p == NULL)
+            return; /* each server checks its own connection */
+        mc->pfds = p;
+        mc->npfds = mc->nservers;
+    }
+    for (size_t i = 0; i < mc->nservers; i++) {
+        mc_server *s = mc->servers[i];
+        if (s->fd < 0)
+            continue;
+        if (s->rstart != s->rend) {
+            hr_mc_server_close(s);
+            continue;
+        }
+        mc->pfds[n].fd = s->fd;
+        mc->pfds[n].events = POLLIN;
+        mc->pfds[n].revents = 0;
+        n++;
+    }
+    if (n == 0)
+        return;
     int r;
     do
-        r = poll(&p, 1, 0);
+        r = poll(mc->pfds, (nfds_t)n, 0);
     while (r < 0 && errno == EINTR);
-    return r == 0;
+    if (r < 0)
+        return; /* each server checks its own connection */
+    size_t k = 0;
+    for (size_t i = 0; i < mc->nservers; i++) {
+        mc_server *s = mc->servers[i];
+        if (s->fd < 0 || k >= n || mc->pfds[k].fd != s->fd)
+            continue;
+        /* Anything to read (data, EOF, an error): not usable, as in
+         * mc_conn_idle_ok. */
+        if (mc->pfds[k++].revents != 0)
+            hr_mc_server_close(s);
+        else
+            s->idle_checked = 1;
+    }
+}
+
+void hr_mc_servers_precheck_end(hash_ring_mc_t *mc)
+{
+    for (size_t i = 0; i < mc->nservers; i++)
+        mc->servers[i]->idle_checked = 0;
 }
 
 int hr_mc_server_ready(hash_ring_mc_t *mc, mc_server *s)
 {
+    int checked = s->idle_checked;
+    s->idle_checked = 0;
+    if (s->fd >= 0 && checked && s->rstart == s->rend)
+        return HASH_RING_OK; /* hr_mc_servers_precheck found it idle just now */
     if (s->fd >= 0 && mc_conn_idle_ok(s))
         return HASH_RING_OK;
     hr_mc_server_close(s);
@@ -223,205 +280,4 @@ int hr_mc_req_append(mc_server *s, const void *p, size_t n)
 int hr_mc_req_str(mc_server *s, const char *str)
 {
     return hr_mc_req_append(s, str, strlen(str));
-}
-
-/* Ends a server's exchange with a failure. */
-static void mc_fail(hash_ring_mc_t *mc, mc_server *s, int code, const char *what)
-{
-    if (s->done)
-        return;
-    s->done = 1;
-    s->fail = code;
-    hr_mc_errf(mc, "server %s: %s", s->name, what);
-    if (code == HASH_RING_ENOMEM)
-        hr_mc_server_close(s);
-    else
-        hr_mc_server_mark_dead(mc, s);
-}
-
-static void mc_finish(mc_server *s)
-{
-    s->done = 1;
-    s->dead = 0;
-    /* The connection is kept only when the exchange ended cleanly: the
-     * whole request written and nothing received beyond the last expected
-     * reply.  A server may answer before it has read the whole request
-     * (memcached's "SERVER_ERROR object too large for cache" comes after
-     * the command line, then it waits for the rest of the data): the next
-     * request on that connection would be taken as that data, or its
-     * reply would be some other request's.  The next exchange reconnects. */
-    if (s->close_after || s->rstart != s->rend || s->wpos < s->wlen)
-        hr_mc_server_close(s);
-    else
-        s->rstart = s->rend = 0;
-}
-
-static void mc_on_writable(hash_ring_mc_t *mc, mc_server *s)
-{
-    while (s->wpos < s->wlen) {
-        ssize_t w = send(s->fd, s->wbuf + s->wpos, s->wlen - s->wpos, MC_SEND_FLAGS);
-        if (w > 0) {
-            s->wpos += (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        char msg[160];
-        snprintf(msg, sizeof msg, "send: %s", w < 0 ? strerror(errno) : "no progress");
-        mc_fail(mc, s, HASH_RING_EIO, msg);
-        return;
-    }
-}
-
-/* Parses every complete reply in the buffer. */
-static void mc_parse_buffered(hash_ring_mc_t *mc, mc_server *s, size_t *need)
-{
-    *need = 0;
-    while (!s->done) {
-        hr_mc_reply rep;
-        size_t used = 0;
-        int rc = hr_mc_parse_reply(s->rbuf + s->rstart, s->rend - s->rstart, mc->max_value, &rep,
-                                   &used);
-        if (rc == 0) {
-            *need = rep.need;
-            return;
-        }
-        if (rc < 0) {
-            mc_fail(mc, s, HASH_RING_EPROTO, "malformed or oversized reply");
-            return;
-        }
-        int h = s->on_reply(mc, s, &rep);
-        s->rstart += used;
-        if (h < 0) {
-            mc_fail(mc, s, h == HASH_RING_ENOMEM ? h : HASH_RING_EPROTO,
-                    h == HASH_RING_ENOMEM ? "out of memory" : "unexpected reply");
-            return;
-        }
-        if (h == 1)
-            mc_finish(s);
-    }
-}
-
-static void mc_on_readable(hash_ring_mc_t *mc, mc_server *s)
-{
-    size_t need = 0;
-    for (int reads = 0; !s->done && reads < 64; reads++) {
-        /* Room for at least the bytes the current reply needs. */
-        size_t have = s->rend - s->rstart;
-        if (s->rstart > 0 &&
-            (s->rend == s->rcap || have == 0 || s->rstart + need > s->rcap)) {
-            memmove(s->rbuf, s->rbuf + s->rstart, have);
-            s->rend = have;
-            s->rstart = 0;
-        }
-        if (s->rend == s->rcap || s->rstart + need > s->rcap) {
-            size_t nc = s->rcap ? s->rcap * 2 : MC_RBUF_MIN;
-            if (nc < s->rstart + need)
-                nc = s->rstart + need;
-            unsigned char *b = realloc(s->rbuf, nc);
-            if (b == NULL) {
-                mc_fail(mc, s, HASH_RING_ENOMEM, "out of memory");
-                return;
-            }
-            s->rbuf = b;
-            s->rcap = nc;
-        }
-        ssize_t r = recv(s->fd, s->rbuf + s->rend, s->rcap - s->rend, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        if (r < 0) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "recv: %s", strerror(errno));
-            mc_fail(mc, s, HASH_RING_EIO, msg);
-            return;
-        }
-        if (r == 0) {
-            mc_fail(mc, s, HASH_RING_EIO,
-                    s->rend > s->rstart ? "connection closed in the middle of a reply"
-                                        : "connection closed by the server");
-            return;
-        }
-        s->rend += (size_t)r;
-        mc_parse_buffered(mc, s, &need);
-    }
-}
-
-void hr_mc_exchange(hash_ring_mc_t *mc, mc_server **srvs, size_t n)
-{
-    struct pollfd one;
-    struct pollfd *pfd = &one;
-    for (size_t i = 0; i < n; i++) {
-        srvs[i]->done = 0;
-        srvs[i]->fail = 0;
-        srvs[i]->close_after = 0;
-        srvs[i]->wpos = 0;
-    }
-    if (n > 1) {
-        if (mc->npfds < n) {
-            struct pollfd *p = realloc(mc->pfds, n * sizeof *p);
-            if (p == NULL) {
-                for (size_t i = 0; i < n; i++)
-                    mc_fail(mc, srvs[i], HASH_RING_ENOMEM, "out of memory");
-                return;
-            }
-            mc->pfds = p;
-            mc->npfds = n;
-        }
-        pfd = mc->pfds;
-    }
-    uint64_t deadline = hr_mc_now_ms() + mc->io_timeout;
-    for (;;) {
-        size_t np = 0;
-        /* pfd[k] belongs to the k-th server still running; find it by
-         * walking srvs in the same order below. */
-        for (size_t i = 0; i < n; i++) {
-            mc_server *s = srvs[i];
-            if (s->done)
-                continue;
-            pfd[np].fd = s->fd;
-            pfd[np].events = (short)(POLLIN | (s->wpos < s->wlen ? POLLOUT : 0));
-            pfd[np].revents = 0;
-            np++;
-        }
-        if (np == 0)
-            return;
-        uint64_t now = hr_mc_now_ms();
-        if (now >= deadline) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "no complete reply within %u ms", mc->io_timeout);
-            for (size_t i = 0; i < n; i++)
-                mc_fail(mc, srvs[i], HASH_RING_ETIMEDOUT, msg);
-            return;
-        }
-        uint64_t left = deadline - now;
-        int pr = poll(pfd, (nfds_t)np, left > INT32_MAX ? INT32_MAX : (int)left);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr < 0) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "poll: %s", strerror(errno));
-            for (size_t i = 0; i < n; i++)
-                mc_fail(mc, srvs[i], HASH_RING_EIO, msg);
-            return;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            mc_server *s = srvs[i];
-            if (s->done)
-                continue;
-            short re = pfd[k++].revents;
-            if (re & POLLNVAL) {
-                mc_fail(mc, s, HASH_RING_EIO, "invalid socket");
-                continue;
-            }
-            if ((re & POLLOUT) && s->wpos < s->wlen)
-                mc_on_writable(mc, s);
-            if (!s->done && (re & (POLLIN | POLLHUP | POLLERR)))
-                mc_on_readable(mc, s);
-        }
-    }
 }
