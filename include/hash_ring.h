@@ -44,7 +44,7 @@
  *     side (no lock is held for readers while hashing or sorting) and
  *     publishes it with one atomic pointer exchange.  A lookup sees the old
  *     continuum or the new one, never a mix.  Old continuums are reclaimed
- *     by an epoch scheme: a reader announces itself in a per-thread stripe
+ *     by an epoch scheme: a reader announces itself in a per-CPU stripe
  *     counter of the current epoch; a writer, after publishing, advances the
  *     epoch and waits until the previous epoch's readers have left before it
  *     drops its reference to the old continuum.

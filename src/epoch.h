@@ -10,8 +10,8 @@
  * parity of the current epoch, then re-reads the epoch: if a writer advanced
  * it meanwhile the reader backs out and retries, so a reader counted under
  * parity p always loaded the pointer before the writer that ends epoch p
- * finished waiting.  Stripes are chosen per thread and sit on their own
- * cache lines, so readers on different threads do not share a written
+ * finished waiting.  Stripes are chosen per CPU and sit on their own
+ * cache lines, so readers running on different CPUs do not share a written
  * line.  Readers never wait for writers; a writer waits only for the
  * lookups that were already in progress when it published. */
 #ifndef HR_EPOCH_H
