@@ -299,18 +299,6 @@ int hr_continuum_build_full(const hr_dialect *d, hr_names *names, const hr_membe
     return HASH_RING_OK;
 }
 
-size_t hr_continuum_first_point(const hr_continuum *c, uint32_t pos)
-{
-    uint64_t target = (uint64_t)pos + c->dialect->strict;
-    size_t i = hr_index_lower_bound(&c->index, c->ent, c->npoints, target);
-    return i == c->npoints ? 0 : i;
-}
-
-uint32_t hr_continuum_owner_at(const hr_continuum *c, uint32_t pos)
-{
-    return hr_continuum_owner(c, hr_continuum_first_point(c, pos));
-}
-
 uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i)
 {
     if (c->dialect->report_winner && i > 0) {

@@ -82,11 +82,6 @@ void hr_continuum_fix_ties(const hr_continuum *c, uint32_t *pts, uint32_t *own, 
  * build (never expected; tests assert it stays 0). */
 void hr_merge_counts(unsigned long *merges, unsigned long *fallbacks);
 
-/* The node index a lookup at ring position `pos` returns (npoints > 0). */
-uint32_t hr_continuum_owner_at(const hr_continuum *c, uint32_t pos);
-
-/* Index of the first point a lookup at `pos` reaches (npoints > 0). */
-size_t hr_continuum_first_point(const hr_continuum *c, uint32_t pos);
 
 /* The owner reported for point i: the run's winner in report_winner dialects. */
 uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i);
@@ -101,5 +96,20 @@ static inline uint32_t hr_continuum_owner(const hr_continuum *c, size_t i)
 {
     return hr_entry_owner(&c->index, c->ent[i]);
 }
+
+/* Index of the first point a lookup at `pos` reaches (npoints > 0). */
+static inline size_t hr_continuum_first_point(const hr_continuum *c, uint32_t pos)
+{
+    uint64_t target = (uint64_t)pos + c->dialect->strict;
+    size_t i = hr_index_lower_bound(&c->index, c->ent, c->npoints, target);
+    return i == c->npoints ? 0 : i;
+}
+
+/* The node index a lookup at ring position `pos` returns (npoints > 0). */
+static inline uint32_t hr_continuum_owner_at(const hr_continuum *c, uint32_t pos)
+{
+    return hr_continuum_owner(c, hr_continuum_first_point(c, pos));
+}
+
 
 #endif
