@@ -567,3 +567,31 @@ void tl_vec_free(tl_vec *v)
     free(v->reps);
     memset(v, 0, sizeof *v);
 }
+
+const char *const tl_seed3_names[3] = {"192.168.0.246:11212", "192.168.0.247:11212",
+                                       "192.168.0.249:11212"};
+
+int tl_seed3_index(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(tl_seed3_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int tl_daemons_start(tl_daemon *d, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (tl_daemon_start(&d[i], 0, NULL) != 0) {
+            tl_daemons_kill(d, i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void tl_daemons_kill(tl_daemon *d, int n)
+{
+    for (int i = 0; i < n; i++)
+        tl_daemon_kill(&d[i]);
+}

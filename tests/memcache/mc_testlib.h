@@ -83,4 +83,16 @@ typedef struct tl_vec {
 int tl_vec_load(tl_vec *v, const char *get_tsv, const char *replicas_tsv);
 void tl_vec_free(tl_vec *v);
 
+
+/* The seed's three servers, as tests/vectors/seed3 names them (the
+ * tests point each name at a local daemon), and a name's index among them
+ * (-1 if it is none of them). */
+extern const char *const tl_seed3_names[3];
+int tl_seed3_index(const char *name);
+
+/* Starts n daemons on free loopback ports: 0, or -1 (those started are
+ * killed).  tl_daemons_kill kills n (never-started entries are skipped). */
+int tl_daemons_start(tl_daemon *d, int n);
+void tl_daemons_kill(tl_daemon *d, int n);
+
 #endif

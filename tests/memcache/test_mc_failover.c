@@ -27,33 +27,20 @@
 #define NSRV 3
 #define NKEYS 600
 static tl_daemon d[NSRV];
-static const char *const names[NSRV] = {"192.168.0.246:11212", "192.168.0.247:11212",
-                                        "192.168.0.249:11212"};
+static const char *const *const names = tl_seed3_names; /* the seed's servers */
 static tl_vec v;
 static hash_ring_t *ring;
-
-static int srv_index(const char *name)
-{
-    for (int i = 0; i < NSRV; i++)
-        if (strcmp(names[i], name) == 0)
-            return i;
-    return -1;
-}
 
 static int setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < NSRV; i++)
-        if (tl_daemon_start(&d[i], 0, NULL) != 0)
-            return -1;
-    return 0;
+    return tl_daemons_start(d, NSRV);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < NSRV; i++)
-        tl_daemon_kill(&d[i]);
+    tl_daemons_kill(d, NSRV);
     return 0;
 }
 
@@ -138,8 +125,8 @@ static void test_kill9_and_restart(void **state)
     assert_true(took < conn + tl_slack_ms()); /* no connect timeout per key */
     size_t moved = 0, stayed = 0;
     for (size_t i = 0; i < NKEYS; i++) {
-        int p = srv_index(v.reps[i][0]), n1 = srv_index(v.reps[i][1]),
-            n2 = srv_index(v.reps[i][2]);
+        int p = tl_seed3_index(v.reps[i][0]), n1 = tl_seed3_index(v.reps[i][1]),
+            n2 = tl_seed3_index(v.reps[i][2]);
         if (p == victim) {
             /* fails over to the next server in the original's ring order */
             expect_raw(n1, v.key[i], "v2");
@@ -166,11 +153,11 @@ static void test_kill9_and_restart(void **state)
     set_all(mc, "v3");
     size_t back = 0;
     for (size_t i = 0; i < NKEYS; i++) {
-        int p = srv_index(v.reps[i][0]);
+        int p = tl_seed3_index(v.reps[i][0]);
         expect_raw(p, v.key[i], "v3");
         if (p == victim) {
             back++;
-            expect_raw(srv_index(v.reps[i][1]), v.key[i], "v2"); /* the stale copy */
+            expect_raw(tl_seed3_index(v.reps[i][1]), v.key[i], "v2"); /* the stale copy */
         }
     }
     printf("# after restart: %zu keys back on %s\n", back, names[victim]);
@@ -181,7 +168,7 @@ static void test_kill9_and_restart(void **state)
 static size_t first_key_on(int s, size_t nth)
 {
     for (size_t i = 0; i < NKEYS; i++)
-        if (srv_index(v.node[i]) == s && nth-- == 0)
+        if (tl_seed3_index(v.node[i]) == s && nth-- == 0)
             return i;
     fail_msg("no key");
     return 0;
@@ -288,7 +275,7 @@ static void test_sigstop_bounded(void **state)
                      HASH_RING_OK);
     took = tl_now_ms() - t0;
     assert_true(took < tl_slack_ms()); /* natively < io: no wait on the stopped one */
-    expect_raw(srv_index(v.reps[k2][1]), v.key[k2], "moved");
+    expect_raw(tl_seed3_index(v.reps[k2][1]), v.key[k2], "moved");
 
     /* A fresh client knows nothing: a write to the stopped server is not
      * repeated elsewhere, it fails with the timeout; the next one moves. */
@@ -303,7 +290,7 @@ static void test_sigstop_bounded(void **state)
     assert_one_timeout(took, io);
     assert_int_equal(hash_ring_mc_set(mc2, v.key[k3], strlen(v.key[k3]), "w", 1, 0, 0),
                      HASH_RING_OK);
-    expect_raw(srv_index(v.reps[k3][1]), v.key[k3], "w");
+    expect_raw(tl_seed3_index(v.reps[k3][1]), v.key[k3], "w");
     hash_ring_mc_destroy(mc2);
 
     /* Multi-get of all keys with a fresh client: the stopped server's keys
@@ -327,7 +314,7 @@ static void test_sigstop_bounded(void **state)
     size_t hits = 0, misses = 0;
     for (size_t i = 0; i < NKEYS; i++) {
         rc = hash_ring_mc_result_item(res, i, &val, &vl, NULL, NULL);
-        if (srv_index(v.node[i]) != victim) {
+        if (tl_seed3_index(v.node[i]) != victim) {
             assert_int_equal(rc, HASH_RING_OK);
             assert_string_equal(val, "before");
             hits++;
@@ -375,7 +362,7 @@ static void test_failover_off_refused(void **state)
     assert_int_equal(hash_ring_mc_set(mc, v.key[k], strlen(v.key[k]), "y", 1, 0, 0),
                      HASH_RING_ENOSERVER);
     /* its keys were not written anywhere else */
-    expect_raw(srv_index(v.reps[k][1]), v.key[k], NULL);
+    expect_raw(tl_seed3_index(v.reps[k][1]), v.key[k], NULL);
     /* multi-get: that server's keys carry the error, the others answer */
     const void *keys[NKEYS];
     size_t lens[NKEYS];
@@ -387,7 +374,7 @@ static void test_failover_off_refused(void **state)
     assert_int_equal(hash_ring_mc_get_multi(mc, keys, lens, NKEYS, &res), HASH_RING_OK);
     for (size_t i = 0; i < NKEYS; i++) {
         int rc = hash_ring_mc_result_item(res, i, NULL, NULL, NULL, NULL);
-        assert_int_equal(rc, srv_index(v.node[i]) == 2 ? HASH_RING_ENOSERVER : HASH_RING_OK);
+        assert_int_equal(rc, tl_seed3_index(v.node[i]) == 2 ? HASH_RING_ENOSERVER : HASH_RING_OK);
     }
     hash_ring_mc_result_free(res);
     /* flush_all reports the dead server and still flushes the others */

@@ -25,8 +25,7 @@
 #define NSRV 3
 #define COUNT 300
 static tl_daemon d[NSRV];
-static const char *const names[NSRV] = {"192.168.0.246:11212", "192.168.0.247:11212",
-                                        "192.168.0.249:11212"};
+static const char *const *const names = tl_seed3_names; /* the seed's servers */
 static const char *python;
 #define GET_TSV HR_VECTORS_DIR "/seed3/python.get.tsv"
 
@@ -58,17 +57,13 @@ static int run_python(const char *mode, int first)
 static int setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < NSRV; i++)
-        if (tl_daemon_start(&d[i], 0, NULL) != 0)
-            return -1;
-    return 0;
+    return tl_daemons_start(d, NSRV);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < NSRV; i++)
-        tl_daemon_kill(&d[i]);
+    tl_daemons_kill(d, NSRV);
     return 0;
 }
 

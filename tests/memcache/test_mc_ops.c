@@ -23,24 +23,14 @@
 
 #define NSRV 3
 static tl_daemon d[NSRV];
-static const char *const names[NSRV] = {"192.168.0.246:11212", "192.168.0.247:11212",
-                                        "192.168.0.249:11212"};
+static const char *const *const names = tl_seed3_names; /* the seed's servers */
 static tl_vec seed3;
-
-static int srv_index(const char *name)
-{
-    for (int i = 0; i < NSRV; i++)
-        if (strcmp(names[i], name) == 0)
-            return i;
-    return -1;
-}
 
 static int group_setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < NSRV; i++)
-        if (tl_daemon_start(&d[i], 0, NULL) != 0)
-            return -1;
+    if (tl_daemons_start(d, NSRV) != 0)
+        return -1;
     if (tl_vec_load(&seed3, HR_VECTORS_DIR "/seed3/python.get.tsv",
                     HR_VECTORS_DIR "/seed3/python.replicas.tsv") != 0)
         return -1;
@@ -50,8 +40,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < NSRV; i++)
-        tl_daemon_kill(&d[i]);
+    tl_daemons_kill(d, NSRV);
     tl_vec_free(&seed3);
     return 0;
 }
@@ -121,7 +110,7 @@ static void test_placement_and_multiget(void **state)
     }
     /* Each key is on the server the original Python ring names, only there. */
     for (size_t i = 0; i < N; i++) {
-        int want = srv_index(seed3.node[i]);
+        int want = tl_seed3_index(seed3.node[i]);
         assert_true(want >= 0);
         per_server[want]++;
         snprintf(val, sizeof val, "value-of-%s", seed3.key[i]);
@@ -220,7 +209,7 @@ static void test_owned_ring_libmemcached_dialect(void **state)
     for (size_t i = 0; i < 300; i++) {
         assert_int_equal(hash_ring_mc_set(mc, lm.key[i], strlen(lm.key[i]), "lm", 2, 0, 0),
                          HASH_RING_OK);
-        assert_only_on(lm.key[i], srv_index(lm.node[i]), "lm");
+        assert_only_on(lm.key[i], tl_seed3_index(lm.node[i]), "lm");
         differ += strcmp(lm.node[i], seed3.node[i]) != 0;
     }
     printf("# libmemcached dialect: 300 keys placed as libmemcached does (%zu differ from "
@@ -252,7 +241,7 @@ static void test_follows_membership(void **state)
     for (size_t i = 0; i < 300; i++) {
         assert_int_equal(hash_ring_mc_set(mc, w.key[i], strlen(w.key[i]), "w", 1, 0, 0),
                          HASH_RING_OK);
-        assert_only_on(w.key[i], srv_index(w.node[i]), "w");
+        assert_only_on(w.key[i], tl_seed3_index(w.node[i]), "w");
         moved += strcmp(w.node[i], seed3.node[i]) != 0;
     }
     printf("# weight change on the shared ring: 300 keys follow (%zu moved)\n", moved);
@@ -299,7 +288,7 @@ static void test_follows_membership(void **state)
 static size_t key_on(int s, size_t nth)
 {
     for (size_t i = 0; i < seed3.n; i++)
-        if (srv_index(seed3.node[i]) == s && nth-- == 0)
+        if (tl_seed3_index(seed3.node[i]) == s && nth-- == 0)
             return i;
     fail_msg("no key");
     return 0;
