@@ -177,26 +177,37 @@ static int mc_key_command(hash_ring_mc_t *mc, const mc_cmd *cmd)
     return rc;
 }
 
+/* Starts a single-key operation: hr_mc_begin, the key checked, cmd set
+ * up for `verb`.  On an error the operation is already ended (returned). */
+static int mc_key_start(hash_ring_mc_t *mc, mc_cmd *cmd, const char *verb, const void *key,
+                        size_t key_len)
+{
+    hr_mc_begin(mc);
+    int rc = hr_mc_check_key(mc, key, key_len);
+    if (rc != HASH_RING_OK)
+        return hr_mc_end(mc, rc);
+    memset(cmd, 0, sizeof *cmd);
+    cmd->verb = verb;
+    cmd->key = key;
+    cmd->key_len = key_len;
+    return HASH_RING_OK;
+}
+
 static int mc_storage(hash_ring_mc_t *mc, const char *verb, const void *key, size_t key_len,
                       const void *value, size_t value_len, uint32_t flags, uint32_t ttl,
                       int with_cas, uint64_t cas)
 {
     if (mc == NULL || (value == NULL && value_len > 0))
         return HASH_RING_EINVAL;
-    hr_mc_begin(mc);
-    int rc = hr_mc_check_key(mc, key, key_len);
+    mc_cmd cmd;
+    int rc = mc_key_start(mc, &cmd, verb, key, key_len);
     if (rc != HASH_RING_OK)
-        return hr_mc_end(mc, rc);
+        return rc;
     if (value_len > mc->max_value) {
         hr_mc_errf(mc, "value of %zu bytes: larger than the maximum of %zu bytes", value_len,
                 mc->max_value);
         return hr_mc_end(mc, HASH_RING_EINVAL);
     }
-    mc_cmd cmd;
-    memset(&cmd, 0, sizeof cmd);
-    cmd.verb = verb;
-    cmd.key = key;
-    cmd.key_len = key_len;
     if (with_cas)
         snprintf(cmd.tail, sizeof cmd.tail, " %u %u %zu %llu", (unsigned)flags, (unsigned)ttl,
                  value_len, (unsigned long long)cas);
@@ -251,15 +262,10 @@ static int mc_retrieve(hash_ring_mc_t *mc, const void *key, size_t key_len, cons
 {
     if (mc == NULL || value == NULL || value_len == NULL)
         return HASH_RING_EINVAL;
-    hr_mc_begin(mc);
-    int rc = hr_mc_check_key(mc, key, key_len);
-    if (rc != HASH_RING_OK)
-        return hr_mc_end(mc, rc);
     mc_cmd cmd;
-    memset(&cmd, 0, sizeof cmd);
-    cmd.verb = want_cas ? "gets" : "get";
-    cmd.key = key;
-    cmd.key_len = key_len;
+    int rc = mc_key_start(mc, &cmd, want_cas ? "gets" : "get", key, key_len);
+    if (rc != HASH_RING_OK)
+        return rc;
     cmd.read_only = 1;
     cmd.on_reply = hr_mc_on_get;
     mc->op_key = key;
@@ -294,15 +300,10 @@ static int mc_simple_key(hash_ring_mc_t *mc, const char *verb, const void *key, 
 {
     if (mc == NULL)
         return HASH_RING_EINVAL;
-    hr_mc_begin(mc);
-    int rc = hr_mc_check_key(mc, key, key_len);
-    if (rc != HASH_RING_OK)
-        return hr_mc_end(mc, rc);
     mc_cmd cmd;
-    memset(&cmd, 0, sizeof cmd);
-    cmd.verb = verb;
-    cmd.key = key;
-    cmd.key_len = key_len;
+    int rc = mc_key_start(mc, &cmd, verb, key, key_len);
+    if (rc != HASH_RING_OK)
+        return rc;
     snprintf(cmd.tail, sizeof cmd.tail, "%s", tail);
     cmd.on_reply = fn;
     return hr_mc_end(mc, mc_key_command(mc, &cmd));

@@ -369,6 +369,12 @@ static int tl_free_port6(void)
 
 int tl_daemon_start(tl_daemon *d, int port, const char *unix_path)
 {
+    return tl_daemon_start_args(d, port, unix_path, NULL);
+}
+
+int tl_daemon_start_args(tl_daemon *d, int port, const char *unix_path,
+                         const char *const *extra)
+{
     const char *bin = tl_memcached();
     int v6 = unix_path != NULL && strcmp(unix_path, "[::1]") == 0;
     if (bin == NULL)
@@ -411,7 +417,7 @@ int tl_daemon_start(tl_daemon *d, int port, const char *unix_path)
                 dup2(devnull, 1);
                 dup2(devnull, 2);
             }
-            const char *argv[16];
+            const char *argv[48];
             int a = 0;
             argv[a++] = bin;
             if (unix_path != NULL) {
@@ -433,6 +439,8 @@ int tl_daemon_start(tl_daemon *d, int port, const char *unix_path)
                 argv[a++] = "-u";
                 argv[a++] = "root";
             }
+            for (size_t i = 0; extra != NULL && extra[i] != NULL && a < 46; i++)
+                argv[a++] = extra[i];
             argv[a] = NULL;
             execv(bin, (char *const *)argv);
             _exit(127);

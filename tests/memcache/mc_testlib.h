@@ -32,6 +32,9 @@ int tl_free_port(void);
  * a unix socket when path is not NULL.  Waits until it answers "stats" with
  * its own pid.  0 or -1.  The daemon dies with the test process (PDEATHSIG). */
 int tl_daemon_start(tl_daemon *d, int port, const char *unix_path);
+/* The same with extra memcached options (NULL-terminated, at most 30). */
+int tl_daemon_start_args(tl_daemon *d, int port, const char *unix_path,
+                         const char *const *extra);
 /* SIGKILL and reap; fine when not running. */
 void tl_daemon_kill(tl_daemon *d);
 /* SIGSTOP, and waits until the daemon is stopped: kill() returns before
