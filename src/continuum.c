@@ -24,7 +24,10 @@ hr_continuum *hr_continuum_alloc(const hr_dialect *d, hr_names *names, size_t nn
     if (c == NULL)
         return NULL;
     c->nodes = hr_alloc_array(nnodes, sizeof *c->nodes);
-    if (c->nodes == NULL) {
+    c->lookup_names = hr_alloc_array(nnodes, sizeof *c->lookup_names);
+    if (c->nodes == NULL || c->lookup_names == NULL) {
+        free(c->nodes);
+        free(c->lookup_names);
         free(c);
         return NULL;
     }
@@ -41,6 +44,7 @@ void hr_continuum_free(hr_continuum *c)
     hr_index_free(&c->index);
     free(c->ent);
     free(c->nodes);
+    free(c->lookup_names);
     hr_names_unref(c->names);
     free(c);
 }
@@ -78,6 +82,7 @@ uint64_t hr_continuum_plan(hr_continuum *c, const hr_member *m, size_t n)
     for (size_t i = 0; i < n; i++) {
         uint64_t w = hr_dialect_weight(d, m[i].weight);
         c->nodes[i].name = m[i].name;
+        c->lookup_names[i] = m[i].name->bytes;
         c->nodes[i].len = m[i].name->len;
         c->nodes[i].weight = m[i].weight;
         c->nodes[i].hashes = (w == 0) ? 0 : hr_dialect_hashes(d, w, total, n);

@@ -15,7 +15,7 @@
 
 typedef struct hr_node {
     hr_name *name;
-    size_t len;      /* name->len, here so a lookup touches one line per node */
+    size_t len;      /* name->len, read by lookups that ask for the length */
     uint32_t weight; /* as set by the user */
     uint32_t hashes; /* digests taken: points = hashes * per_digest */
     uint64_t share;  /* key positions owned, of 2^32 */
@@ -27,6 +27,9 @@ struct hash_ring_snapshot {
     hr_names *names; /* keeps every name below alive */
     size_t nnodes;
     hr_node *nodes;  /* membership order */
+    const char **lookup_names; /* nodes[i].name->bytes: 8 bytes a node, so the
+                                  table a lookup ends in stays in cache on
+                                  large rings (hr_node is 32) */
     size_t npoints;
     uint32_t *ent;   /* packed points (see search.h): ascending positions, at
                         equal positions the winner first; each with the index

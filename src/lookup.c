@@ -16,18 +16,14 @@ static int hr_key_ok(const void *key, size_t len)
     return key != NULL || len == 0;
 }
 
-static void hr_put_name(const hr_node *n, const char **node, size_t *len)
-{
-    *node = n->name->bytes; /* an address computed from n->name: no load */
-    if (len != NULL)
-        *len = n->len;
-}
-
 static int hr_get_node(const hr_continuum *c, uint32_t pos, const char **node, size_t *len)
 {
     if (c->npoints == 0)
         return HASH_RING_EEMPTY;
-    hr_put_name(&c->nodes[hr_continuum_owner_at(c, pos)], node, len);
+    uint32_t o = hr_continuum_owner_at(c, pos);
+    *node = c->lookup_names[o];
+    if (len != NULL)
+        *len = c->nodes[o].len;
     return HASH_RING_OK;
 }
 

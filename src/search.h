@@ -8,11 +8,14 @@
  *
  *     entry = owner << shift | (point & ((1 << shift) - 1))
  *
- * bits is at least log2(node count) so every owner index fits.  A
- * continuum is thus 4 bytes per point plus 4 bytes per bucket (about one
- * bucket per 8 points), and a lookup reads one bucket pair and one or two
- * cache lines of entries, which hold the owner too: a plain binary search
- * over a 16-million-point array would touch about twenty lines. */
+ * bits is at least log2(node count) so every owner index fits.  Small
+ * rings get about one bucket per 8 points; the bucket table is capped at
+ * 2^12 buckets (16 KB, which stays in cache) unless the owners need more
+ * bits (2^17 for 100,000 nodes: 512 KB).  A continuum is thus 4 bytes per
+ * point plus at most 0.5 byte per point of buckets, and a lookup reads one
+ * bucket pair and the entries of one bucket, which hold the owner too: a
+ * plain binary search over a 12-million-point array would touch about
+ * twenty lines, one after another. */
 #ifndef HR_SEARCH_H
 #define HR_SEARCH_H
 
@@ -23,6 +26,9 @@ typedef struct hr_index {
     unsigned shift;    /* low point bits kept per entry: 32 - bits (8..32) */
     uint32_t *buckets; /* (1 << bits) + 1 entries */
 } hr_index;
+
+/* Buckets of more entries than this are searched from a guess. */
+#define HR_BIG_BUCKET 32
 
 /* The shift for a continuum of n points and nnodes nodes. */
 unsigned hr_index_shift_for(size_t n, size_t nnodes);
@@ -59,7 +65,14 @@ void hr_index_free(hr_index *ix);
 size_t hr_index_bytes(const hr_index *ix);
 
 /* The first i with point(i) >= target (target may be 2^32: none), or n.
- * Inline: it is most of a lookup after the MD5. */
+ * Inline: it is most of a lookup after the MD5.
+ *
+ * On large rings the entries are far bigger than the caches, so what a
+ * lookup costs is the cache misses it waits for one after another.  The
+ * bucket table is kept small enough to stay cached (hr_index_shift_for), so
+ * the one miss left is the bucket's entries: a big bucket's lines are all
+ * requested at once (they arrive together, not one per halving step), and
+ * the search starts from where the target's low bits say the answer is. */
 static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *ent, size_t n, uint64_t target)
 {
     if (target > UINT32_MAX || n == 0)
@@ -69,10 +82,28 @@ static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *en
     uint32_t mask = hr_low_mask(ix), t = (uint32_t)target & mask;
     if (len == 0)
         return lo;
-    /* branch-free halving (a conditional move per step): the bucket's few
-     * entries are in one or two cache lines, so mispredicted branches
-     * would cost more than the loads */
     const uint32_t *base = ent + lo;
+    if (len > HR_BIG_BUCKET) {
+        const char *line = (const char *)((uintptr_t)base & ~(uintptr_t)63);
+        for (; line < (const char *)(base + len); line += 64)
+            __builtin_prefetch(line);
+        /* Points are uniform, so about t * len / 2^shift entries of the
+         * bucket are below t (within a few).  If the answer is provably
+         * inside the HR_BIG_BUCKET entries around that guess, search only
+         * those; else (rarely) the whole bucket. */
+        size_t g = (size_t)(((uint64_t)t * len) >> ix->shift);
+        size_t w0 = g > HR_BIG_BUCKET / 2 ? g - HR_BIG_BUCKET / 2 : 0;
+        if (w0 > len - HR_BIG_BUCKET)
+            w0 = len - HR_BIG_BUCKET;
+        size_t w1 = w0 + HR_BIG_BUCKET;
+        if ((w0 == 0 || (base[w0 - 1] & mask) < t) && (w1 == len || (base[w1 - 1] & mask) >= t)) {
+            base += w0;
+            len = HR_BIG_BUCKET;
+        }
+    }
+    /* branch-free halving (a conditional move per step): the entries
+     * searched are in one to three cache lines, so mispredicted branches
+     * would cost more than the loads */
     while (len > 1) {
         size_t half = len / 2;
         base = (base[half - 1] & mask) < t ? base + half : base;
