@@ -225,65 +225,201 @@ static void hr_shares(hr_continuum *c)
     }
 }
 
-/* From scratch: every node's points are generated in membership order,
- * distributed into their index buckets (a counting sort on the top bits,
- * which builds the index at the same time and keeps membership order among
- * equal points), sorted within each bucket (about 8 points), and runs of
- * equal points put in tie order.  Peak memory: the entries, the raw points
- * and the index (about 8.5 bytes per point). */
+/* Fine buckets of about 16 points for the from-scratch sort; the index
+ * may be coarser (search.c): it is read off the fine starts. */
+static unsigned hr_fine_bits(size_t n, unsigned index_bits)
+{
+    unsigned bits = 0;
+    while (bits < 24 && ((size_t)16 << (bits + 1)) <= n)
+        bits++;
+    return bits > index_bits ? bits : index_bits;
+}
+
+/* Where the points of each node start in membership order, and the node
+ * producing every 32nd position: the owner of a raw point is found from
+ * its place without a search. */
+typedef struct hr_owner_map {
+    uint32_t *start; /* nnodes + 1 */
+    uint32_t *block; /* (n + 31) / 32 */
+} hr_owner_map;
+
+static int hr_owner_map_init(hr_owner_map *m, const hr_continuum *c)
+{
+    size_t nb = (c->npoints + 31) / 32;
+    m->start = hr_alloc_array(c->nnodes + 1, sizeof *m->start);
+    m->block = hr_alloc_array(nb, sizeof *m->block);
+    if (m->start == NULL || m->block == NULL)
+        return HASH_RING_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        m->start[i] = (uint32_t)k;
+        k += (size_t)c->nodes[i].hashes * c->dialect->per_digest;
+    }
+    m->start[c->nnodes] = (uint32_t)k;
+    size_t o = 0;
+    for (size_t j = 0; j < nb; j++) {
+        while (m->start[o + 1] <= j * 32)
+            o++;
+        m->block[j] = (uint32_t)o;
+    }
+    return HASH_RING_OK;
+}
+
+static inline uint32_t hr_owner_of(const hr_owner_map *m, size_t pos)
+{
+    uint32_t o = m->block[pos / 32];
+    while (m->start[o + 1] <= pos)
+        o++;
+    return o;
+}
+
+static void hr_owner_map_free(hr_owner_map *m)
+{
+    free(m->start);
+    free(m->block);
+}
+
+/* The in-place distribution of step 2 below.  Fine bucket f spans
+ * [end[f - 1], end[f]): slots below next[f] hold their final (packed)
+ * entries, the others raw points where they were generated, except for
+ * holes.  A hand carries one raw point and its owner: it writes the point
+ * packed at next[g]++ of its bucket g and picks up the raw point that was
+ * there, or ends if that slot is a hole.  Hands start at the cursor, which
+ * walks up the array skipping placed slots and leaving a hole at each
+ * start, so every unplaced slot below the cursor is a hole and every one
+ * above it a raw point: one comparison tells them apart.  HR_HANDS hands
+ * step in turn, so that many cache misses are in flight at once (one hand
+ * alone waits for a miss per point: ten times slower on large rings). */
+#define HR_HANDS 16
+
+typedef struct hr_dist {
+    uint32_t *ent, *next;
+    const uint32_t *end;
+    unsigned fshift;
+    size_t n, scan, fcur;
+    const hr_owner_map *om;
+} hr_dist;
+
+/* The next raw slot at or above the cursor (moving it past), or n. */
+static size_t hr_dist_start(hr_dist *ds)
+{
+    while (ds->scan < ds->n) {
+        while (ds->end[ds->fcur] <= ds->scan)
+            ds->fcur++;
+        if (ds->scan < ds->next[ds->fcur]) {
+            ds->scan = ds->next[ds->fcur];
+            continue;
+        }
+        return ds->scan++;
+    }
+    return ds->n;
+}
+
+static void hr_distribute(hr_dist *ds, const hr_index *ix)
+{
+    uint32_t hp[HR_HANDS], ho[HR_HANDS];
+    size_t active = 0;
+    for (; active < HR_HANDS; active++) {
+        size_t s = hr_dist_start(ds);
+        if (s == ds->n)
+            break;
+        hp[active] = ds->ent[s];
+        ho[active] = hr_owner_of(ds->om, s);
+    }
+    while (active > 0) {
+        for (size_t h = 0; h < active;) {
+            uint32_t p = hp[h];
+            size_t to = ds->next[(size_t)((uint64_t)p >> ds->fshift)]++;
+            uint32_t e = hr_entry(ix, p, ho[h]);
+            if (to >= ds->scan) { /* a raw point: carry it on */
+                hp[h] = ds->ent[to];
+                ho[h] = hr_owner_of(ds->om, to);
+                ds->ent[to] = e;
+                size_t nx = ds->next[(size_t)((uint64_t)hp[h] >> ds->fshift)];
+                __builtin_prefetch(ds->ent + nx, 1);
+                __builtin_prefetch(ds->om->block + nx / 32);
+                h++;
+                continue;
+            }
+            ds->ent[to] = e; /* a hole: this hand is done */
+            size_t s = hr_dist_start(ds);
+            if (s < ds->n) {
+                hp[h] = ds->ent[s];
+                ho[h] = hr_owner_of(ds->om, s);
+                h++;
+            } else {
+                active--;
+                hp[h] = hp[active];
+                ho[h] = ho[active];
+            }
+        }
+    }
+}
+
+/* From scratch, in place: the peak is the entries plus about one byte per
+ * point (a second array of raw points would double it).
+ *   1. every node's points are generated straight into c->ent, in
+ *      membership order, so a raw point's owner follows from its place;
+ *   2. they are counted into fine buckets on their top bits and moved to
+ *      their bucket, packed (hr_distribute);
+ *   3. each fine bucket (about 16 points) is sorted by insertion and its
+ *      runs of equal points put in tie order (the tie rules are total
+ *      orders, so the distribution's order does not matter);
+ *   4. the index is read off the fine bucket ends, and shares computed. */
 int hr_continuum_fill(hr_continuum *c)
 {
     const hr_dialect *d = c->dialect;
     size_t n = c->npoints, k = 0;
     hr_index *ix = &c->index;
     ix->shift = hr_index_shift_for(n, c->nnodes);
-    size_t nb = (size_t)1 << (32 - ix->shift);
-    uint32_t *raw = hr_alloc_array(n, sizeof *raw);
-    uint32_t *b = hr_alloc_array(nb + 1, sizeof *b);
-    int rc = (raw && b) ? HASH_RING_OK : HASH_RING_ENOMEM;
+    unsigned ibits = 32 - ix->shift, fbits = hr_fine_bits(n, ibits), fshift = 32 - fbits;
+    size_t nf = (size_t)1 << fbits, ni = (size_t)1 << ibits;
+    uint32_t *ent = c->ent, mask = hr_low_mask(ix);
+    uint32_t *next = hr_alloc_array(nf, sizeof *next);
+    uint32_t *end = hr_alloc_array(nf, sizeof *end);
+    uint32_t *buckets = hr_alloc_array(ni + 1, sizeof *buckets);
+    hr_owner_map om = {NULL, NULL};
+    int rc = (next && end && buckets) ? hr_owner_map_init(&om, c) : HASH_RING_ENOMEM;
     for (size_t i = 0; rc == HASH_RING_OK && i < c->nnodes; i++) {
         const hr_name *nm = c->nodes[i].name;
         rc = hr_digest_points(nm->hkey, nm->hlen, 0, c->nodes[i].hashes, d->per_digest,
-                              raw + k);
+                              ent + k);
         k += (size_t)c->nodes[i].hashes * d->per_digest;
     }
     if (rc == HASH_RING_OK) {
-        /* counts, then each bucket's end; placing from the last point
-         * backwards leaves each bucket's start and keeps the order stable */
-        memset(b, 0, (nb + 1) * sizeof *b);
+        memset(end, 0, nf * sizeof *end);
         for (size_t i = 0; i < n; i++)
-            b[(size_t)((uint64_t)raw[i] >> ix->shift)]++;
+            end[(size_t)((uint64_t)ent[i] >> fshift)]++;
         size_t sum = 0;
-        for (size_t j = 0; j <= nb; j++) {
-            sum += b[j];
-            b[j] = (uint32_t)sum;
+        for (size_t f = 0; f < nf; f++) {
+            next[f] = (uint32_t)sum;
+            sum += end[f];
+            end[f] = (uint32_t)sum;
         }
-        size_t i = n, node = c->nnodes;
-        size_t node_start = n;
-        while (i > 0) {
-            i--;
-            while (i < node_start) {
-                node--;
-                node_start -= (size_t)c->nodes[node].hashes * d->per_digest;
-            }
-            size_t pos = --b[(size_t)((uint64_t)raw[i] >> ix->shift)];
-            c->ent[pos] = hr_entry(ix, raw[i], (uint32_t)node);
-        }
-        ix->buckets = b;
-        b = NULL;
-        uint32_t mask = hr_low_mask(ix);
-        for (size_t j = 0; rc == HASH_RING_OK && j < nb; j++) {
-            size_t lo = ix->buckets[j], hi = ix->buckets[j + 1];
+        hr_dist ds = {ent, next, end, fshift, n, 0, 0, &om};
+        hr_distribute(&ds, ix);
+        for (size_t f = 0; rc == HASH_RING_OK && f < nf; f++) {
+            size_t lo = f ? end[f - 1] : 0, hi = end[f];
             if (hi - lo > 1) {
-                rc = hr_sort_bucket(c->ent, lo, hi, mask);
-                hr_bucket_ties(c, c->ent, lo, hi);
+                rc = hr_sort_bucket(ent, lo, hi, mask);
+                hr_bucket_ties(c, ent, lo, hi);
             }
         }
+        /* index bucket b is fine buckets [b << (fbits - ibits), ...) */
+        for (size_t b = 0; b < ni; b++) {
+            size_t f = b << (fbits - ibits);
+            buckets[b] = f ? end[f - 1] : 0;
+        }
+        buckets[ni] = (uint32_t)n;
+        ix->buckets = buckets;
+        buckets = NULL;
         if (rc == HASH_RING_OK)
             hr_shares(c);
     }
-    free(b);
-    free(raw);
+    hr_owner_map_free(&om);
+    free(buckets);
+    free(end);
+    free(next);
     return rc;
 }
 
