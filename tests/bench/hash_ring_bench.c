@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -461,12 +462,14 @@ static memcached_st *mc_of(const names *nm, size_t n, int one_at_a_time)
 
 /* ---- 1. Lookups ------------------------------------------------------- */
 
-enum { L_MD5, L_MD5_IUF, L_RING, L_SNAP, L_MC };
+enum { L_MD5, L_MD5_IUF, L_RING, L_SNAP, L_MC, L_FLOOR };
 
 typedef struct lookup_case {
     const char *name;
     int kind;
     size_t nodes;
+    uint32_t *arr; /* L_FLOOR: an array of as many words as the ring has points */
+    size_t narr;
     hash_ring_t *ring;
     hash_ring_snapshot_t *snap;
     memcached_st *mc;
@@ -512,6 +515,17 @@ static double run_lookups(lookup_case *c, const keypool *kp, size_t count, size_
             if (hash_ring_snapshot_get_node(c->snap, k, kl, &node, NULL) != HASH_RING_OK)
                 die("hash_ring_snapshot_get_node failed");
             acc += (uintptr_t)node;
+            break;
+        }
+        case L_FLOOR: {
+            /* the physical floor of a large ring's lookup: the key's MD5,
+             * then one dependent read at a random place of an array as big
+             * as the ring's entries (one cache miss, and its TLB miss) */
+            unsigned char d[16];
+            MD5((const unsigned char *)k, kl, d);
+            uint32_t pos = (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 |
+                           (uint32_t)d[3] << 24;
+            acc += c->arr[(size_t)(((uint64_t)pos * c->narr) >> 32)];
             break;
         }
         default: {
@@ -569,6 +583,37 @@ static void bench_lookup(const keypool *kp, const names *nm)
             i100 = nc;
         nc++;
     }
+    size_t floor_of[8] = {0};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        static char flabels[8][64];
+        size_t ring = 0;
+        for (size_t c = 0; c < nc; c++)
+            if (cases[c].kind == L_RING && cases[c].nodes == sizes[s])
+                ring = c;
+        if (sizes[s] < 10000 || ring == 0)
+            continue;
+        hash_ring_snapshot_t *sn;
+        check_hr(hash_ring_snapshot_acquire(cases[ring].ring, &sn), "snapshot");
+        size_t np = hash_ring_snapshot_point_count(sn);
+        hash_ring_snapshot_release(sn);
+        void *mem = NULL;
+        /* allocated as the library allocates its entries (mem.c) */
+        if (posix_memalign(&mem, 2u << 20, np * sizeof(uint32_t)) != 0)
+            die("out of memory");
+#ifdef MADV_HUGEPAGE
+        (void)madvise(mem, np * sizeof(uint32_t) & ~(size_t)((2u << 20) - 1), MADV_HUGEPAGE);
+#endif
+        cases[nc].arr = mem;
+        cases[nc].narr = np;
+        for (size_t i = 0; i < np; i++)
+            cases[nc].arr[i] = (uint32_t)i;
+        snprintf(flabels[s], sizeof flabels[s], "floor: MD5 + 1 random read of %.0f MB",
+                 (double)np * 4 / 1e6);
+        cases[nc].name = flabels[s];
+        cases[nc].kind = L_FLOOR;
+        cases[nc].nodes = sizes[s];
+        floor_of[s] = nc++;
+    }
     size_t isnap = 0, imc10 = 0, imc100 = 0;
     if (i100 != 0) {
         isnap = nc;
@@ -620,6 +665,13 @@ static void bench_lookup(const keypool *kp, const names *nm)
                      "ring agrees with dialect libmemcached on %zu/%zu keys", agree[m], kp->n);
             continue;
         }
+        if (cases[c].kind == L_FLOOR) {
+            set_base(rows[c], i100 ? rows[i100] : rows[0]);
+            snprintf(rows[c]->note, sizeof rows[c]->note,
+                     "the best a %zu-node lookup can do here (its entries: the same size)",
+                     cases[c].nodes);
+            continue;
+        }
         if (cases[c].kind == L_SNAP || cases[c].nodes <= 1000 || i100 == 0)
             set_base(rows[c], rows[0]);
         else
@@ -641,6 +693,11 @@ static void bench_lookup(const keypool *kp, const names *nm)
                 set_target(rows[c], T_LE, 1.3);
             if (cases[c].nodes == 100000)
                 set_target(rows[c], T_LE, 2.0);
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+                if (floor_of[s] != 0 && cases[floor_of[s]].nodes == cases[c].nodes)
+                    snprintf(rows[c]->note, sizeof rows[c]->note,
+                             "%.2fx the floor (MD5 + 1 random read of as many bytes)",
+                             rows[c]->value / rows[floor_of[s]]->value);
         }
     }
     (void)isnap;
@@ -649,6 +706,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
         hash_ring_destroy(cases[c].ring);
         if (cases[c].mc)
             memcached_free(cases[c].mc);
+        free(cases[c].arr);
     }
 }
 
