@@ -68,6 +68,7 @@ void hash_ring_mc_destroy(hash_ring_mc_t *mc)
     free(mc->vbuf);
     free(mc->verbuf);
     free(mc->pfds);
+    free(mc->mscratch);
     if (mc->owns_ring)
         hash_ring_destroy(mc->ring);
     free(mc);

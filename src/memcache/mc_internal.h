@@ -50,6 +50,7 @@ struct mc_server {
     int close_after; /* drop the connection once the exchange ends */
     size_t ends_left;       /* multi-get: END lines still expected */
     size_t chunk_keys;      /* multi-get: keys in the command being built */
+    size_t mq_next, mq_last; /* multi-get: its keys in request order (index + 1) */
     unsigned round;         /* multi-get: round this server was prepared in */
     int round_failed;       /* multi-get: could not connect in that round */
     int idle_checked;       /* hr_mc_servers_precheck found the connection idle */
@@ -62,12 +63,21 @@ typedef struct mc_item {
     size_t len;
     uint32_t flags;
     uint64_t cas;
-    int owned; /* value allocated for this entry (not shared with a duplicate) */
 } mc_item;
+
+/* Value storage of a multi-get result: the values are copied into a few
+ * large blocks instead of one malloc() each (a 100-key multi-get would
+ * otherwise make 100 allocations and 100 frees). */
+typedef struct mc_block {
+    struct mc_block *next;
+    size_t used, cap;
+    unsigned char data[];
+} mc_block;
 
 struct hash_ring_mc_result {
     size_t count;
-    mc_item *items;
+    mc_item *items;   /* in the same allocation as the result */
+    mc_block *blocks; /* the values; newest block first */
 };
 
 typedef struct mc_stat {
@@ -106,6 +116,8 @@ struct hash_ring_mc {
     char *verbuf;
     hash_ring_mc_stats_t *stats_out;
     struct mc_multi *multi;
+    void *mscratch; /* multi-get working arrays, kept between calls */
+    size_t mscratch_cap;
     unsigned round;
     struct pollfd *pfds;
     size_t npfds;
@@ -173,6 +185,8 @@ void hr_mc_servers_precheck_end(hash_ring_mc_t *mc);
 
 /* Request building: start a new request / append bytes. 0 or ENOMEM. */
 void hr_mc_req_reset(mc_server *s);
+/* Makes room for n more bytes after wbuf[wlen] (wlen unchanged). */
+int hr_mc_req_reserve(mc_server *s, size_t n);
 int hr_mc_req_append(mc_server *s, const void *p, size_t n);
 int hr_mc_req_str(mc_server *s, const char *str);
 

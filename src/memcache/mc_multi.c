@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define MC_MULTI_CHUNK 100 /* keys per "gets" command in a multi-get */
+#define MC_MULTI_SEEN 8    /* servers remembered by name pointer (mc_multi.seen) */
+#define MC_SCRATCH_KEEP (64u * 1024u) /* working arrays above this are not kept */
 
 /* ---- Multi-get ------------------------------------------------------------ */
 
@@ -21,19 +23,79 @@ typedef struct mc_multi {
     size_t tmask;
     mc_server **srv_of; /* server asked in the current round */
     size_t *cand;       /* candidate index (fail-over position) */
+    size_t *next_on;    /* next key (index + 1) asked of the same server */
     unsigned char *pending;
     hash_ring_mc_result_t *res;
+    /* Servers already looked up in this call, by the snapshot's name
+     * pointer (stable while the snapshot is held): most keys then skip
+     * hashing the server name in hr_mc_server_get. */
+    struct {
+        const char *name;
+        mc_server *srv;
+    } seen[MC_MULTI_SEEN];
+    size_t nseen;
 } mc_multi;
 
+/* Room for n bytes (and a NUL) among the result's values: blocks of at
+ * least 4 KB, doubling up to 256 KB, so that a multi-get's values take a
+ * few allocations instead of one each.  NULL when out of memory. */
+static unsigned char *mc_value_alloc(hash_ring_mc_result_t *res, size_t n)
+{
+    mc_block *b = res->blocks;
+    size_t need = (n + 1 + 7) & ~(size_t)7; /* values 8-byte aligned */
+    if (need < n)
+        return NULL;
+    if (b == NULL || b->cap - b->used < need) {
+        size_t cap = b == NULL ? 4096 : b->cap < 128 * 1024 ? b->cap * 2 : 256 * 1024;
+        if (cap < need)
+            cap = need;
+        if (cap > SIZE_MAX - sizeof *b)
+            return NULL;
+        mc_block *nb = malloc(sizeof *nb + cap);
+        if (nb == NULL)
+            return NULL;
+        nb->cap = cap;
+        nb->used = 0;
+        /* A big value alone in its block goes behind the current one, so
+         * that the current block's free room is still used. */
+        if (b != NULL && need > cap / 2 && b->cap - b->used >= 64) {
+            nb->next = b->next;
+            b->next = nb;
+        } else {
+            nb->next = b;
+            res->blocks = nb;
+        }
+        b = nb;
+    }
+    unsigned char *p = b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+/* Hash of a key for the duplicate table, which every key and every VALUE
+ * reply looks up: eight bytes per multiply rather than one (keys are short,
+ * so this is most of the lookup), and the high bits folded into the low
+ * ones that index the table. */
 static uint64_t mc_key_hash(const void *p, size_t n)
 {
     const unsigned char *b = p;
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
+    const uint64_t mul = 0x9e3779b97f4a7c15ull;
+    uint64_t h = (uint64_t)n * mul, w;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ b[i]) * mul;
+    } else {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&w, b + i, 8);
+            h = (h ^ w) * mul;
+            h ^= h >> 29;
+        }
+        memcpy(&w, b + n - 8, 8); /* the last 8 bytes (may overlap) */
+        h = (h ^ w) * mul;
     }
-    return h;
+    h ^= h >> 32;
+    h *= mul;
+    return h ^ (h >> 29);
 }
 
 /* Index of the first key equal to (k, n), or SIZE_MAX. Inserts idx when
@@ -71,11 +133,26 @@ static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
     }
     if (rep->kind != HR_MC_VALUE || !rep->has_cas)
         return HASH_RING_EPROTO;
-    size_t i = mc_multi_find(m, rep->key, rep->key_len, SIZE_MAX);
+    /* memcached answers a multi-key get in the order of its keys, leaving
+     * out the misses: the key is usually the next one asked of this server,
+     * or a few further.  Checking those first spares the hash lookup; the
+     * lookup still decides anything else (in bounded time). */
+    size_t i = SIZE_MAX;
+    size_t c = s->mq_next;
+    for (int step = 0; c != 0 && step < 4; step++, c = m->next_on[c - 1]) {
+        if (m->lens[c - 1] == rep->key_len &&
+            memcmp(m->keys[c - 1], rep->key, rep->key_len) == 0) {
+            i = c - 1;
+            s->mq_next = m->next_on[i];
+            break;
+        }
+    }
+    if (i == SIZE_MAX)
+        i = mc_multi_find(m, rep->key, rep->key_len, SIZE_MAX);
     if (i == SIZE_MAX || m->srv_of[i] != s || !m->pending[i])
         return HASH_RING_EPROTO; /* not asked of this server, or answered twice */
     mc_item *it = &m->res->items[i];
-    it->value = malloc(rep->data_len + 1);
+    it->value = mc_value_alloc(m->res, rep->data_len);
     if (it->value == NULL)
         return HASH_RING_ENOMEM;
     if (rep->data_len > 0)
@@ -84,7 +161,6 @@ static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
     it->len = rep->data_len;
     it->flags = rep->flags;
     it->cas = rep->cas;
-    it->owned = 1;
     it->status = HASH_RING_OK;
     m->pending[i] = 0;
     return 0;
@@ -111,7 +187,14 @@ static int mc_multi_assign(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t
             goto out;
         }
     }
-    rc = hash_ring_snapshot_get_nodes(snap, m->keys[i], m->lens[i], names, lens, n, &count);
+    if (n == 1) {
+        /* The key's own server: get_node is get_nodes' first answer, without
+         * the duplicate-owner walk. */
+        rc = hash_ring_snapshot_get_node(snap, m->keys[i], m->lens[i], names, lens);
+        count = 1;
+    } else {
+        rc = hash_ring_snapshot_get_nodes(snap, m->keys[i], m->lens[i], names, lens, n, &count);
+    }
     if (rc != HASH_RING_OK)
         goto out;
     for (;; m->cand[i]++) {
@@ -126,10 +209,24 @@ static int mc_multi_assign(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t
             m->pending[i] = 0;
             goto out;
         }
-        mc_server *s = hr_mc_server_get(mc, names[m->cand[i]], lens[m->cand[i]], 1);
+        const char *name = names[m->cand[i]];
+        mc_server *s = NULL;
+        for (size_t k = 0; k < m->nseen; k++)
+            if (m->seen[k].name == name) {
+                s = m->seen[k].srv;
+                break;
+            }
         if (s == NULL) {
-            rc = HASH_RING_ENOMEM;
-            goto out;
+            s = hr_mc_server_get(mc, name, lens[m->cand[i]], 1);
+            if (s == NULL) {
+                rc = HASH_RING_ENOMEM;
+                goto out;
+            }
+            if (m->nseen < MC_MULTI_SEEN) {
+                m->seen[m->nseen].name = name;
+                m->seen[m->nseen].srv = s;
+                m->nseen++;
+            }
         }
         if (s->round != mc->round) {
             if (hr_mc_server_skipped(mc, s, hr_mc_now_ms())) {
@@ -155,6 +252,7 @@ static int mc_multi_assign(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t
                 s->ends_left = 0;
                 s->result = HASH_RING_OK;
                 s->on_reply = mc_on_multi;
+                s->mq_next = s->mq_last = 0;
                 (*round)[(*nround)++] = s;
             }
         }
@@ -167,20 +265,35 @@ static int mc_multi_assign(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t
             last = s->fail;
             continue;
         }
-        /* Append the key to this server's pipelined "gets" commands. */
+        /* Append the key to this server's pipelined "gets" commands:
+         * "gets" before the first key of a command, " key", and CRLF after
+         * its last.  Room for all of it is made once, then bytes are copied
+         * straight in. */
+        rc = hr_mc_req_reserve(s, 4 + 1 + m->lens[i] + 2);
+        if (rc != HASH_RING_OK)
+            goto out;
+        unsigned char *w = s->wbuf + s->wlen;
         if (s->chunk_keys == 0) {
-            rc = hr_mc_req_str(s, "gets");
+            memcpy(w, "gets", 4);
+            w += 4;
             s->ends_left++;
         }
-        if (rc == HASH_RING_OK)
-            rc = hr_mc_req_append(s, " ", 1);
-        if (rc == HASH_RING_OK)
-            rc = hr_mc_req_append(s, m->keys[i], m->lens[i]);
-        if (rc == HASH_RING_OK && ++s->chunk_keys == MC_MULTI_CHUNK) {
-            rc = hr_mc_req_append(s, "\r\n", 2);
+        *w++ = ' ';
+        memcpy(w, m->keys[i], m->lens[i]);
+        w += m->lens[i];
+        if (++s->chunk_keys == MC_MULTI_CHUNK) {
+            memcpy(w, "\r\n", 2);
+            w += 2;
             s->chunk_keys = 0;
         }
+        s->wlen = (size_t)(w - s->wbuf);
         m->srv_of[i] = s;
+        m->next_on[i] = 0;
+        if (s->mq_last != 0)
+            m->next_on[s->mq_last - 1] = i + 1;
+        else
+            s->mq_next = i + 1;
+        s->mq_last = i + 1;
         goto out;
     }
 out:
@@ -221,6 +334,7 @@ static int mc_multi_run(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t *s
         if (rc != HASH_RING_OK)
             break;
         hr_mc_exchange(mc, round, nround);
+        size_t retry = 0;
         for (size_t i = 0; i < m->count; i++) {
             mc_server *s = m->srv_of[i];
             if (!m->pending[i] || m->first[i] != i || s == NULL)
@@ -232,6 +346,7 @@ static int mc_multi_run(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t *s
             if (s->fail != 0) {
                 if (mc->failover) {
                     m->cand[i]++; /* retried on the next server */
+                    retry++;
                     continue;
                 }
                 m->res->items[i].status = s->fail;
@@ -241,11 +356,28 @@ static int mc_multi_run(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t *s
             }
             m->pending[i] = 0;
         }
-        if (rc != HASH_RING_OK)
+        /* Every key answered: stop here rather than start another round,
+         * whose idle-connection check (a poll()) would be wasted. */
+        if (rc != HASH_RING_OK || retry == 0)
             break;
     }
     free(round);
     return rc;
+}
+
+/* The result and its items in one allocation (items uninitialized). */
+static hash_ring_mc_result_t *mc_result_new(size_t count)
+{
+    size_t head = (sizeof(hash_ring_mc_result_t) + 15) & ~(size_t)15;
+    if (count > (SIZE_MAX - head) / sizeof(mc_item))
+        return NULL;
+    hash_ring_mc_result_t *res = malloc(head + count * sizeof(mc_item));
+    if (res == NULL)
+        return NULL;
+    res->count = count;
+    res->items = (mc_item *)(void *)((unsigned char *)res + head);
+    res->blocks = NULL;
+    return res;
 }
 
 int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const size_t *key_lens,
@@ -262,9 +394,8 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
             return hr_mc_end(mc, HASH_RING_EINVAL);
         }
     }
-    if (count > SIZE_MAX / 4 / sizeof(size_t))
+    if (count > SIZE_MAX / 4 / sizeof(size_t) / 8)
         return hr_mc_end(mc, HASH_RING_ENOMEM);
-    hash_ring_mc_result_t *res = calloc(1, sizeof *res);
     mc_multi m;
     memset(&m, 0, sizeof m);
     size_t tsize = 16;
@@ -272,18 +403,29 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
         tsize *= 2;
     int rc = HASH_RING_ENOMEM;
     hash_ring_snapshot_t *snap = NULL;
+    hash_ring_mc_result_t *res = mc_result_new(count);
     if (res == NULL)
         goto out;
-    res->count = count;
-    res->items = calloc(count ? count : 1, sizeof *res->items);
-    m.first = malloc((count ? count : 1) * sizeof *m.first);
-    m.cand = calloc(count ? count : 1, sizeof *m.cand);
-    m.srv_of = calloc(count ? count : 1, sizeof *m.srv_of);
-    m.pending = malloc(count ? count : 1);
-    m.table = calloc(tsize, sizeof *m.table);
-    if (res->items == NULL || m.first == NULL || m.cand == NULL || m.srv_of == NULL ||
-        m.pending == NULL || m.table == NULL)
-        goto out;
+    /* The working arrays, in one buffer kept in the client between calls
+     * (no allocation per call): first, cand, next_on and table (size_t), srv_of
+     * (pointers), then pending (bytes). */
+    size_t need = (3 * count + tsize) * sizeof(size_t) + count * sizeof(mc_server *) + count;
+    if (mc->mscratch_cap < need) {
+        free(mc->mscratch);
+        mc->mscratch_cap = 0;
+        mc->mscratch = malloc(need);
+        if (mc->mscratch == NULL)
+            goto out;
+        mc->mscratch_cap = need;
+    }
+    m.first = mc->mscratch;
+    m.cand = m.first + count;
+    m.next_on = m.cand + count;
+    m.table = m.next_on + count;
+    m.srv_of = (mc_server **)(void *)(m.table + tsize);
+    m.pending = (unsigned char *)(m.srv_of + count);
+    memset(m.cand, 0, count * sizeof *m.cand);
+    memset(m.table, 0, tsize * sizeof *m.table);
     m.keys = keys;
     m.lens = key_lens;
     m.count = count;
@@ -293,7 +435,12 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
         size_t f = mc_multi_find(&m, keys[i], key_lens[i], i);
         m.first[i] = f == SIZE_MAX ? i : f;
         m.pending[i] = 1;
+        m.srv_of[i] = NULL;
         res->items[i].status = HASH_RING_EMISS;
+        res->items[i].value = NULL;
+        res->items[i].len = 0;
+        res->items[i].flags = 0;
+        res->items[i].cas = 0;
     }
     rc = hash_ring_snapshot_acquire(mc->ring, &snap);
     if (rc != HASH_RING_OK)
@@ -308,22 +455,19 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
     mc->multi = NULL;
     if (rc != HASH_RING_OK)
         goto out;
-    for (size_t i = 0; i < count; i++) {
-        if (m.first[i] != i) {
-            res->items[i] = res->items[m.first[i]];
-            res->items[i].owned = 0;
-        }
-    }
+    for (size_t i = 0; i < count; i++)
+        if (m.first[i] != i)
+            res->items[i] = res->items[m.first[i]]; /* shares the value */
     *out = res;
     res = NULL;
 out:
     hash_ring_snapshot_release(snap);
     hash_ring_mc_result_free(res);
-    free(m.first);
-    free(m.cand);
-    free(m.srv_of);
-    free(m.pending);
-    free(m.table);
+    if (mc->mscratch_cap > MC_SCRATCH_KEEP) {
+        free(mc->mscratch);
+        mc->mscratch = NULL;
+        mc->mscratch_cap = 0;
+    }
     return hr_mc_end(mc, rc);
 }
 
@@ -356,10 +500,9 @@ void hash_ring_mc_result_free(hash_ring_mc_result_t *result)
 {
     if (result == NULL)
         return;
-    if (result->items != NULL)
-        for (size_t i = 0; i < result->count; i++)
-            if (result->items[i].owned)
-                free(result->items[i].value);
-    free(result->items);
-    free(result);
+    for (mc_block *b = result->blocks, *next; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(result); /* the items are in the same allocation */
 }

@@ -256,7 +256,7 @@ void hr_mc_req_reset(mc_server *s)
     s->wlen = s->wpos = 0;
 }
 
-int hr_mc_req_append(mc_server *s, const void *p, size_t n)
+int hr_mc_req_reserve(mc_server *s, size_t n)
 {
     if (n > s->wcap - s->wlen) {
         size_t nc = s->wcap ? s->wcap : 256;
@@ -271,6 +271,14 @@ int hr_mc_req_append(mc_server *s, const void *p, size_t n)
         s->wbuf = b;
         s->wcap = nc;
     }
+    return HASH_RING_OK;
+}
+
+int hr_mc_req_append(mc_server *s, const void *p, size_t n)
+{
+    int rc = hr_mc_req_reserve(s, n);
+    if (rc != HASH_RING_OK)
+        return rc;
     if (n > 0)
         memcpy(s->wbuf + s->wlen, p, n);
     s->wlen += n;
