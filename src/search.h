@@ -12,7 +12,8 @@
  * rings get about one bucket per 8 points; the bucket table is capped at
  * 2^12 buckets (16 KB, which stays in cache) unless the owners need more
  * bits (2^17 for 100,000 nodes: 512 KB).  A continuum is thus 4 bytes per
- * point plus at most 0.5 byte per point of buckets, and a lookup reads one
+ * point plus about 0.5 byte per point of buckets (more when the owner
+ * indexes need the bits: a large membership of few points), and a lookup reads one
  * bucket pair and the entries of one bucket, which hold the owner too: a
  * plain binary search over a 12-million-point array would touch about
  * twenty lines, one after another. */
@@ -84,8 +85,14 @@ static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *en
         return lo;
     const uint32_t *base = ent + lo;
     if (len > HR_BIG_BUCKET) {
+        /* request the bucket's lines at once (at most 8: buckets of
+         * crowded rings can be much longer, and the window below reads
+         * only 1 to 3 lines of them) */
         const char *line = (const char *)((uintptr_t)base & ~(uintptr_t)63);
-        for (; line < (const char *)(base + len); line += 64)
+        const char *stop = (const char *)(base + len);
+        if (stop > line + 8 * 64)
+            stop = line + 8 * 64;
+        for (; line < stop; line += 64)
             __builtin_prefetch(line);
         /* Points are uniform, so about t * len / 2^shift entries of the
          * bucket are below t (within a few).  If the answer is provably

@@ -147,8 +147,12 @@ static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
             break;
         }
     }
-    if (i == SIZE_MAX)
+    if (i == SIZE_MAX) {
         i = mc_multi_find(m, rep->key, rep->key_len, SIZE_MAX);
+        /* misses skipped more than the walk looks ahead: resume after it */
+        if (i != SIZE_MAX && m->srv_of[i] == s)
+            s->mq_next = m->next_on[i];
+    }
     if (i == SIZE_MAX || m->srv_of[i] != s || !m->pending[i])
         return HASH_RING_EPROTO; /* not asked of this server, or answered twice */
     mc_item *it = &m->res->items[i];
@@ -408,7 +412,9 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
         goto out;
     /* The working arrays, in one buffer kept in the client between calls
      * (no allocation per call): first, cand, next_on and table (size_t), srv_of
-     * (pointers), then pending (bytes). */
+     * (pointers), then pending (bytes).  malloc aligns the start for any
+     * type; the pointers after the size_t arrays need no more than size_t. */
+    _Static_assert(_Alignof(mc_server *) <= _Alignof(size_t), "scratch layout");
     size_t need = (3 * count + tsize) * sizeof(size_t) + count * sizeof(mc_server *) + count;
     if (mc->mscratch_cap < need) {
         free(mc->mscratch);
