@@ -44,10 +44,12 @@
  *     side (no lock is held for readers while hashing or sorting) and
  *     publishes it with one atomic pointer exchange.  A lookup sees the old
  *     continuum or the new one, never a mix.  Old continuums are reclaimed
- *     by an epoch scheme: a reader announces itself in a per-CPU stripe
- *     counter of the current epoch; a writer, after publishing, advances the
- *     epoch and waits until the previous epoch's readers have left before it
- *     drops its reference to the old continuum.
+ *     by an epoch scheme: a reading thread announces itself in a slot of
+ *     its own (taken on its first lookup, given back when the thread
+ *     exits); a writer, after publishing, advances the epoch and waits
+ *     until the lookups that began before it have left before it drops its
+ *     reference to the old continuum.  A child process after fork() may
+ *     use and change its rings even if another thread was mid-lookup.
  *   - A snapshot (hash_ring_snapshot_t) is immutable and reference counted;
  *     it may be queried from any number of threads at once and released by
  *     any thread.  It stays valid after the ring is destroyed.

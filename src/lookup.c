@@ -86,7 +86,7 @@ int hash_ring_get_node(const hash_ring_t *ring, const void *key, size_t key_len,
     int rc = hr_position(key ? key : "", key_len, &pos);
     if (rc != HASH_RING_OK)
         return rc;
-    unsigned token;
+    uintptr_t token;
     const hr_continuum *c = hr_ring_enter(ring, &token);
     rc = hr_get_node(c, pos, node, node_len);
     hr_ring_leave(ring, token);
@@ -102,7 +102,7 @@ int hash_ring_get_nodes(const hash_ring_t *ring, const void *key, size_t key_len
     int rc = hr_position(key ? key : "", key_len, &pos);
     if (rc != HASH_RING_OK)
         return rc;
-    unsigned token;
+    uintptr_t token;
     const hr_continuum *c = hr_ring_enter(ring, &token);
     rc = hr_get_nodes(c, pos, nodes, node_lens, max, count);
     hr_ring_leave(ring, token);

@@ -35,7 +35,6 @@ int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect)
         free(r);
         return HASH_RING_ENOMEM;
     }
-    hr_epoch_init(&r->epoch);
     atomic_init(&r->current, c);
     *out = r;
     return HASH_RING_OK;
@@ -67,7 +66,7 @@ static void hr_publish(hash_ring_t *r, hr_continuum *cur, hr_continuum *next)
     for (size_t i = 0; i < next->nnodes; i++)
         next->nodes[i].name->member = (uint32_t)i;
     atomic_store_explicit(&r->current, next, memory_order_seq_cst);
-    hr_epoch_synchronize(&r->epoch);
+    hr_epoch_synchronize();
     hr_continuum_unref(cur);
 }
 
@@ -213,7 +212,7 @@ int hash_ring_snapshot_acquire(const hash_ring_t *ring, hash_ring_snapshot_t **o
 {
     if (ring == NULL || out == NULL)
         return HASH_RING_EINVAL;
-    unsigned token;
+    uintptr_t token;
     hr_continuum *c = hr_ring_enter(ring, &token);
     hr_continuum_ref(c);
     hr_ring_leave(ring, token);

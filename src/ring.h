@@ -8,24 +8,26 @@
 #include <pthread.h>
 
 struct hash_ring {
-    hr_epoch epoch;                    /* reclamation of old continuums */
     _Atomic(hr_continuum *) current;   /* the published continuum */
     const hr_dialect *dialect;
     pthread_mutex_t wlock;             /* serializes writers */
     hr_names *names;                   /* interned names; writers only */
 };
 
-/* Reader side: enter, get the current continuum, leave. */
-static inline hr_continuum *hr_ring_enter(const struct hash_ring *ring, unsigned *token)
+/* Reader side: enter, get the current continuum, leave.  The load is
+ * sequentially consistent, as epoch.h's argument requires (a plain load on
+ * x86). */
+static inline hr_continuum *hr_ring_enter(const struct hash_ring *ring, uintptr_t *token)
 {
-    struct hash_ring *r = (struct hash_ring *)ring; /* counters are atomics */
-    *token = hr_epoch_enter(&r->epoch);
-    return atomic_load_explicit(&r->current, memory_order_acquire);
+    struct hash_ring *r = (struct hash_ring *)ring; /* current is atomic */
+    *token = hr_epoch_enter();
+    return atomic_load(&r->current);
 }
 
-static inline void hr_ring_leave(const struct hash_ring *ring, unsigned token)
+static inline void hr_ring_leave(const struct hash_ring *ring, uintptr_t token)
 {
-    hr_epoch_exit(&((struct hash_ring *)ring)->epoch, token);
+    (void)ring;
+    hr_epoch_exit(token);
 }
 
 #endif

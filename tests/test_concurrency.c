@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -266,6 +268,120 @@ static void test_release_elsewhere(void **state)
     assert_null(ret);
 }
 
+/* Reader slots (src/epoch.c) are taken on a thread's first lookup and
+ * given back at its exit: 300 short-lived threads, a few at a time, each
+ * looking keys up while a writer keeps changing the ring; every lookup
+ * answers and the writer never stalls on a slot a dead thread left busy. */
+typedef struct churn {
+    hash_ring_t *ring;
+    atomic_int stop;
+} churn;
+
+static void *churn_reader(void *arg)
+{
+    churn *c = arg;
+    for (int i = 0; i < 200; i++) {
+        const char *n;
+        char k[16];
+        snprintf(k, sizeof k, "key%d", i);
+        if (hash_ring_get_node(c->ring, k, strlen(k), &n, NULL) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void *churn_writer(void *arg)
+{
+    churn *c = arg;
+    for (unsigned i = 0; !atomic_load(&c->stop); i++) {
+        char n[16];
+        snprintf(n, sizeof n, "w%u", i % 8);
+        if (i % 16 < 8)
+            hash_ring_add_node(c->ring, n, strlen(n), 1);
+        else
+            hash_ring_remove_node(c->ring, n, strlen(n));
+    }
+    return NULL;
+}
+
+/* A one-node ring and a thread running fn on it until churn_stop. */
+static pthread_t churn_start(churn *c, void *(*fn)(void *))
+{
+    assert_int_equal(hash_ring_create(&c->ring, HASH_RING_DIALECT_PYTHON), 0);
+    assert_int_equal(hash_ring_add_node(c->ring, "base", 4, 1), 0);
+    atomic_init(&c->stop, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fn, c), 0);
+    return t;
+}
+
+static void churn_stop(churn *c, pthread_t t)
+{
+    void *ret;
+    atomic_store(&c->stop, 1);
+    assert_int_equal(pthread_join(t, &ret), 0);
+    assert_null(ret);
+    hash_ring_destroy(c->ring);
+}
+
+static void test_thread_churn(void **state)
+{
+    (void)state;
+    churn c;
+    pthread_t w = churn_start(&c, churn_writer);
+    /* under valgrind (threads run one at a time) a few rounds show the same */
+    int rounds = getenv("HASH_RING_UNDER_VALGRIND") ? 4 : 75;
+    for (int round = 0; round < rounds; round++) {
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, churn_reader, &c), 0);
+        for (int i = 0; i < 4; i++) {
+            void *ret;
+            assert_int_equal(pthread_join(t[i], &ret), 0);
+            assert_null(ret);
+        }
+    }
+    churn_stop(&c, w);
+}
+
+/* fork() while another thread is inside lookups: in the child only the
+ * forking thread exists, so a writer there must not wait for the reader
+ * that was caught mid-lookup (pthread_atfork in src/epoch.c).  The child
+ * changes the ring and exits; alarm() turns a hang into a failure. */
+static void *fork_reader(void *arg)
+{
+    churn *c = arg;
+    while (!atomic_load(&c->stop)) {
+        const char *n;
+        if (hash_ring_get_node(c->ring, "k", 1, &n, NULL) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_fork_mid_lookup(void **state)
+{
+    (void)state;
+    churn c;
+    pthread_t t = churn_start(&c, fork_reader);
+    int forks = getenv("HASH_RING_UNDER_VALGRIND") ? 3 : 20;
+    for (int i = 0; i < forks; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(20);
+            int ok = hash_ring_add_node(c.ring, "child", 5, 1) == 0 &&
+                     hash_ring_remove_node(c.ring, "base", 4) == 0;
+            _exit(ok ? 0 : 3);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    churn_stop(&c, t);
+}
+
 int main(void)
 {
     const char *s = getenv("HASH_RING_STRESS_SECONDS");
@@ -274,6 +390,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readers_and_writer),
         cmocka_unit_test(test_release_elsewhere),
+        cmocka_unit_test(test_thread_churn),
+        cmocka_unit_test(test_fork_mid_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
