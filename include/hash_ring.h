@@ -49,7 +49,11 @@
  *     exits); a writer, after publishing, advances the epoch and waits
  *     until the lookups that began before it have left before it drops its
  *     reference to the old continuum.  A child process after fork() may
- *     use and change its rings even if another thread was mid-lookup.
+ *     use and change its rings even if another thread was mid-lookup (not
+ *     if one was mid-change: the writer mutex stays held).  A lookup may
+ *     be made from a signal handler, also one that interrupted a lookup,
+ *     once the thread has made a lookup outside it (a thread's first
+ *     lookup allocates).
  *   - A snapshot (hash_ring_snapshot_t) is immutable and reference counted;
  *     it may be queried from any number of threads at once and released by
  *     any thread.  It stays valid after the ring is destroyed.

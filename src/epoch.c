@@ -3,7 +3,6 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 
 typedef struct hr_slot {
@@ -12,28 +11,36 @@ typedef struct hr_slot {
     struct hr_slot *next;                     /* the list of every slot (append only) */
 } hr_slot;
 
+/* Tokens: a slot's address (64-byte aligned) with bit 0 set when this
+ * lookup took the slot (the outermost one), clear when nested; or
+ * HR_TOKEN_FALLBACK | parity. */
+#define HR_TOKEN_OUTER 1u
+#define HR_TOKEN_FALLBACK 2u
+
 static atomic_uint_fast64_t hr_period = 1;
 static _Atomic(hr_slot *) hr_slots;
-static atomic_ulong hr_shared_readers; /* threads without a slot */
 static pthread_key_t hr_slot_key;
-static int hr_slot_key_ok;
+static atomic_int hr_slot_key_ok;
 static pthread_once_t hr_slot_once = PTHREAD_ONCE_INIT;
 
 /* The calling thread's slot.  initial-exec: one load from the thread
  * pointer instead of a __tls_get_addr call (glibc keeps room for such
  * variables of libraries loaded later, e.g. through FFI). */
 #if defined(__GLIBC__) && defined(__GNUC__)
-static __thread hr_slot *hr_self __attribute__((tls_model("initial-exec")));
+#define HR_TLS __thread __attribute__((tls_model("initial-exec")))
 #else
-static _Thread_local hr_slot *hr_self;
+#define HR_TLS _Thread_local
 #endif
+static HR_TLS hr_slot *hr_self;
+static HR_TLS int hr_exiting; /* the slot was given back: the fallback from now on */
 
-/* At thread exit the slot goes back to the pool (the thread is not inside
- * a lookup: hr_self's period is 0). */
+/* At thread exit the slot goes back to the pool. */
 static void hr_slot_release(void *p)
 {
     hr_slot *s = p;
     hr_self = NULL;
+    hr_exiting = 1; /* lookups from later destructors: no new slot */
+    atomic_store_explicit(&s->period, 0, memory_order_release);
     atomic_store_explicit(&s->used, 0, memory_order_release);
 }
 
@@ -47,7 +54,6 @@ static void hr_slot_atfork_child(void)
         atomic_store(&s->period, 0);
         atomic_store(&s->used, 0);
     }
-    atomic_store(&hr_shared_readers, 0);
 }
 
 static void hr_slot_init_once(void)
@@ -56,11 +62,28 @@ static void hr_slot_init_once(void)
     (void)pthread_atfork(NULL, NULL, hr_slot_atfork_child);
 }
 
+#if defined(__GNUC__)
+/* Set up at load time, so that the fork handler is in place before any
+ * the application registers later; and on unload (the static library in
+ * a plugin that is dlclose()d) drop the key, so that threads exiting
+ * afterwards do not call a destructor that is gone. */
+__attribute__((constructor)) static void hr_slot_load(void)
+{
+    pthread_once(&hr_slot_once, hr_slot_init_once);
+}
+
+__attribute__((destructor)) static void hr_slot_unload(void)
+{
+    if (atomic_exchange(&hr_slot_key_ok, 0))
+        pthread_key_delete(hr_slot_key);
+}
+#endif
+
 static hr_slot *hr_slot_acquire(void)
 {
     pthread_once(&hr_slot_once, hr_slot_init_once);
-    if (!hr_slot_key_ok)
-        return NULL; /* no way to give the slot back: use the shared counter */
+    if (!atomic_load(&hr_slot_key_ok) || hr_exiting)
+        return NULL;
     hr_slot *s;
     for (s = atomic_load(&hr_slots); s != NULL; s = s->next) {
         int free_ = 0;
@@ -85,39 +108,64 @@ static hr_slot *hr_slot_acquire(void)
     return s;
 }
 
-uintptr_t hr_epoch_enter(void)
+void hr_epoch_init(hr_epoch *e)
+{
+    atomic_init(&e->epoch, 0);
+    atomic_init(&e->count[0], 0);
+    atomic_init(&e->count[1], 0);
+}
+
+uintptr_t hr_epoch_enter(hr_epoch *e)
 {
     hr_slot *s = hr_self;
-    if (s == NULL && (s = hr_slot_acquire()) == NULL) {
-        atomic_fetch_add(&hr_shared_readers, 1);
-        return 0;
+    if (s != NULL || (s = hr_slot_acquire()) != NULL) {
+        /* only this thread writes its slot's period: a nonzero one is an
+         * outer lookup of this thread, which covers this one */
+        if (atomic_load_explicit(&s->period, memory_order_relaxed) != 0)
+            return (uintptr_t)s;
+        atomic_store(&s->period, atomic_load(&hr_period));
+        return (uintptr_t)s | HR_TOKEN_OUTER;
     }
-    atomic_store(&s->period, atomic_load(&hr_period));
-    return (uintptr_t)s;
+    /* the fallback: count in the current parity, re-checked so that a
+     * writer that advanced meanwhile is not missed */
+    for (;;) {
+        uint_fast64_t ep = atomic_load(&e->epoch);
+        unsigned par = (unsigned)(ep & 1);
+        atomic_fetch_add(&e->count[par], 1);
+        if (atomic_load(&e->epoch) == ep)
+            return HR_TOKEN_FALLBACK | par;
+        atomic_fetch_sub_explicit(&e->count[par], 1, memory_order_release);
+    }
 }
 
-void hr_epoch_exit(uintptr_t token)
+void hr_epoch_exit(hr_epoch *e, uintptr_t token)
 {
-    if (token == 0)
-        atomic_fetch_sub_explicit(&hr_shared_readers, 1, memory_order_release);
-    else
-        atomic_store_explicit(&((hr_slot *)token)->period, 0, memory_order_release);
+    if (token < 64)
+        atomic_fetch_sub_explicit(&e->count[token & 1], 1, memory_order_release);
+    else if (token & HR_TOKEN_OUTER)
+        atomic_store_explicit(&((hr_slot *)(token & ~(uintptr_t)HR_TOKEN_OUTER))->period, 0,
+                              memory_order_release);
 }
 
-void hr_epoch_synchronize(void)
+static void hr_pause(unsigned *spins)
+{
+    if (++*spins > 64)
+        sched_yield();
+}
+
+void hr_epoch_synchronize(hr_epoch *e)
 {
     uint_fast64_t g = atomic_fetch_add(&hr_period, 1);
     for (hr_slot *s = atomic_load(&hr_slots); s != NULL; s = s->next) {
         unsigned spins = 0;
         uint_fast64_t p;
-        while ((p = atomic_load(&s->period)) != 0 && p <= g) {
-            if (++spins > 64)
-                sched_yield();
-        }
+        while ((p = atomic_load(&s->period)) != 0 && p <= g)
+            hr_pause(&spins);
     }
-    unsigned spins = 0;
-    while (atomic_load(&hr_shared_readers) != 0) {
-        if (++spins > 64)
-            sched_yield();
-    }
+    /* the ring's fallback readers: those of the epoch that ends here */
+    uint_fast64_t ep = atomic_load(&e->epoch);
+    unsigned par = (unsigned)(ep & 1), spins = 0;
+    atomic_store(&e->epoch, ep + 1);
+    while (atomic_load(&e->count[par]) != 0)
+        hr_pause(&spins);
 }

@@ -2,7 +2,7 @@
  *
  * Writers take wlock, read the current continuum (only writers replace it,
  * so it is stable under the lock), build the next continuum off to the
- * side, publish it with one atomic exchange, wait for the readers that
+ * side, publish it with one atomic store, wait for the readers that
  * might still hold the old one (hr_epoch_synchronize) and drop the ring's
  * reference to it; snapshots may keep it alive longer.  Any failure before
  * the exchange leaves the ring untouched. */
@@ -35,6 +35,7 @@ int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect)
         free(r);
         return HASH_RING_ENOMEM;
     }
+    hr_epoch_init(&r->epoch);
     atomic_init(&r->current, c);
     *out = r;
     return HASH_RING_OK;
@@ -66,7 +67,7 @@ static void hr_publish(hash_ring_t *r, hr_continuum *cur, hr_continuum *next)
     for (size_t i = 0; i < next->nnodes; i++)
         next->nodes[i].name->member = (uint32_t)i;
     atomic_store_explicit(&r->current, next, memory_order_seq_cst);
-    hr_epoch_synchronize();
+    hr_epoch_synchronize(&r->epoch);
     hr_continuum_unref(cur);
 }
 

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 struct hash_ring {
+    hr_epoch epoch;                    /* fallback readers (epoch.h) */
     _Atomic(hr_continuum *) current;   /* the published continuum */
     const hr_dialect *dialect;
     pthread_mutex_t wlock;             /* serializes writers */
@@ -20,14 +21,13 @@ struct hash_ring {
 static inline hr_continuum *hr_ring_enter(const struct hash_ring *ring, uintptr_t *token)
 {
     struct hash_ring *r = (struct hash_ring *)ring; /* current is atomic */
-    *token = hr_epoch_enter();
+    *token = hr_epoch_enter(&r->epoch);
     return atomic_load(&r->current);
 }
 
 static inline void hr_ring_leave(const struct hash_ring *ring, uintptr_t token)
 {
-    (void)ring;
-    hr_epoch_exit(token);
+    hr_epoch_exit(&((struct hash_ring *)ring)->epoch, token);
 }
 
 #endif

@@ -3,6 +3,7 @@
  * membership that was published while the lookup ran; snapshots must stay
  * immutable.  Run under TSan in CI (ctest label "concurrency"). */
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -382,6 +383,83 @@ static void test_fork_mid_lookup(void **state)
     churn_stop(&c, t);
 }
 
+/* A lookup in a signal handler that interrupted a lookup of the same
+ * thread (src/epoch.c: the inner one must leave the thread's slot to the
+ * outer one).  The reader walks 100 replicas per call, so most signals
+ * land inside its read section, while a writer keeps replacing and
+ * reclaiming continuums; ASan (CI runs this suite under it) reports the
+ * outer lookup reading a reclaimed continuum if the inner one released it. */
+static hash_ring_t *sig_ring;
+static atomic_int sig_bad, sig_handled, sig_ready;
+
+static void sig_lookup(int sig)
+{
+    (void)sig;
+    const char *n;
+    if (hash_ring_get_node(sig_ring, "sig", 3, &n, NULL) != 0 || n[0] != 'n')
+        atomic_store(&sig_bad, 1);
+    atomic_fetch_add(&sig_handled, 1);
+}
+
+static void *sig_reader(void *arg)
+{
+    churn *c = arg;
+    const char *names[100];
+    while (!atomic_load(&c->stop)) {
+        size_t count;
+        if (hash_ring_get_nodes(c->ring, "k", 1, names, NULL, 100, &count) != 0 || count == 0)
+            return (void *)1;
+        for (size_t i = 0; i < count; i++)
+            if (names[i][0] != 'n' && strcmp(names[i], "base") != 0)
+                return (void *)2;
+        atomic_store(&sig_ready, 1);
+    }
+    return NULL;
+}
+
+static void test_lookup_in_signal_handler(void **state)
+{
+    (void)state;
+    churn c;
+    assert_int_equal(hash_ring_create(&c.ring, HASH_RING_DIALECT_PYTHON), 0);
+    for (int i = 0; i < 150; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "n%d", i);
+        assert_int_equal(hash_ring_add_node(c.ring, n, strlen(n), 1), 0);
+    }
+    sig_ring = c.ring;
+    atomic_init(&c.stop, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sig_lookup;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
+    pthread_t reader;
+    assert_int_equal(pthread_create(&reader, NULL, sig_reader, &c), 0);
+    /* the reader's first lookup (which takes its slot) comes before any signal */
+    struct timespec pause = {0, 100000};
+    while (!atomic_load(&sig_ready))
+        nanosleep(&pause, NULL);
+    int sends = getenv("HASH_RING_UNDER_VALGRIND") ? 200 : 3000;
+    for (int i = 0; i < sends; i++) {
+        char w[16];
+        snprintf(w, sizeof w, "n%d", 150 + i % 4);
+        if (i % 8 < 4)
+            hash_ring_add_node(c.ring, w, strlen(w), 1);
+        else
+            hash_ring_remove_node(c.ring, w, strlen(w));
+        assert_int_equal(pthread_kill(reader, SIGUSR1), 0);
+    }
+    atomic_store(&c.stop, 1);
+    void *ret;
+    assert_int_equal(pthread_join(reader, &ret), 0);
+    assert_null(ret);
+    assert_int_equal(atomic_load(&sig_bad), 0);
+    assert_true(atomic_load(&sig_handled) > 0);
+    signal(SIGUSR1, SIG_DFL);
+    hash_ring_destroy(c.ring);
+}
+
 int main(void)
 {
     const char *s = getenv("HASH_RING_STRESS_SECONDS");
@@ -392,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_release_elsewhere),
         cmocka_unit_test(test_thread_churn),
         cmocka_unit_test(test_fork_mid_lookup),
+        cmocka_unit_test(test_lookup_in_signal_handler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
