@@ -460,6 +460,62 @@ static void test_lookup_in_signal_handler(void **state)
     hash_ring_destroy(c.ring);
 }
 
+/* Lookups from a thread-specific-data destructor that runs after the
+ * library's own (which gave the thread's slot back): they go through the
+ * ring's fallback counters (src/epoch.c) while a writer keeps replacing
+ * continuums, over several destructor rounds (the key re-arms itself). */
+static pthread_key_t late_key;
+static churn *late_churn;
+static atomic_int late_bad, late_done;
+
+static void late_destructor(void *arg)
+{
+    intptr_t rounds = (intptr_t)arg;
+    for (int i = 0; i < 200; i++) {
+        const char *n;
+        char k[16];
+        snprintf(k, sizeof k, "late%d", i);
+        if (hash_ring_get_node(late_churn->ring, k, strlen(k), &n, NULL) != 0)
+            atomic_store(&late_bad, 1);
+    }
+    atomic_fetch_add(&late_done, 1);
+    if (rounds > 1)
+        pthread_setspecific(late_key, (void *)(rounds - 1));
+}
+
+static void *late_thread(void *arg)
+{
+    (void)arg;
+    const char *n;
+    if (hash_ring_get_node(late_churn->ring, "first", 5, &n, NULL) != 0)
+        return (void *)1;
+    pthread_setspecific(late_key, (void *)(intptr_t)3);
+    return NULL;
+}
+
+static void test_lookup_in_late_destructor(void **state)
+{
+    (void)state;
+    /* created after the library's key (made when it was loaded), so its
+     * destructor runs after the library's in each round */
+    assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
+    churn c;
+    pthread_t w = churn_start(&c, churn_writer);
+    late_churn = &c;
+    int threads = getenv("HASH_RING_UNDER_VALGRIND") ? 4 : 40;
+    for (int i = 0; i < threads; i++) {
+        pthread_t t;
+        void *ret;
+        assert_int_equal(pthread_create(&t, NULL, late_thread, NULL), 0);
+        assert_int_equal(pthread_join(t, &ret), 0);
+        assert_null(ret);
+    }
+    churn_stop(&c, w);
+    assert_int_equal(atomic_load(&late_bad), 0);
+    assert_true(atomic_load(&late_done) >= threads);
+    pthread_key_delete(late_key);
+}
+
 int main(void)
 {
     const char *s = getenv("HASH_RING_STRESS_SECONDS");
@@ -471,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_thread_churn),
         cmocka_unit_test(test_fork_mid_lookup),
         cmocka_unit_test(test_lookup_in_signal_handler),
+        cmocka_unit_test(test_lookup_in_late_destructor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
