@@ -21,6 +21,7 @@
 
 #include "hash_ring.h"
 #include "hash_ring_memcache.h"
+#include "mc_testlib.h"
 
 #include <libmemcached/memcached.h>
 #include <openssl/md5.h>
@@ -1176,10 +1177,6 @@ static void bench_memory(const names *nm)
  * servers named "127.0.0.1:PORT") and libmemcached (KETAMA_WEIGHTED, MD5,
  * text protocol, otherwise its default behaviors). */
 
-#ifndef HR_BENCH_MEMCACHED
-#define HR_BENCH_MEMCACHED ""
-#endif
-
 #define MC_DAEMONS 3
 #define MC_MULTI 100 /* keys per multi-get */
 #define MC_XKEYS 30  /* keys libmemcached writes for the cross check */
@@ -1211,156 +1208,19 @@ static void daemons_on_signal(int sig)
     raise(sig);
 }
 
-/* The memcached binary: the one CMake found, else the first on PATH. */
-static const char *memcached_bin(void)
+/* Starts daemon i through the test suite's helper (tests/memcache/
+ * mc_testlib.c): memcached -l 127.0.0.1 -p PORT -U 0 -t 1 -m 64 on a port
+ * that was free a moment before, ready once it answers "stats" with its own
+ * pid, killed with the bench (PR_SET_PDEATHSIG).  0 or -1. */
+static int daemon_start(int i)
 {
-    static char found[4096];
-    if (HR_BENCH_MEMCACHED[0] != '\0' && access(HR_BENCH_MEMCACHED, X_OK) == 0)
-        return HR_BENCH_MEMCACHED;
-    const char *path = getenv("PATH");
-    while (path != NULL && *path != '\0') {
-        const char *colon = strchr(path, ':');
-        size_t n = colon ? (size_t)(colon - path) : strlen(path);
-        if (n > 0 && n < sizeof found - 16) {
-            snprintf(found, sizeof found, "%.*s/memcached", (int)n, path);
-            if (access(found, X_OK) == 0)
-                return found;
-        }
-        path = colon ? colon + 1 : NULL;
-    }
-    return NULL;
-}
-
-static int loopback_socket(int port, struct sockaddr_in *a)
-{
-    memset(a, 0, sizeof *a);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a->sin_port = htons((uint16_t)port);
-    return socket(AF_INET, SOCK_STREAM, 0);
-}
-
-/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = loopback_socket(0, &a), port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* The pid the daemon on 127.0.0.1:port reports in "stats", or -1. */
-static long daemon_pid_of(int port)
-{
-    struct sockaddr_in a;
-    int fd = loopback_socket(port, &a);
-    if (fd < 0)
+    static const char *const extra[] = {"-m", "64", NULL}; /* the later -m wins */
+    tl_daemon d;
+    if (tl_daemon_start_args(&d, 0, NULL, extra) != 0)
         return -1;
-    struct timeval tv = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    char buf[8192];
-    size_t n = 0;
-    long pid = -1;
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        send(fd, "stats\r\n", 7, MSG_NOSIGNAL) == 7) {
-        while (n < sizeof buf - 1) {
-            ssize_t r = recv(fd, buf + n, sizeof buf - 1 - n, 0);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            n += (size_t)r;
-            buf[n] = '\0';
-            if (n >= 5 && memcmp(buf + n - 5, "END\r\n", 5) == 0) {
-                const char *p = strstr(buf, "STAT pid ");
-                if (p != NULL)
-                    pid = strtol(p + 9, NULL, 10);
-                break;
-            }
-        }
-    }
-    close(fd);
-    return pid;
-}
-
-/* Starts daemon i: memcached -U 0 -l 127.0.0.1 -p PORT -t 1 -m 64, ready
- * once it answers "stats" with its own pid (not some other process that
- * took the port first).  0 or -1. */
-static int daemon_start(int i, const char *bin)
-{
-    for (int attempt = 0; attempt < 8; attempt++) {
-        int port = free_port();
-        if (port <= 0)
-            continue;
-        char portbuf[16];
-        snprintf(portbuf, sizeof portbuf, "%d", port);
-        pid_t parent = getpid();
-        fflush(stdout);
-        fflush(stderr);
-        pid_t pid = fork();
-        if (pid < 0)
-            return -1;
-        if (pid == 0) {
-#ifdef __linux__
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (getppid() != parent)
-                _exit(127);
-#else
-            (void)parent;
-#endif
-            int devnull = open("/dev/null", O_RDWR);
-            if (devnull >= 0) {
-                dup2(devnull, 0);
-                dup2(devnull, 1);
-                dup2(devnull, 2);
-            }
-            const char *argv[16];
-            int a = 0;
-            argv[a++] = bin;
-            argv[a++] = "-U";
-            argv[a++] = "0";
-            argv[a++] = "-l";
-            argv[a++] = "127.0.0.1";
-            argv[a++] = "-p";
-            argv[a++] = portbuf;
-            argv[a++] = "-t";
-            argv[a++] = "1";
-            argv[a++] = "-m";
-            argv[a++] = "64";
-            if (geteuid() == 0) { /* memcached refuses to run as root without -u */
-                argv[a++] = "-u";
-                argv[a++] = "root";
-            }
-            argv[a] = NULL;
-            execv(bin, (char *const *)argv);
-            _exit(127);
-        }
-        g_dpid[i] = pid;
-        g_dport[i] = port;
-        double until = now_sec() + 5;
-        while (now_sec() < until) {
-            if (waitpid(pid, NULL, WNOHANG) == pid) { /* exited: port taken? */
-                g_dpid[i] = 0;
-                break;
-            }
-            if (daemon_pid_of(port) == (long)pid)
-                return 0;
-            struct timespec ts = {0, 10000000L};
-            nanosleep(&ts, NULL);
-        }
-        if (g_dpid[i] > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            g_dpid[i] = 0;
-        }
-    }
-    return -1;
+    g_dpid[i] = d.pid;
+    g_dport[i] = d.port;
+    return 0;
 }
 
 enum { MC_GET, MC_SET32, MC_SET4K, MC_MGET, MC_NCASES };
@@ -1593,7 +1453,7 @@ static void mc_cross_check(mc_bench *b, char *note, size_t note_size)
 
 static void bench_memcache(void)
 {
-    const char *bin = memcached_bin();
+    const char *bin = tl_memcached();
     if (bin == NULL) {
         const char *why = "skipped: memcached is not installed (Debian package memcached)";
         fprintf(stderr, "hash_ring_bench: memcache section %s\n", why);
@@ -1610,7 +1470,7 @@ static void bench_memcache(void)
     signal(SIGTERM, daemons_on_signal);
     signal(SIGHUP, daemons_on_signal);
     for (int i = 0; i < MC_DAEMONS; i++)
-        if (daemon_start(i, bin) != 0)
+        if (daemon_start(i) != 0)
             die("could not start %s on a free 127.0.0.1 port", bin);
 
     static mc_bench b; /* static: zeroed, and too big for the stack */

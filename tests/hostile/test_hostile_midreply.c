@@ -133,20 +133,6 @@ typedef struct relay {
     pthread_t th;
 } relay;
 
-static int relay_send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void *relay_main(void *arg)
 {
     relay *r = arg;
@@ -181,7 +167,7 @@ static void *relay_main(void *arg)
             continue;
         if (p[0].revents) { /* the request (or the client's close) */
             ssize_t n = recv(down, buf, sizeof buf, 0);
-            if (n <= 0 || relay_send_all(up, buf, (size_t)n) != 0)
+            if (n <= 0 || tl_send_all(up, buf, (size_t)n) != 0)
                 break;
         }
         if (p[1].revents) {
@@ -195,7 +181,7 @@ static void *relay_main(void *arg)
                 reset = n < 0 && errno == ECONNRESET;
                 break;
             }
-            if (relay_send_all(down, buf, (size_t)n) != 0)
+            if (tl_send_all(down, buf, (size_t)n) != 0)
                 break;
             fwd += (uint64_t)n;
             atomic_store(&r->forwarded, (unsigned long long)fwd);

@@ -169,7 +169,7 @@ static int tl_connect(const char *addr)
     return fd;
 }
 
-static int tl_send_all(int fd, const char *p, size_t n)
+int tl_send_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);

@@ -43,6 +43,9 @@ void tl_daemon_kill(tl_daemon *d);
 void tl_daemon_stop(tl_daemon *d);
 void tl_daemon_cont(tl_daemon *d); /* SIGCONT */
 
+/* Writes all n bytes to a socket (EINTR retried, no SIGPIPE). 0 or -1. */
+int tl_send_all(int fd, const char *p, size_t n);
+
 /* Raw protocol, blocking with a 5 s timeout. */
 /* get: 1 hit (*value malloc'd, NUL-terminated), 0 miss, -1 error. */
 int tl_raw_get(const char *addr, const char *key, char **value, size_t *len, uint32_t *flags);
