@@ -112,7 +112,11 @@ typedef struct hash_ring hash_ring_t;
 typedef struct hash_ring_snapshot hash_ring_snapshot_t;
 
 /* Placement dialects; see README.md for the peer each one matches.
- * Values are part of the ABI and never change. */
+ * Values are part of the ABI and never change.
+ * Node names are hashed as given, except in LIBMEMCACHED and TWEMPROXY,
+ * which hash "host" for a name "host:PORT" whose port is 11211 and read
+ * ports and unix socket paths ("/path") as their peers do (README,
+ * "Dialects"); a node is always reported under the name it was added as. */
 typedef enum hash_ring_dialect {
     HASH_RING_DIALECT_PYTHON = 0,         /* default: Python hash_ring 1.2/1.3 */
     HASH_RING_DIALECT_NODE = 1,           /* cypreess/node-hash-ring */

@@ -11,9 +11,10 @@ static const hr_dialect hr_dialects[] = {
     {HASH_RING_DIALECT_PYTHON, "python", 3, 1, HR_TIE_LAST, HR_F_EXACT, 0, 0, 1},
     {HASH_RING_DIALECT_NODE, "node", 3, 0, HR_TIE_FIRST, HR_F_KETAMA, 0, 0, 0},
     {HASH_RING_DIALECT_LIBKETAMA, "libketama", 4, 0, HR_TIE_FIRST, HR_F_KETAMA, 0, 0, 0},
-    {HASH_RING_DIALECT_LIBMEMCACHED, "libmemcached", 4, 0, HR_TIE_FIRST, HR_F_LIBMEMCACHED, 1, 1,
-     0},
-    {HASH_RING_DIALECT_TWEMPROXY, "twemproxy", 4, 0, HR_TIE_NAME, HR_F_LIBMEMCACHED, 0, 1, 0},
+    {HASH_RING_DIALECT_LIBMEMCACHED, "libmemcached", 4, 0, HR_TIE_FIRST, HR_F_LIBMEMCACHED, 1,
+     HR_HP_LIBMEMCACHED, 0},
+    {HASH_RING_DIALECT_TWEMPROXY, "twemproxy", 4, 0, HR_TIE_NAME, HR_F_LIBMEMCACHED, 0,
+     HR_HP_TWEMPROXY, 0},
     {HASH_RING_DIALECT_HASHRING, "hashring", 4, 0, HR_TIE_FIRST, HR_F_DOUBLE, 1, 0, 0},
     {HASH_RING_DIALECT_HASHRING_PYTHON, "hashring-python", 3, 0, HR_TIE_FIRST, HR_F_DOUBLE, 1, 0,
      0},
@@ -103,59 +104,106 @@ uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size
     return 0;
 }
 
-/* Parses "host:port" / "[host]:port": on success *host, *hlen and *port. */
-static int hr_split_host_port(const char *s, size_t len, const char **host, size_t *hlen,
-                              unsigned *port)
+/* The port part of a name: the bytes after its last ':' when they are one
+ * or more decimal digits and some byte precedes the ':'.  On success *c is
+ * the index of that ':' and *value the digits' value, saturated at
+ * UINT64_MAX as strtoul() saturates at ULONG_MAX. */
+static int hr_port_suffix(const char *s, size_t len, size_t *c, uint64_t *value)
 {
-    size_t c = len;
-    while (c > 0 && s[c - 1] != ':')
-        c--;
-    if (c == 0 || c == len || len - c > 5)
+    size_t i = len;
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+        i--;
+    if (i == len || i < 2 || s[i - 1] != ':')
         return 0;
-    unsigned p = 0;
-    for (size_t i = c; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        p = p * 10u + (unsigned)(s[i] - '0');
+    uint64_t v = 0;
+    for (size_t k = i; k < len; k++) {
+        unsigned digit = (unsigned)(s[k] - '0');
+        v = v > (UINT64_MAX - digit) / 10 ? UINT64_MAX : v * 10 + digit;
     }
-    if (p == 0 || p > 65535)
-        return 0;
-    *host = s;
-    *hlen = c - 1;
-    if (*hlen >= 2 && s[0] == '[' && s[*hlen - 1] == ']') {
-        *host = s + 1;
-        *hlen -= 2;
-    }
-    if (*hlen == 0)
-        return 0;
-    *port = p;
+    *c = i - 1;
+    *value = v;
     return 1;
 }
 
-size_t hr_dialect_hash_name(const hr_dialect *d, const char *name, size_t len, char *out)
+/* "host:" then the decimal port. */
+static size_t hr_put_host_port(char *out, const char *host, size_t hlen, unsigned port)
 {
-    const char *host;
-    size_t hlen;
-    unsigned port;
-    if (!d->host_port || !hr_split_host_port(name, len, &host, &hlen, &port)) {
-        memcpy(out, name, len);
-        return len;
-    }
-    /* host as written; ":port" in decimal unless it is memcached's 11211.
-     * The result is never longer than the name. */
-    memcpy(out, host, hlen);
-    if (port == 11211)
-        return hlen;
     char tmp[6];
     size_t n = 0, k = hlen;
-    while (port != 0) {
+    memcpy(out, host, hlen);
+    do {
         tmp[n++] = (char)('0' + port % 10);
         port /= 10;
-    }
+    } while (port != 0);
     out[k++] = ':';
     while (n > 0)
         out[k++] = tmp[--n];
     return k;
+}
+
+/* libmemcached keeps a server as a host and a 16-bit port and hashes
+ * "host" when the port is 11211, else "host:%u".  A name is read as its
+ * server string parser reads one: the port is the number after the last
+ * ':' (strtoul, then cut to in_port_t), 0 meaning the default 11211; a
+ * bracketed host "[h]" stands for h.  A unix socket ("/path") has port 0,
+ * so libmemcached hashes "/path:0". */
+static size_t hr_hash_name_libmemcached(const char *name, size_t len, char *out)
+{
+    size_t c;
+    uint64_t value;
+    if (name[0] == '/') {
+        memcpy(out, name, len);
+        memcpy(out + len, ":0", 2);
+        return len + 2;
+    }
+    if (!hr_port_suffix(name, len, &c, &value)) {
+        memcpy(out, name, len);
+        return len;
+    }
+    unsigned port = (unsigned)(value & 0xffffu);
+    if (port == 0)
+        port = 11211;
+    const char *host = name;
+    size_t hlen = c;
+    if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        host++;
+        hlen -= 2;
+    }
+    if (port == 11211) {
+        memcpy(out, host, hlen);
+        return hlen;
+    }
+    return hr_put_host_port(out, host, hlen, port);
+}
+
+/* nutcracker hashes a server's configured text: "host:port" exactly as
+ * written, or only "host" when the port's value is 11211 (a port is 1 to
+ * 65535, leading zeros allowed; brackets are not special: it cannot
+ * resolve "[h]", so such a name is a configured name, hashed as it is).
+ * A unix socket server ("/path", weight after a ':') hashes "/path:". */
+static size_t hr_hash_name_twemproxy(const char *name, size_t len, char *out)
+{
+    size_t c;
+    uint64_t value;
+    memcpy(out, name, len);
+    if (name[0] == '/') {
+        out[len] = ':';
+        return len + 1;
+    }
+    if (hr_port_suffix(name, len, &c, &value) && value == 11211)
+        return c;
+    return len;
+}
+
+size_t hr_dialect_hash_name(const hr_dialect *d, const char *name, size_t len, char *out)
+{
+    if (len == 0 || d->host_port == HR_HP_NONE) {
+        memcpy(out, name, len);
+        return len;
+    }
+    if (d->host_port == HR_HP_LIBMEMCACHED)
+        return hr_hash_name_libmemcached(name, len, out);
+    return hr_hash_name_twemproxy(name, len, out);
 }
 
 int hr_dialect_tie_before(const hr_dialect *d, size_t ia, const char *na, size_t la, size_t ib,

@@ -26,6 +26,15 @@ typedef enum hr_formula {
     HR_F_DOUBLE        /* Math.floor(w / T * 40 * n) in double */
 } hr_formula;
 
+/* How a dialect turns a node name into the bytes it hashes (the peers hash
+ * "host" for port 11211, "host:port" otherwise; they differ in the details:
+ * see hr_dialect_hash_name). */
+enum {
+    HR_HP_NONE = 0,     /* the name as it is */
+    HR_HP_LIBMEMCACHED, /* the port as a number (as libmemcached parses it) */
+    HR_HP_TWEMPROXY     /* the port as written (as nutcracker's config has it) */
+};
+
 typedef struct hr_dialect {
     hash_ring_dialect_t id;
     const char *name;
@@ -34,7 +43,7 @@ typedef struct hr_dialect {
     hr_tie tie;
     hr_formula formula;
     unsigned zero_as_one;   /* weight 0 counts as 1 */
-    unsigned host_port;     /* hash "host" for host:11211, "host:port" otherwise */
+    unsigned host_port;     /* HR_HP_*: how a node name becomes the bytes hashed */
     unsigned report_winner; /* continuum dump shows the winner for shared points */
 } hr_dialect;
 
@@ -55,8 +64,12 @@ uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size
  * (at most 41 hashes of 4 points per node). */
 #define HR_MAX_NODES 20000000u
 
-/* The bytes a dialect hashes for a node name: *out_len bytes written to out
- * (room for len bytes).  Equal to the name except under the host:port rule. */
+/* Room hr_dialect_hash_name needs beyond the name's length. */
+#define HR_HASH_NAME_EXTRA 2
+
+/* The bytes a dialect hashes for a node name, written to out (room for
+ * len + HR_HASH_NAME_EXTRA bytes); returns their count.  Equal to the name
+ * except under the host:port rules. */
 size_t hr_dialect_hash_name(const hr_dialect *d, const char *name, size_t len, char *out);
 
 /* Nonzero when node a's point comes before (wins over) node b's point at the

@@ -103,10 +103,10 @@ int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len,
     /* Keep the load factor at or below 1/2. */
     if ((t->count + 1) * 2 > t->cap && hr_names_grow(t) != HASH_RING_OK)
         return HASH_RING_ENOMEM;
-    /* name + NUL + room for the hashed form (never longer than the name) */
-    size_t extra = d->host_port ? len : 0;
-    if (len > (SIZE_MAX - sizeof *n - 1) / 2)
+    /* name + NUL + room for the hashed form */
+    if (len > (SIZE_MAX - sizeof *n - 1 - HR_HASH_NAME_EXTRA) / 2)
         return HASH_RING_ENOMEM;
+    size_t extra = d->host_port != HR_HP_NONE ? len + HR_HASH_NAME_EXTRA : 0;
     n = malloc(sizeof *n + len + 1 + extra);
     if (n == NULL)
         return HASH_RING_ENOMEM;

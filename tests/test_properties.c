@@ -535,6 +535,82 @@ static void test_tie_rules(void **state)
     }
 }
 
+/* The bytes each dialect hashes for a node name, written out by hand from
+ * the peers' rules (README "Dialects"; the live peer tests check the same
+ * rules against libmemcached and nutcracker): the libmemcached port is a
+ * number (strtoul, 16 bits, 0 = 11211), the twemproxy port is text left out
+ * only when its value is 11211; unix sockets get ":0" / ":". */
+static void test_host_port_names(void **state)
+{
+    (void)state;
+    static const struct {
+        hash_ring_dialect_t d;
+        const char *name, *hashed;
+    } t[] = {
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:11211", "h"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:011211", "h"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:0", "h"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:65536", "h"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:76747", "h"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:65535", "h:65535"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:01212", "h:1212"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:99999999999999999999999", "h:65535"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h", "h"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:", "h:"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "h:x1", "h:x1"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, ":11212", ":11212"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "[a::1]:11212", "a::1:11212"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "[a::1]:11211", "a::1"},
+        {HASH_RING_DIALECT_LIBMEMCACHED, "/run/mc.sock", "/run/mc.sock:0"},
+        {HASH_RING_DIALECT_TWEMPROXY, "h:11211", "h"},
+        {HASH_RING_DIALECT_TWEMPROXY, "h:011211", "h"},
+        {HASH_RING_DIALECT_TWEMPROXY, "h:01302", "h:01302"},
+        {HASH_RING_DIALECT_TWEMPROXY, "h:76747", "h:76747"},
+        {HASH_RING_DIALECT_TWEMPROXY, "h:0", "h:0"},
+        {HASH_RING_DIALECT_TWEMPROXY, "[v6]:11211", "[v6]"},
+        {HASH_RING_DIALECT_TWEMPROXY, "[v6]:11212", "[v6]:11212"},
+        {HASH_RING_DIALECT_TWEMPROXY, "web:080", "web:080"},
+        {HASH_RING_DIALECT_TWEMPROXY, "/run/mc.sock", "/run/mc.sock:"},
+        {HASH_RING_DIALECT_TWEMPROXY, "h", "h"},
+        {HASH_RING_DIALECT_PYTHON, "h:11211", "h:11211"},
+        {HASH_RING_DIALECT_PYTHON, "/run/mc.sock", "/run/mc.sock"},
+        {HASH_RING_DIALECT_HASHRING, "h:011211", "h:011211"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        hash_ring_t *r;
+        hash_ring_snapshot_t *s;
+        assert_int_equal(hash_ring_create(&r, t[i].d), 0);
+        assert_int_equal(hash_ring_add_node(r, t[i].name, strlen(t[i].name), 1), 0);
+        assert_int_equal(hash_ring_snapshot_acquire(r, &s), 0);
+        const hr_name *n = s->nodes[0].name;
+        if (n->hlen != strlen(t[i].hashed) || memcmp(n->hkey, t[i].hashed, n->hlen) != 0)
+            fail_msg("%s %s: hashes '%.*s', expected '%s'", hash_ring_dialect_name(t[i].d),
+                     t[i].name, (int)n->hlen, n->hkey, t[i].hashed);
+        /* the points are those of the hashed bytes, and the node is
+         * reported under its own name */
+        uint32_t want[4];
+        char buf[64];
+        int len = snprintf(buf, sizeof buf, "%s-0", t[i].hashed);
+        unsigned char d[16];
+        assert_int_equal(hr_md5(buf, (size_t)len, d), 0);
+        for (int k = 0; k < 4; k++)
+            want[k] = (uint32_t)d[4 * k] | (uint32_t)d[4 * k + 1] << 8 |
+                      (uint32_t)d[4 * k + 2] << 16 | (uint32_t)d[4 * k + 3] << 24;
+        const char *owner;
+        assert_int_equal(hash_ring_snapshot_get_node_at(s, want[0] - 1u, &owner, NULL), 0);
+        assert_string_equal(owner, t[i].name);
+        int found = 0;
+        for (size_t p = 0; p < hash_ring_snapshot_point_count(s); p++) {
+            uint32_t pt;
+            assert_int_equal(hash_ring_snapshot_point(s, p, &pt, NULL, NULL), 0);
+            found += pt == want[0];
+        }
+        assert_true(found >= 1);
+        hash_ring_snapshot_release(s);
+        hash_ring_destroy(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_lookup_oracle),
         cmocka_unit_test(test_shares_exact),
         cmocka_unit_test(test_tie_rules),
+        cmocka_unit_test(test_host_port_names),
     };
     return cmocka_run_group_tests(tests, setup_pool, NULL);
 }

@@ -36,7 +36,7 @@ typedef struct lm_pair {
     memcached_st *mc;
     hash_ring_t *ring;
     size_t n;
-    char names[MAX_SERVERS][80]; /* "host:port", the library's node names */
+    char names[MAX_SERVERS][96]; /* "host:port", the library's node names */
 } lm_pair;
 
 /* The peer setup: behaviours first, then the servers.  (With 1.1.4 the
@@ -268,6 +268,106 @@ static void test_hundred_servers(void **state)
     lm_compare("100 servers, weights 1..100", s, MAX_SERVERS);
 }
 
+/* Servers the peer reads from strings (memcached_servers_parse, weight 1)
+ * or as unix sockets, mixed with plain ones: the library's nodes are named
+ * by those very strings.  The expectation is the peer's server, matched by
+ * its position in the peer's list, whatever name the peer reports for it. */
+typedef struct lm_entry {
+    const char *text; /* the library's node name; the peer's server string */
+    int kind;         /* LM_PARSED, LM_SOCKET, LM_PLAIN (host "text", port 11300) */
+    uint32_t weight;  /* LM_SOCKET and LM_PLAIN */
+} lm_entry;
+
+enum { LM_PARSED, LM_SOCKET, LM_PLAIN };
+
+static void lm_compare_entries(const char *what, const lm_entry *e, size_t n)
+{
+    memcached_st *mc = lm_peer(NULL, 0);
+    hash_ring_t *ring;
+    char names[MAX_SERVERS][96];
+    assert_true(n <= MAX_SERVERS);
+    assert_int_equal(hash_ring_create(&ring, HASH_RING_DIALECT_LIBMEMCACHED), HASH_RING_OK);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w = e[i].weight;
+        if (e[i].kind == LM_PARSED) {
+            memcached_server_list_st list = memcached_servers_parse(e[i].text);
+            assert_non_null(list);
+            assert_int_equal(memcached_server_list_count(list), 1);
+            assert_int_equal(memcached_server_push(mc, list), MEMCACHED_SUCCESS);
+            memcached_server_list_free(list);
+            w = 1;
+            snprintf(names[i], sizeof names[i], "%s", e[i].text);
+        } else if (e[i].kind == LM_SOCKET) {
+            assert_int_equal(memcached_server_add_unix_socket_with_weight(mc, e[i].text, w),
+                             MEMCACHED_SUCCESS);
+            snprintf(names[i], sizeof names[i], "%s", e[i].text);
+        } else {
+            assert_int_equal(memcached_server_add_with_weight(mc, e[i].text, 11300, w),
+                             MEMCACHED_SUCCESS);
+            snprintf(names[i], sizeof names[i], "%s:11300", e[i].text);
+        }
+        assert_int_equal(hash_ring_add_node(ring, names[i], strlen(names[i]), w), HASH_RING_OK);
+    }
+    assert_int_equal(memcached_server_count(mc), n);
+    size_t nkeys = pc_nkeys(20000), agree = 0, shown = 0, per[MAX_SERVERS] = {0};
+    char key[96];
+    for (size_t k = 0; k < nkeys; k++) {
+        size_t len = pc_key(k, key);
+        memcached_return_t rc = MEMCACHED_SUCCESS;
+        const memcached_instance_st *in = memcached_server_by_key(mc, key, len, &rc);
+        assert_non_null(in);
+        size_t idx = n;
+        for (size_t i = 0; i < n; i++)
+            if (memcached_server_instance_by_position(mc, (uint32_t)i) == in)
+                idx = i;
+        assert_true(idx < n);
+        per[idx]++;
+        const char *node = NULL;
+        assert_int_equal(hash_ring_get_node(ring, key, len, &node, NULL), HASH_RING_OK);
+        if (strcmp(node, names[idx]) == 0)
+            agree++;
+        else if (shown++ < 5)
+            print_error("libmemcached %s: key '%.*s': library %s, peer %s (%s:%u)\n", what,
+                        (int)len, key, node, names[idx], memcached_server_name(in),
+                        (unsigned)memcached_server_port(in));
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++)
+        used += per[i] > 0;
+    printf("libmemcached %-28s %3zu servers: %zu/%zu keys agree (%zu servers own keys)\n", what,
+           n, agree, nkeys, used);
+    memcached_free(mc);
+    hash_ring_destroy(ring);
+    assert_int_equal(agree, nkeys);
+    assert_int_equal(used, n);
+}
+
+/* Ports as libmemcached's string parser reads them: leading zeros, 0 (the
+ * default port), values past 65535 (cut to 16 bits: 76747 is 11211),
+ * bracketed hosts. */
+static void test_server_strings(void **state)
+{
+    (void)state;
+    const lm_entry a[] = {{"h1:011211", LM_PARSED, 1}, {"zz", LM_PLAIN, 1},
+                          {"h2:0", LM_PARSED, 1},      {"h3:65536", LM_PARSED, 1},
+                          {"h4:76747", LM_PARSED, 1},  {"h5:01212", LM_PARSED, 1},
+                          {"h6:76748", LM_PARSED, 1},  {"h7:11211", LM_PARSED, 1},
+                          {"h8", LM_PARSED, 1}};
+    lm_compare_entries("odd ports in server strings", a, sizeof a / sizeof *a);
+}
+
+/* Unix sockets: their port is 0, not 11211, so the peer hashes "path:0". */
+static void test_unix_sockets(void **state)
+{
+    (void)state;
+    const lm_entry a[] = {{"/run/memcached/a.sock", LM_SOCKET, 1},
+                          {"zz", LM_PLAIN, 1},
+                          {"/tmp/mc-2.sock", LM_SOCKET, 3},
+                          {"/var/run/mc/cache.socket", LM_SOCKET, 2},
+                          {"10.0.0.1", LM_PLAIN, 2}};
+    lm_compare_entries("unix sockets", a, sizeof a / sizeof *a);
+}
+
 /* Exact hits on ordinary points: keys found by scanning counters whose
  * position equals one of the ring's points (computed here from the name rule
  * with MD5, only to find the keys; the peer says where they go). */
@@ -409,6 +509,8 @@ int main(void)
         cmocka_unit_test(test_float32_pools),
         cmocka_unit_test(test_weight_zero),
         cmocka_unit_test(test_hundred_servers),
+        cmocka_unit_test(test_server_strings),
+        cmocka_unit_test(test_unix_sockets),
         cmocka_unit_test(test_exact_hits),
         cmocka_unit_test(test_shared_points),
     };

@@ -79,13 +79,27 @@ def port_is_free(addr, port):
     return True
 
 
+def connect(addr, port, timeout):
+    """TCP to addr:port, or the unix socket addr when it is a path."""
+    if addr.startswith("/"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(addr)
+        except OSError:
+            s.close()
+            raise
+        return s
+    return socket.create_connection((addr, int(port)), timeout=timeout)
+
+
 def wait_listening(addr, port, proc, what):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with status {proc.returncode}")
         try:
-            with socket.create_connection((addr, port), timeout=0.5):
+            with connect(addr, port, 0.5):
                 return
         except OSError:
             time.sleep(0.05)
@@ -114,12 +128,20 @@ def start(argv, what, logpath):
 
 
 class Memcached:
+    """A daemon on addr:port (port: a number, or its text as the config
+    writes it), or on the unix socket addr when addr is a path."""
     def __init__(self, tools, workdir, addr, port):
         self.addr, self.port = addr, port
-        argv = [tools["memcached"], "-U", "0", "-l", addr, "-p", str(port), "-m", "64", "-t", "1"]
+        argv = [tools["memcached"], "-m", "64", "-t", "1"]
+        if addr.startswith("/"):
+            argv += ["-s", addr]
+            log = "mc-%s.log" % os.path.basename(addr)
+        else:
+            argv += ["-U", "0", "-l", addr, "-p", str(int(port))]
+            log = f"mc-{addr}-{port}.log"
         if os.geteuid() == 0:
             argv += ["-u", "root"]
-        self.proc = start(argv, "memcached", os.path.join(workdir, f"mc-{addr}-{port}.log"))
+        self.proc = start(argv, "memcached", os.path.join(workdir, log))
         wait_listening(addr, port, self.proc, f"memcached on {addr}:{port}")
 
 
@@ -156,7 +178,7 @@ def set_through(addr, port, keys):
 def held_keys(addr, port, keys):
     """The indexes of the keys this memcached holds (multi-get, directly)."""
     held = set()
-    with socket.create_connection((addr, port), timeout=20) as s:
+    with connect(addr, port, 20) as s:
         for b in range(0, len(keys), 50):
             chunk = keys[b:b + 50]
             s.sendall(b"get " + b" ".join(chunk) + b"\r\n")
@@ -211,7 +233,10 @@ def library_map(args, workdir, nodes, keys):
 
 
 def run_config(args, tools, title, servers, keys):
-    """servers: (addr, port, weight, name or None).  Returns (agree, total)."""
+    """servers: (addr, port, weight, name or None); port as a number or as
+    the text the config line gives; addr a path (port None): a unix socket.
+    The library's node: the name, else the config's "addr:port" text, else
+    the path.  Returns (agree, total)."""
     workdir = tempfile.mkdtemp(prefix="hr-peer-twem-")
     started = []
     try:
@@ -224,7 +249,8 @@ def run_config(args, tools, title, servers, keys):
             f.write("peers:\n  listen: 127.0.0.1:%d\n  hash: md5\n  distribution: ketama\n"
                     "  auto_eject_hosts: false\n  timeout: 5000\n  servers:\n" % listen)
             for a, p, w, name in servers:
-                f.write("   - %s:%d:%d%s\n" % (a, p, w, " " + name if name else ""))
+                addr = a if p is None else "%s:%s" % (a, p)
+                f.write("   - %s:%d%s\n" % (addr, w, " " + name if name else ""))
         nc = start([tools["nutcracker"], "-c", conf, "-s", str(stats), "-a", "127.0.0.1",
                     "-o", os.path.join(workdir, "nutcracker.log")], "nutcracker",
                    os.path.join(workdir, "nutcracker.out"))
@@ -240,7 +266,8 @@ def run_config(args, tools, title, servers, keys):
         missing = [keys[i] for i, w in enumerate(where) if w is None]
         if missing:
             raise RuntimeError("%d keys on no server, e.g. %r" % (len(missing), missing[:3]))
-        lib_names = [name if name else "%s:%d" % (a, p) for a, p, _, name in servers]
+        lib_names = [name if name else a if p is None else "%s:%s" % (a, p)
+                     for a, p, _, name in servers]
         lib = library_map(args, workdir, [(lib_names[i], s[2]) for i, s in enumerate(servers)],
                           keys)
         agree = 0
@@ -355,6 +382,34 @@ def main():
         return 1
     servers = [(a, 11211, 1, None) for a in free11211] + [(lo, free_port(lo), 1, None)]
     results.append(run_config(args, tools, "port 11211 hashed without port", servers, keys))
+
+    # Ports as written: nutcracker hashes the config's text, leading zeros
+    # and all, except that a port whose value is 11211 is left out.
+    p = ports(3)
+    z = [a for a in addrs if port_is_free(a, 11211)][:1]
+    if not z:
+        print("FAIL: port 11211 is busy on every 127.0.0.x address tried")
+        return 1
+    results.append(run_config(args, tools, "ports with leading zeros",
+                              [(lo, "0%d" % p[0], 1, None), (lo, "00%d" % p[1], 2, None),
+                               (lo, p[2], 1, None), (z[0], "011211", 1, None)], keys))
+
+    # Unix socket servers ("- /path:weight"): nutcracker hashes "/path:".
+    sockdir = tempfile.mkdtemp(prefix="hr-twem-sock-")
+    try:
+        results.append(run_config(args, tools, "unix sockets",
+                                  [(os.path.join(sockdir, "mc-a.sock"), None, 1, None),
+                                   (lo, free_port(lo), 1, None),
+                                   (os.path.join(sockdir, "mc-b.sock"), None, 2, None)], keys))
+    finally:
+        shutil.rmtree(sockdir, ignore_errors=True)
+
+    # Configured names that look like host:port are hashed as written (a
+    # name whose port part is 11211 cannot be told from an address: not here).
+    p = ports(4)
+    names = ["web:080", "[v6]:11212", "cache:1", "db.example:22122"]
+    results.append(run_config(args, tools, "names that look like host:port",
+                              [(lo, x, 1, n) for x, n in zip(p, names)], keys))
 
     # Shared points (committed inputs): two servers producing the same point;
     # keys in the arc ending at it, just after it, and exactly on it.
