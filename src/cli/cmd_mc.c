@@ -18,8 +18,8 @@ static const char mc_help[] =
     "server the ring names for them, or to the next live one in ring order.\n"
     "\n"
     "commands:\n"
-    "  set KEY VALUE [--ttl S] [--flags N]   store VALUE\n"
-    "  get KEY...       one key: its value and a newline; several keys:\n"
+    "  set [--ttl S] [--flags N] [--] KEY VALUE   store VALUE\n"
+    "  get [--] KEY...  one key: its value and a newline; several keys:\n"
     "                   KEY<TAB>VALUE per key found (one round trip per server);\n"
     "                   exit 1 if any key is missing.  --json: {KEY: VALUE|null}\n"
     "  delete KEY       exit 1 if the key was not there\n"
@@ -35,8 +35,9 @@ static const char mc_help[] =
     "  --address NAME=ADDR   connect to ADDR for the node NAME (placement still\n"
     "                        uses NAME); repeatable\n"
     "\n"
-    "Errors (a server failure, a bad key or value) are one line on stderr,\n"
-    "exit status 2.\n";
+    "RING OPTIONS, --json among them, come before 'mc'.  'mc COMMAND --help'\n"
+    "prints this.  Errors (a server failure, a bad key or value) are one line\n"
+    "on stderr, exit status 2; a miss or a server down, as said above, exit 1.\n";
 
 static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -51,21 +52,28 @@ static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+/* The status's text, then what the client last saw go wrong when that
+ * says more (the detail may already start with the status's text). */
 static int mc_fail_rc(hash_ring_mc_t *mc, const char *cmd, int rc)
 {
-    const char *detail = hash_ring_mc_last_error(mc);
-    if (detail[0] != '\0' && strcmp(detail, hash_ring_strerror(rc)) != 0)
-        return cli_fail("mc %s: %s (%s)", cmd, hash_ring_strerror(rc), detail);
-    return cli_fail("mc %s: %s", cmd, hash_ring_strerror(rc));
+    const char *text = hash_ring_strerror(rc), *detail = hash_ring_mc_last_error(mc);
+    size_t tl = strlen(text);
+    if (detail[0] == '\0' || strcmp(detail, text) == 0)
+        return cli_fail("mc %s: %s", cmd, text);
+    if (strncmp(detail, text, tl) == 0)
+        return cli_fail("mc %s: %s", cmd, detail);
+    return cli_fail("mc %s: %s (%s)", cmd, text, detail);
 }
 
 static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
 {
     const char *key = NULL, *value = NULL;
     uint64_t ttl = 0, flags = 0;
-    int pos = 0;
+    int pos = 0, options = 1;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--ttl") == 0 || strcmp(argv[i], "--flags") == 0) {
+        if (options && strcmp(argv[i], "--") == 0) {
+            options = 0; /* KEY and VALUE may start with '-' after "--" */
+        } else if (options && (strcmp(argv[i], "--ttl") == 0 || strcmp(argv[i], "--flags") == 0)) {
             uint64_t *dst = argv[i][2] == 't' ? &ttl : &flags;
             if (i + 1 >= argc || mc_parse_u64(argv[i + 1], UINT32_MAX, dst) != 0)
                 return cli_fail("mc set: %s needs a number 0..4294967295", argv[i]);
@@ -77,12 +85,13 @@ static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
             value = argv[i];
             pos++;
         } else {
-            return cli_fail("mc set: unexpected argument '%s' (usage: set KEY VALUE [--ttl S])",
+            return cli_fail("mc set: unexpected argument '%s' (usage: set [--ttl S] [--flags N] "
+                            "[--] KEY VALUE)",
                             argv[i]);
         }
     }
     if (pos != 2)
-        return cli_fail("mc set: usage: set KEY VALUE [--ttl S] [--flags N]");
+        return cli_fail("mc set: usage: set [--ttl S] [--flags N] [--] KEY VALUE");
     int rc = hash_ring_mc_set(mc, key, strlen(key), value, strlen(value), (uint32_t)flags,
                               (uint32_t)ttl);
     if (rc != HASH_RING_OK)
@@ -98,6 +107,24 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
     }
     if (argc == 0)
         return cli_fail("mc get: no keys given");
+    if (argc == 1 && !o->json) {
+        /* one key: a plain get, whose failure comes with its detail */
+        const void *v;
+        size_t vl;
+        int rc = hash_ring_mc_get(mc, argv[0], strlen(argv[0]), &v, &vl, NULL);
+        if (rc == HASH_RING_EMISS) {
+            fprintf(stderr, "hash-ring: mc get: %s: not found\n", argv[0]);
+            return CLI_EXIT_MISS;
+        }
+        if (rc != HASH_RING_OK) {
+            char what[300];
+            snprintf(what, sizeof what, "get: %s", argv[0]);
+            return mc_fail_rc(mc, what, rc);
+        }
+        fwrite(v, 1, vl, stdout);
+        fputc('\n', stdout);
+        return CLI_EXIT_OK;
+    }
     const void **keys = calloc((size_t)argc, sizeof *keys);
     size_t *lens = calloc((size_t)argc, sizeof *lens);
     if (keys == NULL || lens == NULL) {
@@ -123,7 +150,9 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
             missing = 1;
         } else if (st != HASH_RING_OK) {
             hash_ring_mc_result_free(res);
-            return cli_fail("mc get: %s: %s", argv[i], hash_ring_strerror(st));
+            char what[300];
+            snprintf(what, sizeof what, "get: %s", argv[i]);
+            return mc_fail_rc(mc, what, st);
         }
     }
     if (o->json)
@@ -314,7 +343,10 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
     const char *cmd = argv[i];
     int n = argc - i - 1;
     char **args = argv + i + 1;
-    if (strcmp(cmd, "set") == 0)
+    if (n == 1 && strcmp(args[0], "--help") == 0) { /* a key "--help": get -- --help */
+        fputs(mc_help, stdout);
+        rc = CLI_EXIT_OK;
+    } else if (strcmp(cmd, "set") == 0)
         rc = mc_cmd_set(mc, n, args);
     else if (strcmp(cmd, "get") == 0)
         rc = mc_cmd_get(o, mc, n, args);

@@ -143,9 +143,10 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < nfiles; k++)
         if ((rc = cli_nodes_load_file(&nodes, files[k])) != 0)
             goto out;
+    /* nodes files may hold only comments: what counts is nodes given */
+    o.have_nodes = nodes.n > 0;
     if ((rc = cli_nodes_commit(&nodes, o.ring)) != 0)
         goto out;
-    o.have_nodes = nspecs > 0 || nfiles > 0;
     int help = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
                                 strcmp(argv[i + 1], "-h") == 0);
     if (!help && cmd->needs_nodes && !o.have_nodes) {

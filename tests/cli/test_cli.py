@@ -543,6 +543,17 @@ def group_errors():
         for args, what in cases:
             expect_error(args, what=what)
             expect_error(["--json"] + args, what=what + " (--json)")
+        # a nodes file of comments and blank lines gives no nodes, which is
+        # what the message says (not "every weight is 0")
+        comments = os.path.join(tmp, "comments")
+        with open(comments, "w") as f:
+            f.write("# servers\n\n   \n# none yet\n")
+        for args, want in (([["--nodes-file", comments]], "no nodes"),
+                           ([["--nodes-file", zero]], "every weight is 0")):
+            p = subprocess.run(wrapper() + [ARGS.bin] + args[0] + ["get", "k"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            check(p.returncode == 2 and want in p.stderr.decode(),
+                  "%s: %d %r" % (want, p.returncode, p.stderr))
         # map: errors can only be I/O errors.  Read error: stdin is a directory.
         fd = os.open(tmp, os.O_RDONLY)
         try:

@@ -186,6 +186,16 @@ def main():
                   and err.count("\n") == 1, "error %r: %d %r %r" % (args, rc, out, err))
         rc, out, err = mc("--help")
         check(rc == 0 and "usage: hash-ring" in out and "stats" in out, "mc --help")
+        for cmd in ("get", "set", "stats", "incr"):
+            rc, out, err = mc(cmd, "--help")
+            check(rc == 0 and "usage: hash-ring" in out and err == "", "mc %s --help" % cmd)
+        # "--" ends the options: keys and values may start with '-'
+        rc, out, err = mc("set", "--flags", "3", "--", "-dash", "--ttl")
+        held = [raw_get(port[n], "-dash") for n in NAMES]
+        check(rc == 0 and [v for v in held if v is not None] == ["--ttl"],
+              "set -- -dash --ttl: %d %r %r" % (rc, err, held))
+        rc, out, err = mc("get", "--", "-dash")
+        check((rc, out) == (0, "--ttl\n"), "get -- -dash: %d %r" % (rc, out))
         rc, out, err = mc("--timeout", "0", "get", "k")
         check(rc == 2, "--timeout 0")
         # a server killed: its keys fail over to the next server in ring order;
