@@ -50,10 +50,11 @@
  *     until the lookups that began before it have left before it drops its
  *     reference to the old continuum.  A child process after fork() may
  *     use and change its rings even if another thread was mid-lookup (not
- *     if one was mid-change: the writer mutex stays held).  A lookup may
- *     be made from a signal handler, also one that interrupted a lookup,
- *     once the thread has made a lookup outside it (a thread's first
- *     lookup allocates).
+ *     if one was mid-change: the writer mutex stays held).  A lookup
+ *     (hash_ring_get_node, hash_ring_get_nodes with max <= 64) may be made
+ *     from a signal handler, also one that interrupted a lookup, once the
+ *     thread has made a lookup outside it (a thread's first lookup
+ *     allocates; so does hash_ring_get_nodes with max > 64).
  *   - A snapshot (hash_ring_snapshot_t) is immutable and reference counted;
  *     it may be queried from any number of threads at once and released by
  *     any thread.  It stays valid after the ring is destroyed.
@@ -189,6 +190,7 @@ HASH_RING_API int hash_ring_get_dialect(const hash_ring_t *ring, hash_ring_diale
 /* Adds one node at the end of the membership order.  name: 1 or more bytes.
  * weight: any value; 0 keeps the node as a member owning no points (in the
  * dialects where the peer does so; see README).
+ * A ring holds at most 16,777,216 (2^24) members, weight 0 ones included.
  * Errors: HASH_RING_EINVAL (ring/name NULL, name_len 0, ring too large),
  * HASH_RING_EEXIST (a node of that name is a member), HASH_RING_ENOMEM,
  * HASH_RING_ECRYPTO.  Since 1.0. */

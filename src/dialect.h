@@ -60,9 +60,10 @@ static inline uint64_t hr_dialect_weight(const hr_dialect *d, uint32_t w)
  * nodes (w <= T, n >= 1, T >= 1, n <= HR_MAX_NODES). */
 uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size_t n);
 
-/* Maximum member count: keeps every point count and index inside 32 bits
- * (at most 41 hashes of 4 points per node). */
-#define HR_MAX_NODES 20000000u
+/* Maximum member count: every point stores its owner's membership index
+ * in at most 24 bits (search.h: HR_MAX_OWNER_BITS), and every point count
+ * and index stays inside 32 bits (at most 41 hashes of 4 points a node). */
+#define HR_MAX_NODES (1u << 24)
 
 /* Room hr_dialect_hash_name needs beyond the name's length. */
 #define HR_HASH_NAME_EXTRA 2

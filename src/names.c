@@ -13,11 +13,22 @@ struct hr_names {
     hr_name **slots;
 };
 
+#define HR_NAMES_MIN_CAP 16
+
 hr_names *hr_names_new(void)
 {
     hr_names *t = calloc(1, sizeof *t);
-    if (t != NULL)
-        atomic_init(&t->refs, 1);
+    if (t == NULL)
+        return NULL;
+    /* never empty: growing then always replaces one array by another, so a
+     * call that grows the table and then fails keeps no extra block */
+    t->slots = calloc(HR_NAMES_MIN_CAP, sizeof *t->slots);
+    if (t->slots == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->cap = HR_NAMES_MIN_CAP;
+    atomic_init(&t->refs, 1);
     return t;
 }
 
@@ -77,7 +88,7 @@ static void hr_names_place(hr_name **slots, size_t cap, hr_name *n)
 
 static int hr_names_grow(hr_names *t)
 {
-    size_t cap = t->cap ? t->cap * 2 : 16;
+    size_t cap = t->cap ? t->cap * 2 : HR_NAMES_MIN_CAP;
     if (cap == 0 || cap > SIZE_MAX / sizeof(hr_name *))
         return HASH_RING_ENOMEM;
     hr_name **slots = calloc(cap, sizeof *slots);
@@ -92,10 +103,21 @@ static int hr_names_grow(hr_names *t)
     return HASH_RING_OK;
 }
 
-int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len, hr_name **out)
+int hr_names_reserve(hr_names *t, size_t extra)
+{
+    while (t->count + extra > t->cap / 2)
+        if (hr_names_grow(t) != HASH_RING_OK)
+            return HASH_RING_ENOMEM;
+    return HASH_RING_OK;
+}
+
+int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len, hr_name **out,
+                    int *created)
 {
     uint64_t h = hr_name_hash(p, len);
     hr_name *n = hr_names_lookup(t, p, len, h);
+    if (created != NULL)
+        *created = 0;
     if (n != NULL) {
         *out = n;
         return HASH_RING_OK;
@@ -126,5 +148,29 @@ int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len,
     hr_names_place(t->slots, t->cap, n);
     t->count++;
     *out = n;
+    if (created != NULL)
+        *created = 1;
     return HASH_RING_OK;
+}
+
+/* Linear probing without tombstones: after emptying slot i, every later
+ * entry of the same probe run whose home slot is not cyclically in (i, j]
+ * moves back into the hole, so that lookups still reach it. */
+void hr_names_forget(hr_names *t, hr_name *n)
+{
+    size_t mask = t->cap - 1, i = (size_t)n->hash & mask;
+    while (t->slots[i] != n)
+        i = (i + 1) & mask;
+    t->slots[i] = NULL;
+    free(n);
+    t->count--;
+    for (size_t j = (i + 1) & mask; t->slots[j] != NULL; j = (j + 1) & mask) {
+        size_t home = (size_t)t->slots[j]->hash & mask;
+        int stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays)
+            continue;
+        t->slots[i] = t->slots[j];
+        t->slots[j] = NULL;
+        i = j;
+    }
 }

@@ -16,13 +16,17 @@
 
 #define HR_NOT_MEMBER UINT32_MAX
 
+/* hr_name.mark bits, set and cleared within one writer call */
+#define HR_MARK_SEEN 1u /* in the batch being added */
+#define HR_MARK_NEW 2u  /* interned by that call */
+
 typedef struct hr_name {
     size_t len;        /* name bytes (NUL follows) */
     size_t hlen;       /* bytes hashed for the node's points */
     const char *hkey;  /* == bytes, or the dialect's host:port form after the name */
     uint64_t hash;     /* table hash */
     uint32_t member;   /* writers only: index in the current continuum, or HR_NOT_MEMBER */
-    uint32_t mark;     /* writers only: scratch for batch checks */
+    uint32_t mark;     /* writers only: scratch for batch checks (HR_MARK_*) */
     char bytes[];      /* name, NUL, then the hashed form when it differs */
 } hr_name;
 
@@ -35,7 +39,18 @@ void hr_names_unref(hr_names *t);
 /* The interned name equal to (p, len), or NULL. */
 hr_name *hr_names_find(const hr_names *t, const void *p, size_t len);
 
-/* Finds or interns (p, len).  HASH_RING_OK or HASH_RING_ENOMEM. */
-int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len, hr_name **out);
+/* Makes room for `extra` more names, so that interning them does not grow
+ * the table.  HASH_RING_OK or HASH_RING_ENOMEM (the table unchanged). */
+int hr_names_reserve(hr_names *t, size_t extra);
+
+/* Finds or interns (p, len); *created (if not NULL) tells whether this
+ * call made the entry.  HASH_RING_OK or HASH_RING_ENOMEM. */
+int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len, hr_name **out,
+                    int *created);
+
+/* Removes and frees a name interned by a call that then failed: one that
+ * no continuum ever held (a published name must stay: lookups returned
+ * pointers to it).  Writers only. */
+void hr_names_forget(hr_names *t, hr_name *n);
 
 #endif

@@ -96,6 +96,26 @@ static hr_member *hr_members_copy(const hr_continuum *cur, size_t extra)
     return m;
 }
 
+/* Clears the marks of the batch's names; after a failure, also forgets
+ * the names the batch interned, so that refused calls cost no memory.
+ * Each such name is listed once (moved to the front of b) before any is
+ * freed: a batch may name it twice. */
+static void hr_batch_end(hash_ring_t *ring, hr_member *b, size_t count, int failed)
+{
+    size_t fresh = 0;
+    for (size_t i = 0; i < count; i++) {
+        hr_name *nm = b[i].name;
+        if (failed && (nm->mark & HR_MARK_NEW))
+            b[fresh++].name = nm; /* fresh <= i: an entry already read */
+        nm->mark = 0;
+    }
+    for (size_t i = 0; i < fresh; i++)
+        hr_names_forget(ring->names, b[i].name);
+}
+
+_Static_assert(HR_MAX_NODES <= (1u << HR_MAX_OWNER_BITS),
+               "every member index must fit in an entry's owner bits");
+
 static int hr_name_ok(const void *name, size_t len)
 {
     return name != NULL && len > 0;
@@ -128,28 +148,35 @@ int hash_ring_add_nodes(hash_ring_t *ring, const void *const *names, const size_
         rc = HASH_RING_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < count; i++) {
+    /* room for every name first: a call that fails later then keeps no
+     * allocation of its own (the table only ever trades an array for a
+     * larger one) */
+    rc = hr_names_reserve(ring->names, count);
+    if (rc != HASH_RING_OK)
+        goto out;
+    size_t interned = 0;
+    for (; interned < count; interned++) {
         hr_name *nm;
-        rc = hr_names_intern(ring->names, ring->dialect, names[i], name_lens[i], &nm);
+        int created;
+        rc = hr_names_intern(ring->names, ring->dialect, names[interned], name_lens[interned],
+                             &nm, &created);
         if (rc != HASH_RING_OK)
             break;
-        m[n + i].name = nm;
-        m[n + i].weight = weights ? weights[i] : 1;
+        if (created)
+            nm->mark |= HR_MARK_NEW;
+        m[n + interned].name = nm;
+        m[n + interned].weight = weights ? weights[interned] : 1;
     }
-    /* Already a member, or twice in the batch (mark is scratch, reset below). */
+    /* Already a member, or twice in the batch. */
     for (size_t i = 0; rc == HASH_RING_OK && i < count; i++) {
         hr_name *nm = m[n + i].name;
-        if (nm->member != HR_NOT_MEMBER || nm->mark)
+        if (nm->member != HR_NOT_MEMBER || (nm->mark & HR_MARK_SEEN))
             rc = HASH_RING_EEXIST;
-        nm->mark = 1;
-    }
-    for (size_t i = 0; i < count; i++) {
-        hr_name *nm = hr_names_find(ring->names, names[i], name_lens[i]);
-        if (nm != NULL)
-            nm->mark = 0;
+        nm->mark |= HR_MARK_SEEN;
     }
     if (rc == HASH_RING_OK)
         rc = hr_apply(ring, cur, m, n + count);
+    hr_batch_end(ring, m + n, interned, rc != HASH_RING_OK);
 out:
     free(m);
     pthread_mutex_unlock(&ring->wlock);

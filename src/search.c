@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #define HR_POINTS_PER_BUCKET 8
-#define HR_MAX_BITS 24
 /* Above 2^12 buckets the table no longer stays in the caches while a large
  * ring's entries stream through them: coarser buckets plus the in-bucket
  * guess of hr_index_lower_bound measured faster on 10,000 nodes (the
@@ -20,7 +19,7 @@ unsigned hr_index_shift_for(size_t n, size_t nnodes)
     while (bits < HR_TABLE_BITS && ((size_t)HR_POINTS_PER_BUCKET << (bits + 1)) <= n)
         bits++;
     /* every owner index < nnodes must fit in `bits` bits */
-    while (bits < HR_MAX_BITS && nnodes > ((size_t)1 << bits))
+    while (bits < HR_MAX_OWNER_BITS && nnodes > ((size_t)1 << bits))
         bits++;
     return 32 - bits;
 }

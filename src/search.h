@@ -28,6 +28,10 @@ typedef struct hr_index {
     uint32_t *buckets; /* (1 << bits) + 1 entries */
 } hr_index;
 
+/* An entry keeps its owner's index in at most this many bits: at least
+ * 8 low point bits stay in every entry. */
+#define HR_MAX_OWNER_BITS 24
+
 /* Buckets of more entries than this are searched from a guess. */
 #define HR_BIG_BUCKET 32
 

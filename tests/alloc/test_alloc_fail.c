@@ -395,10 +395,16 @@ static void sweep_op(hash_ring_dialect_t d, const op *o, int sticky)
         assert_int_equal(o->setup(r), HASH_RING_OK);
         fingerprint before, now;
         fp_take(r, &before);
+        long live_op = ah_live();
         ah_arm(n, sticky);
         int rc = o->run(r);
         size_t calls = ah_disarm();
         size_t failed = ah_failed();
+        /* a failed operation keeps nothing it allocated (names it interned
+         * included: refused calls must not grow the ring's memory) */
+        if (rc != HASH_RING_OK && ah_live() != live_op)
+            fail_msg("%s (%s): allocation %zu failed: the failed call kept %ld blocks",
+                     o->what, hash_ring_dialect_name(d), n, ah_live() - live_op);
         fp_take(r, &now);
         total_runs++;
         if (failed == 0) {
@@ -457,6 +463,60 @@ static void test_ops(void **state)
                   total_enomem, total_tolerated);
 }
 
+/* Refused adds (a member already, a name twice in the batch) keep no
+ * memory: 20,000 of them, each with names the ring has never seen, leave
+ * the live block count where it was, and the ring unchanged.  Names that
+ * were members once stay (lookups returned pointers to them). */
+static void test_refused_adds_keep_nothing(void **state)
+{
+    (void)state;
+    for (int d = 0; d < NDIALECTS; d++) {
+        hash_ring_t *r = ring_with((hash_ring_dialect_t)d, 50);
+        assert_int_equal(hash_ring_add_node(r, "gone", 4, 1), HASH_RING_OK);
+        assert_int_equal(hash_ring_remove_node(r, "gone", 4), HASH_RING_OK);
+        fingerprint before, now;
+        fp_take(r, &before);
+        char member[32];
+        size_t member_len = node_name(7, member);
+        long live0 = ah_live();
+        for (size_t i = 0; i < 20000; i++) {
+            char a[32], b[32];
+            int al = snprintf(a, sizeof a, "fresh-%zu", i);
+            int bl = snprintf(b, sizeof b, "other-%zu", i);
+            const void *with_member[3] = {a, b, member};
+            size_t with_member_len[3] = {(size_t)al, (size_t)bl, member_len};
+            assert_int_equal(hash_ring_add_nodes(r, with_member, with_member_len, NULL, 3),
+                             HASH_RING_EEXIST);
+            /* a fresh name twice (forgotten once), an old non-member name */
+            const void *twice[3] = {a, "gone", a};
+            size_t twice_len[3] = {(size_t)al, 4, (size_t)al};
+            assert_int_equal(hash_ring_add_nodes(r, twice, twice_len, NULL, 3),
+                             HASH_RING_EEXIST);
+            assert_int_equal(hash_ring_add_node(r, member, member_len, 1), HASH_RING_EEXIST);
+            if (ah_live() != live0)
+                fail_msg("%s: after %zu refused batches %ld blocks more are live",
+                         hash_ring_dialect_name((hash_ring_dialect_t)d), i + 1,
+                         ah_live() - live0);
+        }
+        fp_take(r, &now);
+        fp_assert_equal(&now, &before);
+        fp_free(&now);
+        /* forgotten names can be added afterwards, and the old one re-added */
+        const void *again[2] = {"fresh-3", "gone"};
+        size_t again_len[2] = {7, 4};
+        assert_int_equal(hash_ring_add_nodes(r, again, again_len, NULL, 2), HASH_RING_OK);
+        const char *node;
+        assert_int_equal(hash_ring_remove_node(r, "fresh-3", 7), HASH_RING_OK);
+        assert_int_equal(hash_ring_remove_node(r, "gone", 4), HASH_RING_OK);
+        assert_int_equal(hash_ring_get_node(r, "k", 1, &node, NULL), HASH_RING_OK);
+        fp_take(r, &now);
+        fp_assert_equal(&now, &before);
+        fp_free(&now);
+        fp_free(&before);
+        hash_ring_destroy(r);
+    }
+}
+
 /* hash_ring_create: ENOMEM, *out untouched, nothing left allocated. */
 static void test_create(void **state)
 {
@@ -497,6 +557,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create),
+        cmocka_unit_test(test_refused_adds_keep_nothing),
         cmocka_unit_test(test_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

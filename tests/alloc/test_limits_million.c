@@ -162,6 +162,40 @@ static void populated(size_t n)
     names_free(&nm);
 }
 
+/* The member limit: 2^24 (every point keeps its owner's index in 24
+ * bits).  A batch that would pass it is refused before anything is
+ * interned, on an empty ring and on a ring of one member; the ring is
+ * unchanged.  (Filling a ring to the limit itself would take several
+ * GB; the limit's arithmetic is a static assertion in src/ring.c.) */
+static void test_member_limit(void **state)
+{
+    (void)state;
+    if (env_set("HASH_RING_UNDER_VALGRIND"))
+        skip();
+    const size_t limit = (size_t)1 << 24;
+    const void **nv = malloc((limit + 1) * sizeof *nv);
+    size_t *lens = malloc((limit + 1) * sizeof *lens);
+    assert_non_null(nv);
+    assert_non_null(lens);
+    for (size_t i = 0; i <= limit; i++) {
+        nv[i] = "x";
+        lens[i] = 1;
+    }
+    hash_ring_t *r;
+    assert_int_equal(hash_ring_create(&r, HASH_RING_DIALECT_PYTHON), HASH_RING_OK);
+    assert_int_equal(hash_ring_add_nodes(r, nv, lens, NULL, limit + 1), HASH_RING_EINVAL);
+    assert_int_equal(hash_ring_add_node(r, "a", 1, 1), HASH_RING_OK);
+    /* one member plus 2^24: one too many */
+    assert_int_equal(hash_ring_add_nodes(r, nv, lens, NULL, limit), HASH_RING_EINVAL);
+    hash_ring_snapshot_t *s;
+    assert_int_equal(hash_ring_snapshot_acquire(r, &s), HASH_RING_OK);
+    assert_int_equal(hash_ring_snapshot_node_count(s), 1);
+    hash_ring_snapshot_release(s);
+    hash_ring_destroy(r);
+    free(nv);
+    free(lens);
+}
+
 static void test_hundred_thousand_nodes(void **state)
 {
     (void)state;
@@ -182,6 +216,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_million_members),
+        cmocka_unit_test(test_member_limit),
         cmocka_unit_test(test_hundred_thousand_nodes),
         cmocka_unit_test(test_million_nodes_populated),
     };
