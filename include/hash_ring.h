@@ -232,7 +232,8 @@ HASH_RING_API int hash_ring_get_node(const hash_ring_t *ring, const void *key, s
  * wrapping around (Python's iterate_nodes order: the replica and fail-over
  * order).  nodes[0] is hash_ring_get_node's answer.  *count receives how
  * many were written (fewer than max when fewer nodes own points).
- * node_lens may be NULL.  max 0 is allowed (count 0).  Names as for
+ * node_lens may be NULL.  max 0 is allowed (count 0; a ring owning no
+ * points still gives HASH_RING_EEMPTY, as for any max).  Names as for
  * hash_ring_get_node.  All entries come from one continuum.
  * Errors: HASH_RING_EINVAL (ring or count NULL, nodes NULL with max > 0,
  * key NULL with key_len > 0), HASH_RING_EEMPTY, HASH_RING_ENOMEM (only when

@@ -248,6 +248,8 @@ static void test_lookup_errors(void **state)
     const char *nodes[4];
     assert_int_equal(hash_ring_get_node(r, "k", 1, &node, &len), HASH_RING_EEMPTY);
     assert_int_equal(hash_ring_get_nodes(r, "k", 1, nodes, NULL, 4, &count), HASH_RING_EEMPTY);
+    /* max 0 too: emptiness is reported whatever max is */
+    assert_int_equal(hash_ring_get_nodes(r, "k", 1, NULL, NULL, 0, &count), HASH_RING_EEMPTY);
     add(r, "zero", 0); /* a member that owns nothing: still empty */
     assert_int_equal(hash_ring_get_node(r, "k", 1, &node, &len), HASH_RING_EEMPTY);
     assert_string_equal(node, "untouched");
