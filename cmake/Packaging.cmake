@@ -57,7 +57,11 @@ endforeach()
 
 set(CPACK_PACKAGE_NAME "hash-ring")
 set(CPACK_PACKAGE_VENDOR "The hash_ring developers")
-set(CPACK_PACKAGE_CONTACT "The hash_ring developers <hash-ring@example.invalid>")
+# Whoever builds the packages maintains them: set it, e.g.
+# -DHASH_RING_DEB_MAINTAINER="Jane Doe <jane@example.org>".
+set(HASH_RING_DEB_MAINTAINER "The hash_ring developers <hash-ring@example.invalid>"
+  CACHE STRING "Maintainer field of the packages built by cpack")
+set(CPACK_PACKAGE_CONTACT "${HASH_RING_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${CMAKE_PROJECT_NAME} built using CMake")
 set(CPACK_PACKAGE_VERSION_MAJOR ${PROJECT_VERSION_MAJOR})
 set(CPACK_PACKAGE_VERSION_MINOR ${PROJECT_VERSION_MINOR})
@@ -95,7 +99,6 @@ endif()
 
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
-set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://example.invalid/hash_ring")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 
 # runtime: dependencies from dpkg-shlibdeps (libc6, libssl3), and a shlibs
