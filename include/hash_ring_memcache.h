@@ -172,13 +172,16 @@ HASH_RING_API void hash_ring_mc_destroy(hash_ring_mc_t *mc);
 HASH_RING_API hash_ring_t *hash_ring_mc_ring(const hash_ring_mc_t *mc);
 
 /* Closes every open connection (they reopen on demand); forgets nothing
- * else.  Call it in a child after fork().  NULL is fine.  Since 1.0. */
+ * else.  Call it in a child after fork().  NULL is fine.  Clears
+ * hash_ring_mc_last_error().  Since 1.0. */
 HASH_RING_API void hash_ring_mc_disconnect(hash_ring_mc_t *mc);
 
 /* A NUL-terminated English description of why the client's last failed
- * call failed (server, step, system error), or "" after a success.  Owned by
- * the client, valid until its next call.  Never NULL for a valid client.
- * Since 1.0. */
+ * call failed (server, step, system error), or "" after a success: every
+ * call that takes a client sets it, the option setters and
+ * hash_ring_mc_disconnect() included (hash_ring_mc_ring() and this function
+ * change nothing).  Owned by the client, valid until its next call.  Never
+ * NULL for a valid client.  Since 1.0. */
 HASH_RING_API const char *hash_ring_mc_last_error(const hash_ring_mc_t *mc);
 
 /* ---- Servers --------------------------------------------------------- */
@@ -352,8 +355,13 @@ HASH_RING_API int hash_ring_mc_flush_all(hash_ring_mc_t *mc, uint32_t delay);
 
 /* The version string a server reports.  *version is NUL-terminated, owned by
  * the client and valid until its next call; version_len may be NULL.
- * `server` is a node name (a member, or any name with an address).
- * Errors: HASH_RING_EINVAL (bad name), server failures.  Since 1.0. */
+ * `server` is a node name (a member, or any name with an address).  A name
+ * that is neither a server the client knows nor an address gives
+ * HASH_RING_EINVAL; a failed call keeps nothing for a name the client did
+ * not know.  A member whose name is not an address needs
+ * hash_ring_mc_set_address() first.
+ * Errors: HASH_RING_EINVAL (bad name, version NULL), server failures.
+ * Since 1.0. */
 HASH_RING_API int hash_ring_mc_version(hash_ring_mc_t *mc, const void *server,
                                        size_t server_len, const char **version,
                                        size_t *version_len);
@@ -361,8 +369,9 @@ HASH_RING_API int hash_ring_mc_version(hash_ring_mc_t *mc, const void *server,
 /* A server's statistics: "stats" when group is NULL, else "stats GROUP"
  * (e.g. "items", "slabs", "settings"; letters, digits and '_' only).  On
  * HASH_RING_OK *out is a new list of its STAT lines, in the order sent; free
- * it with hash_ring_mc_stats_free().
- * Errors: HASH_RING_EINVAL, HASH_RING_ENOMEM, HASH_RING_ESERVER (e.g. an
+ * it with hash_ring_mc_stats_free().  `server` as for hash_ring_mc_version.
+ * Errors: HASH_RING_EINVAL (bad name or group, out NULL), HASH_RING_ENOMEM,
+ * HASH_RING_ESERVER (e.g. an
  * unknown group), server failures.  Since 1.0. */
 HASH_RING_API int hash_ring_mc_stats(hash_ring_mc_t *mc, const void *server, size_t server_len,
                                      const char *group, hash_ring_mc_stats_t **out);

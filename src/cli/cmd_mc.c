@@ -105,7 +105,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
         argc--;
         argv++;
     }
-    if (argc == 0)
+    if (argc <= 0)
         return cli_fail("mc get: no keys given");
     if (argc == 1 && !o->json) {
         /* one key: a plain get, whose failure comes with its detail */

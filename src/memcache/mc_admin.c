@@ -80,20 +80,48 @@ out:
     return hr_mc_end(mc, rc);
 }
 
-/* A server named directly: created from its name if needed, connected
- * whatever its dead mark. */
-static int mc_direct(hash_ring_mc_t *mc, const void *server, size_t server_len, mc_server **out)
+/* A server named directly: the client's entry for that name (a member it
+ * has used, a name given an address), else a new entry when the name parses
+ * as an address.  The name is checked before anything is created: version
+ * and stats accept any name, and entries are freed only at
+ * hash_ring_mc_destroy, so each refused name would otherwise stay behind.
+ * *created is set for a new entry, which mc_direct_end forgets again if the
+ * call fails: a failed call leaves the client as it was.  The server is
+ * connected whatever its dead mark. */
+static int mc_direct(hash_ring_mc_t *mc, const void *server, size_t server_len, mc_server **out,
+                     int *created)
 {
-    if (server == NULL || server_len == 0)
-        return HASH_RING_EINVAL;
-    mc_server *s = hr_mc_server_get(mc, server, server_len, 1);
-    if (s == NULL)
-        return HASH_RING_ENOMEM;
-    int rc = hr_mc_server_ready(mc, s);
+    *created = 0;
+    int rc = hr_mc_check_server_given(mc, server, server_len);
     if (rc != HASH_RING_OK)
         return rc;
+    mc_server *s = hr_mc_server_get(mc, server, server_len, 0);
+    if (s == NULL) {
+        rc = hr_mc_check_server_name(mc, server, server_len);
+        if (rc != HASH_RING_OK)
+            return rc;
+        s = hr_mc_server_get(mc, server, server_len, 1);
+        if (s == NULL)
+            return HASH_RING_ENOMEM;
+        *created = 1;
+    }
+    rc = hr_mc_server_ready(mc, s);
+    if (rc != HASH_RING_OK) {
+        if (*created)
+            hr_mc_server_forget(mc, s);
+        return rc;
+    }
     *out = s;
     return HASH_RING_OK;
+}
+
+/* Ends a call that mc_direct started: forgets the entry it created when the
+ * call failed (the message in mc->err does not point into it). */
+static int mc_direct_end(hash_ring_mc_t *mc, mc_server *s, int created, int rc)
+{
+    if (rc != HASH_RING_OK && created)
+        hr_mc_server_forget(mc, s);
+    return hr_mc_end(mc, rc);
 }
 
 static int mc_on_version(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
@@ -116,17 +144,22 @@ static int mc_on_version(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *re
 int hash_ring_mc_version(hash_ring_mc_t *mc, const void *server, size_t server_len,
                          const char **version, size_t *version_len)
 {
-    if (mc == NULL || version == NULL)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
     hr_mc_begin(mc);
+    if (version == NULL) {
+        hr_mc_errf(mc, "version is NULL");
+        return hr_mc_end(mc, HASH_RING_EINVAL);
+    }
     mc_server *s;
-    int rc = mc_direct(mc, server, server_len, &s);
+    int created;
+    int rc = mc_direct(mc, server, server_len, &s, &created);
     if (rc != HASH_RING_OK)
         return hr_mc_end(mc, rc);
     hr_mc_req_reset(s);
     rc = hr_mc_req_str(s, "version\r\n");
     if (rc != HASH_RING_OK)
-        return hr_mc_end(mc, rc);
+        return mc_direct_end(mc, s, created, rc);
     s->on_reply = mc_on_version;
     s->result = HASH_RING_OK;
     hr_mc_exchange(mc, &s, 1);
@@ -136,7 +169,7 @@ int hash_ring_mc_version(hash_ring_mc_t *mc, const void *server, size_t server_l
         if (version_len != NULL)
             *version_len = mc->vlen;
     }
-    return hr_mc_end(mc, rc);
+    return mc_direct_end(mc, s, created, rc);
 }
 
 static char *mc_dup(const unsigned char *p, size_t n)
@@ -186,9 +219,13 @@ static int mc_on_stat(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
 int hash_ring_mc_stats(hash_ring_mc_t *mc, const void *server, size_t server_len,
                        const char *group, hash_ring_mc_stats_t **out)
 {
-    if (mc == NULL || out == NULL)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
     hr_mc_begin(mc);
+    if (out == NULL) {
+        hr_mc_errf(mc, "out is NULL");
+        return hr_mc_end(mc, HASH_RING_EINVAL);
+    }
     if (group != NULL) {
         size_t gl = strlen(group);
         int ok = gl > 0 && gl <= 64;
@@ -203,12 +240,13 @@ int hash_ring_mc_stats(hash_ring_mc_t *mc, const void *server, size_t server_len
         }
     }
     mc_server *s;
-    int rc = mc_direct(mc, server, server_len, &s);
+    int created;
+    int rc = mc_direct(mc, server, server_len, &s, &created);
     if (rc != HASH_RING_OK)
         return hr_mc_end(mc, rc);
     hash_ring_mc_stats_t *st = calloc(1, sizeof *st);
     if (st == NULL)
-        return hr_mc_end(mc, HASH_RING_ENOMEM);
+        return mc_direct_end(mc, s, created, HASH_RING_ENOMEM);
     hr_mc_req_reset(s);
     rc = hr_mc_req_str(s, "stats");
     if (rc == HASH_RING_OK && group != NULL) {
@@ -230,7 +268,7 @@ int hash_ring_mc_stats(hash_ring_mc_t *mc, const void *server, size_t server_len
         *out = st;
     else
         hash_ring_mc_stats_free(st);
-    return hr_mc_end(mc, rc);
+    return mc_direct_end(mc, s, created, rc);
 }
 
 size_t hash_ring_mc_stats_count(const hash_ring_mc_stats_t *stats)

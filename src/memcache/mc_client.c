@@ -83,6 +83,7 @@ void hash_ring_mc_disconnect(hash_ring_mc_t *mc)
 {
     if (mc == NULL)
         return;
+    hr_mc_begin(mc); /* a call that cannot fail: no earlier failure's message */
     for (size_t i = 0; i < mc->nservers; i++)
         hr_mc_server_close(mc->servers[i]);
 }
@@ -107,66 +108,105 @@ int hr_mc_end(hash_ring_mc_t *mc, int rc)
     return rc;
 }
 
+/* The option setters end like every other call: a refused value says why,
+ * and a success clears the message of an earlier failure. */
+static int mc_bad_option(hash_ring_mc_t *mc, const char *what, unsigned long long min,
+                         unsigned long long max, const char *unit)
+{
+    hr_mc_errf(mc, "%s must be %llu..%llu %s", what, min, max, unit);
+    return hr_mc_end(mc, HASH_RING_EINVAL);
+}
+
 int hash_ring_mc_set_connect_timeout(hash_ring_mc_t *mc, unsigned ms)
 {
-    if (mc == NULL || ms == 0 || ms > MC_MAX_TIMEOUT_MS)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
+    hr_mc_begin(mc);
+    if (ms == 0 || ms > MC_MAX_TIMEOUT_MS)
+        return mc_bad_option(mc, "connect timeout", 1, MC_MAX_TIMEOUT_MS, "ms");
     mc->connect_timeout = ms;
-    return HASH_RING_OK;
+    return hr_mc_end(mc, HASH_RING_OK);
 }
 
 int hash_ring_mc_set_io_timeout(hash_ring_mc_t *mc, unsigned ms)
 {
-    if (mc == NULL || ms == 0 || ms > MC_MAX_TIMEOUT_MS)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
+    hr_mc_begin(mc);
+    if (ms == 0 || ms > MC_MAX_TIMEOUT_MS)
+        return mc_bad_option(mc, "io timeout", 1, MC_MAX_TIMEOUT_MS, "ms");
     mc->io_timeout = ms;
-    return HASH_RING_OK;
+    return hr_mc_end(mc, HASH_RING_OK);
 }
 
 int hash_ring_mc_set_retry_interval(hash_ring_mc_t *mc, unsigned ms)
 {
-    if (mc == NULL || ms > MC_MAX_RETRY_MS)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
+    hr_mc_begin(mc);
+    if (ms > MC_MAX_RETRY_MS)
+        return mc_bad_option(mc, "retry interval", 0, MC_MAX_RETRY_MS, "ms");
     mc->retry_interval = ms;
-    return HASH_RING_OK;
+    return hr_mc_end(mc, HASH_RING_OK);
 }
 
 int hash_ring_mc_set_failover(hash_ring_mc_t *mc, int enabled)
 {
     if (mc == NULL)
         return HASH_RING_EINVAL;
+    hr_mc_begin(mc);
     mc->failover = enabled != 0;
-    return HASH_RING_OK;
+    return hr_mc_end(mc, HASH_RING_OK);
 }
 
 int hash_ring_mc_set_max_value(hash_ring_mc_t *mc, size_t bytes)
 {
-    if (mc == NULL || bytes == 0 || bytes > MC_MAX_MAX_VALUE)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
+    hr_mc_begin(mc);
+    if (bytes == 0 || bytes > MC_MAX_MAX_VALUE)
+        return mc_bad_option(mc, "maximum value size", 1, MC_MAX_MAX_VALUE, "bytes");
     mc->max_value = bytes;
-    return HASH_RING_OK;
+    return hr_mc_end(mc, HASH_RING_OK);
 }
 
 /* ---- Servers ------------------------------------------------------------ */
 
+int hr_mc_check_server_given(hash_ring_mc_t *mc, const void *server, size_t server_len)
+{
+    if (server != NULL && server_len > 0)
+        return HASH_RING_OK;
+    hr_mc_errf(mc, "server name is %s", server == NULL ? "NULL" : "empty");
+    return HASH_RING_EINVAL;
+}
+
+int hr_mc_check_server_name(hash_ring_mc_t *mc, const void *server, size_t server_len)
+{
+    hr_mc_addr a;
+    char why[96];
+    int rc = hr_mc_addr_parse(server, server_len, &a, why, sizeof why);
+    if (rc == HASH_RING_OK)
+        hr_mc_addr_free(&a);
+    else if (rc == HASH_RING_EINVAL)
+        hr_mc_errf(mc, "server '%.*s': %s", (int)(server_len > 200 ? 200 : server_len),
+                   (const char *)server, why);
+    return rc;
+}
+
 int hash_ring_mc_add_server(hash_ring_mc_t *mc, const void *server, size_t server_len,
                             uint32_t weight)
 {
-    if (mc == NULL || server == NULL || server_len == 0)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
     hr_mc_begin(mc);
+    int rc = hr_mc_check_server_given(mc, server, server_len);
+    if (rc != HASH_RING_OK)
+        return hr_mc_end(mc, rc);
     mc_server *s = hr_mc_server_get(mc, server, server_len, 0);
     if (s == NULL) {
-        hr_mc_addr a;
-        char why[96];
-        int rc = hr_mc_addr_parse(server, server_len, &a, why, sizeof why);
-        if (rc != HASH_RING_OK) {
-            if (rc == HASH_RING_EINVAL)
-                hr_mc_errf(mc, "server '%.*s': %s", (int)(server_len > 200 ? 200 : server_len),
-                        (const char *)server, why);
+        rc = hr_mc_check_server_name(mc, server, server_len);
+        if (rc != HASH_RING_OK)
             return hr_mc_end(mc, rc);
-        }
-        hr_mc_addr_free(&a);
     } else if (!s->addr_ok) {
         hr_mc_errf(mc, "server %s: %s", s->name, s->addr_err);
         return hr_mc_end(mc, HASH_RING_EINVAL);
@@ -176,10 +216,13 @@ int hash_ring_mc_add_server(hash_ring_mc_t *mc, const void *server, size_t serve
 
 int hash_ring_mc_remove_server(hash_ring_mc_t *mc, const void *server, size_t server_len)
 {
-    if (mc == NULL || server == NULL || server_len == 0)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
     hr_mc_begin(mc);
-    int rc = hash_ring_remove_node(mc->ring, server, server_len);
+    int rc = hr_mc_check_server_given(mc, server, server_len);
+    if (rc != HASH_RING_OK)
+        return hr_mc_end(mc, rc);
+    rc = hash_ring_remove_node(mc->ring, server, server_len);
     if (rc == HASH_RING_OK) {
         mc_server *s = hr_mc_server_get(mc, server, server_len, 0);
         if (s != NULL) {
@@ -193,12 +236,15 @@ int hash_ring_mc_remove_server(hash_ring_mc_t *mc, const void *server, size_t se
 int hash_ring_mc_set_address(hash_ring_mc_t *mc, const void *server, size_t server_len,
                              const void *address, size_t address_len)
 {
-    if (mc == NULL || server == NULL || server_len == 0)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
     hr_mc_begin(mc);
+    int rc = hr_mc_check_server_given(mc, server, server_len);
+    if (rc != HASH_RING_OK)
+        return hr_mc_end(mc, rc);
     hr_mc_addr a;
     char why[96];
-    int rc = hr_mc_addr_parse(address, address_len, &a, why, sizeof why);
+    rc = hr_mc_addr_parse(address, address_len, &a, why, sizeof why);
     if (rc != HASH_RING_OK) {
         if (rc == HASH_RING_EINVAL)
             hr_mc_errf(mc, "address for server '%.*s': %s", (int)(server_len > 200 ? 200 : server_len),

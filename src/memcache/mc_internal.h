@@ -133,6 +133,15 @@ int hr_mc_end(hash_ring_mc_t *mc, int rc);
 /* HASH_RING_OK, or HASH_RING_EINVAL with the reason in mc->err. */
 int hr_mc_check_key(hash_ring_mc_t *mc, const void *key, size_t key_len);
 
+/* HASH_RING_OK, or HASH_RING_EINVAL with a message when the server name
+ * of a call is NULL or empty (checked before any other use of it). */
+int hr_mc_check_server_given(hash_ring_mc_t *mc, const void *server, size_t server_len);
+
+/* HASH_RING_OK when the server name parses as an address (see SERVERS in
+ * hash_ring_memcache.h), else HASH_RING_EINVAL (reason in mc->err) or
+ * HASH_RING_ENOMEM.  Creates nothing. */
+int hr_mc_check_server_name(hash_ring_mc_t *mc, const void *server, size_t server_len);
+
 /* ---- mc_reply.c ------------------------------------------------------ */
 
 /* 1 for ERROR, CLIENT_ERROR and SERVER_ERROR. */
@@ -159,6 +168,10 @@ int hr_mc_on_get(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep);
  * create is set.  NULL: not found, or ENOMEM when creating. */
 mc_server *hr_mc_server_get(hash_ring_mc_t *mc, const char *name, size_t len, int create);
 void hr_mc_server_free(mc_server *s);
+
+/* Takes a server out of the table and frees it (its connection closed):
+ * undoes a creation that a failed call must not leave behind. */
+void hr_mc_server_forget(hash_ring_mc_t *mc, mc_server *s);
 
 /* Closes the connection (keeps the server). */
 void hr_mc_server_close(mc_server *s);

@@ -387,9 +387,17 @@ static hash_ring_mc_result_t *mc_result_new(size_t count)
 int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const size_t *key_lens,
                            size_t count, hash_ring_mc_result_t **out)
 {
-    if (mc == NULL || out == NULL || (count > 0 && (keys == NULL || key_lens == NULL)))
+    if (mc == NULL)
         return HASH_RING_EINVAL;
     hr_mc_begin(mc);
+    if (out == NULL) {
+        hr_mc_errf(mc, "out is NULL");
+        return hr_mc_end(mc, HASH_RING_EINVAL);
+    }
+    if (count > 0 && (keys == NULL || key_lens == NULL)) {
+        hr_mc_errf(mc, "%s is NULL (count %zu)", keys == NULL ? "keys" : "key_lens", count);
+        return hr_mc_end(mc, HASH_RING_EINVAL);
+    }
     for (size_t i = 0; i < count; i++) {
         if (hr_mc_check_key(mc, keys[i], key_lens[i]) != HASH_RING_OK) {
             char why[200];

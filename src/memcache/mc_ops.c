@@ -197,12 +197,16 @@ static int mc_storage(hash_ring_mc_t *mc, const char *verb, const void *key, siz
                       const void *value, size_t value_len, uint32_t flags, uint32_t ttl,
                       int with_cas, uint64_t cas)
 {
-    if (mc == NULL || (value == NULL && value_len > 0))
+    if (mc == NULL)
         return HASH_RING_EINVAL;
     mc_cmd cmd;
     int rc = mc_key_start(mc, &cmd, verb, key, key_len);
     if (rc != HASH_RING_OK)
         return rc;
+    if (value == NULL && value_len > 0) {
+        hr_mc_errf(mc, "value is NULL (value_len %zu)", value_len);
+        return hr_mc_end(mc, HASH_RING_EINVAL);
+    }
     if (value_len > mc->max_value) {
         hr_mc_errf(mc, "value of %zu bytes: larger than the maximum of %zu bytes", value_len,
                 mc->max_value);
@@ -260,12 +264,16 @@ int hash_ring_mc_cas(hash_ring_mc_t *mc, const void *key, size_t key_len, const 
 static int mc_retrieve(hash_ring_mc_t *mc, const void *key, size_t key_len, const void **value,
                        size_t *value_len, uint32_t *flags, uint64_t *cas, int want_cas)
 {
-    if (mc == NULL || value == NULL || value_len == NULL)
+    if (mc == NULL)
         return HASH_RING_EINVAL;
     mc_cmd cmd;
     int rc = mc_key_start(mc, &cmd, want_cas ? "gets" : "get", key, key_len);
     if (rc != HASH_RING_OK)
         return rc;
+    if (value == NULL || value_len == NULL) {
+        hr_mc_errf(mc, "%s is NULL", value == NULL ? "value" : "value_len");
+        return hr_mc_end(mc, HASH_RING_EINVAL);
+    }
     cmd.read_only = 1;
     cmd.on_reply = hr_mc_on_get;
     mc->op_key = key;

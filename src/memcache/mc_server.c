@@ -104,6 +104,24 @@ mc_server *hr_mc_server_get(hash_ring_mc_t *mc, const char *name, size_t len, in
     return s;
 }
 
+void hr_mc_server_forget(hash_ring_mc_t *mc, mc_server *s)
+{
+    size_t h = (size_t)(mc_hash(s->name, s->name_len) & (mc->nbuckets - 1));
+    for (mc_server **pp = &mc->buckets[h]; *pp != NULL; pp = &(*pp)->hnext)
+        if (*pp == s) {
+            *pp = s->hnext;
+            break;
+        }
+    /* Usually the newest entry: searched from the end.  The table's order
+     * means nothing, so the last entry fills the hole. */
+    for (size_t i = mc->nservers; i-- > 0;)
+        if (mc->servers[i] == s) {
+            mc->servers[i] = mc->servers[--mc->nservers];
+            break;
+        }
+    hr_mc_server_free(s);
+}
+
 void hr_mc_server_close(mc_server *s)
 {
     s->idle_checked = 0;

@@ -542,6 +542,131 @@ static void test_bad_input_sends_nothing(void **state)
     hash_ring_destroy(ring);
 }
 
+/* A failed call leaves a message; a success (of any kind) clears it. */
+static void fail_once(hash_ring_mc_t *mc)
+{
+    assert_int_equal(hash_ring_mc_add_server(mc, "host:0", 6, 1), HASH_RING_EINVAL);
+    assert_string_not_equal(hash_ring_mc_last_error(mc), "");
+}
+
+/* A success that has always cleared the message (an empty multi-get), so
+ * that the EINVAL call after it cannot pass on a stale message. */
+static void succeed_once(hash_ring_mc_t *mc)
+{
+    hash_ring_mc_result_t *res = NULL;
+    assert_int_equal(hash_ring_mc_get_multi(mc, NULL, NULL, 0, &res), HASH_RING_OK);
+    hash_ring_mc_result_free(res);
+    assert_string_equal(hash_ring_mc_last_error(mc), "");
+}
+
+/* The call fails with HASH_RING_EINVAL and last_error says `why`. */
+#define ASSERT_EINVAL_SAYS(mc, call, why)                                                    \
+    do {                                                                                     \
+        succeed_once(mc);                                                                    \
+        assert_int_equal((call), HASH_RING_EINVAL);                                          \
+        if (strstr(hash_ring_mc_last_error(mc), (why)) == NULL)                              \
+            fail_msg("%s: last_error '%s', want '%s'", #call, hash_ring_mc_last_error(mc),  \
+                     (why));                                                                 \
+    } while (0)
+
+/* The call succeeds right after a failure and last_error is "" again. */
+#define ASSERT_OK_CLEARS(mc, call)                                                           \
+    do {                                                                                     \
+        fail_once(mc);                                                                       \
+        assert_int_equal((call), HASH_RING_OK);                                              \
+        if (hash_ring_mc_last_error(mc)[0] != '\0')                                          \
+            fail_msg("%s: stale last_error '%s'", #call, hash_ring_mc_last_error(mc));      \
+    } while (0)
+
+/* hash_ring_mc_last_error() follows every call that takes a client: ""
+ * after each success (the option setters included), and after each EINVAL
+ * (NULL and out-of-range arguments included) a message naming what was
+ * wrong - not the message of an earlier call, nor none. */
+static void test_last_error_follows_every_call(void **state)
+{
+    (void)state;
+    hash_ring_t *ring;
+    hash_ring_mc_t *mc = client_for(&ring, HR_VECTORS_DIR "/seed3", HASH_RING_DIALECT_PYTHON);
+    /* Successful setters clear an earlier failure's message. */
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set_connect_timeout(mc, 1000));
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set_io_timeout(mc, 3000));
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set_retry_interval(mc, 30000));
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set_retry_interval(mc, 0));
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set_failover(mc, 0));
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set_failover(mc, 1));
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set_max_value(mc, 1 << 20));
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set_address(mc, names[0], strlen(names[0]), d[0].addr,
+                                                  strlen(d[0].addr)));
+    fail_once(mc);
+    hash_ring_mc_disconnect(mc); /* cannot fail: a success */
+    assert_string_equal(hash_ring_mc_last_error(mc), "");
+    /* Setters out of range. */
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_connect_timeout(mc, 0),
+                       "connect timeout must be 1..3600000 ms");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_connect_timeout(mc, 3600001),
+                       "connect timeout must be 1..3600000 ms");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_io_timeout(mc, 0), "io timeout must be 1..3600000 ms");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_io_timeout(mc, 3600001),
+                       "io timeout must be 1..3600000 ms");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_retry_interval(mc, 86400001),
+                       "retry interval must be 0..86400000 ms");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_max_value(mc, 0),
+                       "maximum value size must be 1..1073741824 bytes");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_max_value(mc, ((size_t)1 << 30) + 1),
+                       "maximum value size must be 1..1073741824 bytes");
+    /* NULL or empty server names. */
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_add_server(mc, NULL, 5, 1), "server name is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_add_server(mc, "", 0, 1), "server name is empty");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_remove_server(mc, NULL, 5), "server name is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_remove_server(mc, "x", 0), "server name is empty");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_address(mc, NULL, 5, d[0].addr, strlen(d[0].addr)),
+                       "server name is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_address(mc, "x", 0, d[0].addr, strlen(d[0].addr)),
+                       "server name is empty");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set_address(mc, "x", 1, NULL, 0), "empty server address");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_add_server(mc, "host:0", 6, 1), "host:0");
+    /* NULL value pointers. */
+    const void *v;
+    size_t vl;
+    uint64_t cas;
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_get(mc, "k", 1, NULL, &vl, NULL), "value is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_get(mc, "k", 1, &v, NULL, NULL), "value_len is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_gets(mc, "k", 1, NULL, &vl, NULL, &cas), "value is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_set(mc, "k", 1, NULL, 1, 0, 0), "value is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_add(mc, "k", 1, NULL, 1, 0, 0), "value is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_replace(mc, "k", 1, NULL, 1, 0, 0), "value is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_append(mc, "k", 1, NULL, 1), "value is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_prepend(mc, "k", 1, NULL, 1), "value is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_cas(mc, "k", 1, NULL, 1, 0, 0, 1), "value is NULL");
+    /* Multi-get arrays and out pointers. */
+    const void *keys[2] = {"a", "b"};
+    size_t lens[2] = {1, 1};
+    hash_ring_mc_result_t *res = NULL;
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_get_multi(mc, NULL, lens, 2, &res), "keys is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_get_multi(mc, keys, NULL, 2, &res), "key_lens is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_get_multi(mc, keys, lens, 2, NULL), "out is NULL");
+    assert_null(res);
+    /* Server commands. */
+    const char *ver;
+    hash_ring_mc_stats_t *st = NULL;
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_version(mc, names[0], strlen(names[0]), NULL, NULL),
+                       "version is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_version(mc, NULL, 0, &ver, NULL), "server name is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_version(mc, "bad-1:0", 7, &ver, NULL), "bad-1:0");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_stats(mc, names[0], strlen(names[0]), NULL, NULL),
+                       "out is NULL");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_stats(mc, "", 0, NULL, &st), "server name is empty");
+    ASSERT_EINVAL_SAYS(mc, hash_ring_mc_stats(mc, "bad-1:0", 7, NULL, &st), "bad-1:0");
+    assert_null(st);
+    /* Every option still as set before the refused calls: the client works. */
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0));
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_get(mc, "k", 1, &v, &vl, NULL));
+    assert_string_equal(v, "v");
+    ASSERT_OK_CLEARS(mc, hash_ring_mc_version(mc, names[1], strlen(names[1]), &ver, NULL));
+    hash_ring_mc_destroy(mc);
+    hash_ring_destroy(ring);
+}
+
 static void test_large_values(void **state)
 {
     (void)state;
@@ -686,6 +811,7 @@ int main(void)
         cmocka_unit_test_setup(test_every_operation, flush_backends),
         cmocka_unit_test_setup(test_ttl_expires, flush_backends),
         cmocka_unit_test_setup(test_bad_input_sends_nothing, flush_backends),
+        cmocka_unit_test_setup(test_last_error_follows_every_call, flush_backends),
         cmocka_unit_test_setup(test_large_values, flush_backends),
         cmocka_unit_test(test_unix_socket_and_ipv6),
         cmocka_unit_test_setup(test_no_fd_leak, flush_backends),
