@@ -106,8 +106,8 @@ uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size
 
 /* The port part of a name: the bytes after its last ':' when they are one
  * or more decimal digits and some byte precedes the ':'.  On success *c is
- * the index of that ':' and *value the digits' value, saturated at
- * UINT64_MAX as strtoul() saturates at ULONG_MAX. */
+ * the index of that ':' and *value the digits' value (saturated at
+ * UINT64_MAX: no peer accepts such a port, this only keeps it defined). */
 static int hr_port_suffix(const char *s, size_t len, size_t *c, uint64_t *value)
 {
     size_t i = len;
@@ -142,11 +142,12 @@ static size_t hr_put_host_port(char *out, const char *host, size_t hlen, unsigne
 }
 
 /* libmemcached keeps a server as a host and a 16-bit port and hashes
- * "host" when the port is 11211, else "host:%u".  A name is read as its
- * server string parser reads one: the port is the number after the last
- * ':' (strtoul, then cut to in_port_t), 0 meaning the default 11211; a
- * bracketed host "[h]" stands for h.  A unix socket ("/path") has port 0,
- * so libmemcached hashes "/path:0". */
+ * "host" when the port is 11211, else "host:%u".  The port is the number
+ * after the last ':' (as memcached_server_add_with_weight() gets host and
+ * port apart; its server string parser reads the number the same way:
+ * strtoul, cut to in_port_t, 0 meaning the default 11211).  The host is
+ * used as written, brackets included (the string parser keeps "[h]").  A
+ * unix socket ("/path") has port 0, so libmemcached hashes "/path:0". */
 static size_t hr_hash_name_libmemcached(const char *name, size_t len, char *out)
 {
     size_t c;
@@ -163,17 +164,11 @@ static size_t hr_hash_name_libmemcached(const char *name, size_t len, char *out)
     unsigned port = (unsigned)(value & 0xffffu);
     if (port == 0)
         port = 11211;
-    const char *host = name;
-    size_t hlen = c;
-    if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
-        host++;
-        hlen -= 2;
-    }
     if (port == 11211) {
-        memcpy(out, host, hlen);
-        return hlen;
+        memcpy(out, name, c);
+        return c;
     }
-    return hr_put_host_port(out, host, hlen, port);
+    return hr_put_host_port(out, name, c, port);
 }
 
 /* nutcracker hashes a server's configured text: "host:port" exactly as

@@ -343,8 +343,8 @@ static void lm_compare_entries(const char *what, const lm_entry *e, size_t n)
 }
 
 /* Ports as libmemcached's string parser reads them: leading zeros, 0 (the
- * default port), values past 65535 (cut to 16 bits: 76747 is 11211),
- * bracketed hosts. */
+ * default port), values past 65535 (cut to 16 bits: 76747 is 11211); and
+ * bracketed hosts, which it keeps as written. */
 static void test_server_strings(void **state)
 {
     (void)state;
@@ -352,7 +352,8 @@ static void test_server_strings(void **state)
                           {"h2:0", LM_PARSED, 1},      {"h3:65536", LM_PARSED, 1},
                           {"h4:76747", LM_PARSED, 1},  {"h5:01212", LM_PARSED, 1},
                           {"h6:76748", LM_PARSED, 1},  {"h7:11211", LM_PARSED, 1},
-                          {"h8", LM_PARSED, 1}};
+                          {"h8", LM_PARSED, 1},        {"[a::1]:11212", LM_PARSED, 1},
+                          {"[b::2]:011211", LM_PARSED, 1}};
     lm_compare_entries("odd ports in server strings", a, sizeof a / sizeof *a);
 }
 
