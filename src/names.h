@@ -40,7 +40,8 @@ void hr_names_unref(hr_names *t);
 hr_name *hr_names_find(const hr_names *t, const void *p, size_t len);
 
 /* Makes room for `extra` more names, so that interning them does not grow
- * the table.  HASH_RING_OK or HASH_RING_ENOMEM (the table unchanged). */
+ * the table.  HASH_RING_OK or HASH_RING_ENOMEM (every name still there;
+ * the capacity may have grown by the steps that succeeded). */
 int hr_names_reserve(hr_names *t, size_t extra);
 
 /* Finds or interns (p, len); *created (if not NULL) tells whether this

@@ -148,10 +148,13 @@ int hash_ring_add_nodes(hash_ring_t *ring, const void *const *names, const size_
         rc = HASH_RING_ENOMEM;
         goto out;
     }
-    /* room for every name first: a call that fails later then keeps no
-     * allocation of its own (the table only ever trades an array for a
-     * larger one) */
-    rc = hr_names_reserve(ring->names, count);
+    /* room for the names the table lacks, first: a call that fails later
+     * keeps no allocation of its own (the table only ever trades an array
+     * for a larger one, and only for names it will hold) */
+    size_t unknown = 0;
+    for (size_t i = 0; i < count; i++)
+        unknown += hr_names_find(ring->names, names[i], name_lens[i]) == NULL;
+    rc = hr_names_reserve(ring->names, unknown);
     if (rc != HASH_RING_OK)
         goto out;
     size_t interned = 0;

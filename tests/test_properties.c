@@ -15,6 +15,7 @@
 #include "continuum.h"
 #include "digest.h"
 #include "hash_ring.h"
+#include "names.h"
 #include "ring.h"
 #include "testutil.h"
 
@@ -612,6 +613,57 @@ static void test_host_port_names(void **state)
     }
 }
 
+/* The name table (src/names.c) against a model: names interned and
+ * forgotten in random order, with probe runs crossing one another (the
+ * table stays between 1/4 and 1/2 full); after every step each name of the
+ * pool is found exactly when the model holds it.  Forgetting must move
+ * the later entries of a probe run back into the hole, or lookups stop
+ * there. */
+static void test_name_table_forget(void **state)
+{
+    (void)state;
+    enum { NPOOL = 1500, STEPS = 6000 };
+    static char pool_names[NPOOL][16];
+    static hr_name *held[NPOOL];
+    const hr_dialect *d = hr_dialect_get(HASH_RING_DIALECT_LIBMEMCACHED);
+    for (size_t i = 0; i < NPOOL; i++)
+        snprintf(pool_names[i], sizeof pool_names[i], "n%zu:%zu", i, 11200 + i % 20);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        uint64_t st = seed * 0x9e3779b97f4a7c15u;
+        hr_names *t = hr_names_new();
+        assert_non_null(t);
+        memset(held, 0, sizeof held);
+        size_t live = 0;
+        for (size_t step = 0; step < STEPS; step++) {
+            size_t i = (size_t)(tu_rand(&st) % NPOOL);
+            /* intern more often while few are held, forget more while many */
+            int intern = (tu_rand(&st) % NPOOL) >= live;
+            if (intern && held[i] == NULL) {
+                int created = 0;
+                assert_int_equal(hr_names_intern(t, d, pool_names[i], strlen(pool_names[i]),
+                                                 &held[i], &created),
+                                 HASH_RING_OK);
+                assert_true(created);
+                live++;
+            } else if (!intern && held[i] != NULL) {
+                hr_names_forget(t, held[i]);
+                held[i] = NULL;
+                live--;
+            }
+            if (step % 7 != 0 && step + 1 != STEPS)
+                continue;
+            for (size_t k = 0; k < NPOOL; k++) {
+                hr_name *n = hr_names_find(t, pool_names[k], strlen(pool_names[k]));
+                if (n != held[k])
+                    fail_msg("seed %llu step %zu: name %s %s", (unsigned long long)seed, step,
+                             pool_names[k], held[k] ? "lost" : "still found");
+            }
+        }
+        assert_true(live > 0);
+        hr_names_unref(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_shares_exact),
         cmocka_unit_test(test_tie_rules),
         cmocka_unit_test(test_host_port_names),
+        cmocka_unit_test(test_name_table_forget),
     };
     return cmocka_run_group_tests(tests, setup_pool, NULL);
 }
