@@ -229,6 +229,15 @@ out:
     return rc;
 }
 
+int hr_ring_has_member(hash_ring_t *ring, const void *name, size_t len)
+{
+    pthread_mutex_lock(&ring->wlock);
+    hr_name *nm = hr_names_find(ring->names, name, len);
+    int member = nm != NULL && nm->member != HR_NOT_MEMBER;
+    pthread_mutex_unlock(&ring->wlock);
+    return member;
+}
+
 int hash_ring_remove_node(hash_ring_t *ring, const void *name, size_t name_len)
 {
     return hr_change(ring, name, name_len, 1, 0);

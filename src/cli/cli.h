@@ -26,7 +26,8 @@ typedef struct cli_opts {
     hash_ring_dialect_t dialect;
     int json;
     hash_ring_t *ring; /* built from --node / --nodes-file */
-    int have_nodes;    /* at least one --node or --nodes-file was given */
+    int have_nodes;    /* at least one node was given */
+    int nodes_given;   /* --node or --nodes-file was used (even if no node came of it) */
 } cli_opts;
 
 /* Prints "hash-ring: MESSAGE" to stderr and returns CLI_EXIT_USAGE. */

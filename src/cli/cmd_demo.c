@@ -185,7 +185,7 @@ int cli_cmd_demo(cli_opts *o, int argc, char **argv)
         return CLI_EXIT_OK;
     if (argc > 0)
         return cli_fail("demo: unexpected argument '%s'", argv[0]);
-    if (o->have_nodes)
+    if (o->nodes_given)
         return cli_fail("demo: uses its own three servers; drop --node and --nodes-file");
     demo_ring rings[DEMO_RINGS];
     memset(rings, 0, sizeof rings);

@@ -22,7 +22,7 @@ static const char mc_help[] =
     "  get [--] KEY...  one key: its value and a newline; several keys:\n"
     "                   KEY<TAB>VALUE per key found (one round trip per server);\n"
     "                   exit 1 if any key is missing.  --json: {KEY: VALUE|null}\n"
-    "  delete KEY       exit 1 if the key was not there\n"
+    "  delete [--] KEY  exit 1 if the key was not there\n"
     "  incr KEY N       add N, print the new value (exit 1 if the key is missing)\n"
     "  decr KEY N       subtract N (stops at 0), print the new value\n"
     "  stats            SERVER<TAB>up<TAB>curr_items=N<TAB>total_items=N, or\n"
@@ -36,7 +36,7 @@ static const char mc_help[] =
     "                        uses NAME); repeatable\n"
     "\n"
     "RING OPTIONS, --json among them, come before 'mc'.  'mc COMMAND --help'\n"
-    "prints this.  Errors (a server failure, a bad key or value) are one line\n"
+    "prints this; '--' before a key lets it start with '-'.  Errors (a server failure, a bad key or value) are one line\n"
     "on stderr, exit status 2; a miss or a server down, as said above, exit 1.\n";
 
 static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -50,6 +50,15 @@ static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
         return -1;
     *out = (uint64_t)v;
     return 0;
+}
+
+/* A leading "--" ends the options: what follows may start with '-'. */
+static void mc_skip_dashdash(int *argc, char ***argv)
+{
+    if (*argc > 0 && strcmp((*argv)[0], "--") == 0) {
+        (*argc)--;
+        (*argv)++;
+    }
 }
 
 /* The status's text, then what the client last saw go wrong when that
@@ -101,10 +110,7 @@ static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
 
 static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 {
-    if (argc > 0 && strcmp(argv[0], "--") == 0) {
-        argc--;
-        argv++;
-    }
+    mc_skip_dashdash(&argc, &argv);
     if (argc <= 0)
         return cli_fail("mc get: no keys given");
     if (argc == 1 && !o->json) {
@@ -188,6 +194,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 
 static int mc_cmd_delete(hash_ring_mc_t *mc, int argc, char **argv)
 {
+    mc_skip_dashdash(&argc, &argv);
     if (argc != 1)
         return cli_fail("mc delete: usage: delete KEY");
     int rc = hash_ring_mc_delete(mc, argv[0], strlen(argv[0]));
@@ -204,6 +211,7 @@ static int mc_cmd_arith(hash_ring_mc_t *mc, int decr, int argc, char **argv)
 {
     const char *name = decr ? "decr" : "incr";
     uint64_t n, nv = 0;
+    mc_skip_dashdash(&argc, &argv);
     if (argc != 2 || mc_parse_u64(argv[1], UINT64_MAX, &n) != 0)
         return cli_fail("mc %s: usage: %s KEY N (N a number 0..18446744073709551615)", name,
                         name);
@@ -343,7 +351,12 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
     const char *cmd = argv[i];
     int n = argc - i - 1;
     char **args = argv + i + 1;
-    if (n == 1 && strcmp(args[0], "--help") == 0) { /* a key "--help": get -- --help */
+    static const char *const known[] = {"set", "get", "delete", "incr", "decr", "stats"};
+    int is_known = 0;
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+        is_known |= strcmp(cmd, known[k]) == 0;
+    /* COMMAND --help alone; a key named "--help" follows "--" */
+    if (is_known && n == 1 && strcmp(args[0], "--help") == 0) {
         fputs(mc_help, stdout);
         rc = CLI_EXIT_OK;
     } else if (strcmp(cmd, "set") == 0)

@@ -37,8 +37,8 @@ static const char usage[] =
     "  mc ...              talk to memcached servers placed on the ring\n"
     "\n"
     "'hash-ring COMMAND --help' describes a command; see also hash-ring(1).\n"
-    "Exit status: 0 success, 2 usage or input error (one line on stderr,\n"
-    "nothing on stdout).\n";
+    "Exit status: 0 success, 1 (mc only) a key not found or a server down,\n"
+    "2 usage or input error (one line on stderr, nothing on stdout).\n";
 
 typedef struct cli_command {
     const char *name;
@@ -59,7 +59,7 @@ static const cli_command commands[] = {
 
 int main(int argc, char **argv)
 {
-    cli_opts o = {HASH_RING_DIALECT_PYTHON, 0, NULL, 0};
+    cli_opts o = {HASH_RING_DIALECT_PYTHON, 0, NULL, 0, 0};
     const char **node_specs = calloc((size_t)argc + 1, sizeof *node_specs);
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nspecs = 0, nfiles = 0;
@@ -145,6 +145,7 @@ int main(int argc, char **argv)
             goto out;
     /* nodes files may hold only comments: what counts is nodes given */
     o.have_nodes = nodes.n > 0;
+    o.nodes_given = nspecs > 0 || nfiles > 0;
     if ((rc = cli_nodes_commit(&nodes, o.ring)) != 0)
         goto out;
     int help = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||

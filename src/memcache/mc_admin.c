@@ -2,6 +2,8 @@
  * version and stats (one server named directly), and the stats list. */
 #include "memcache/mc_internal.h"
 
+#include "ring.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +109,7 @@ static int mc_direct(hash_ring_mc_t *mc, const void *server, size_t server_len, 
     }
     rc = hr_mc_server_ready(mc, s);
     if (rc != HASH_RING_OK) {
-        if (*created)
+        if (*created && !hr_ring_has_member(mc->ring, s->name, s->name_len))
             hr_mc_server_forget(mc, s);
         return rc;
     }
@@ -116,10 +118,12 @@ static int mc_direct(hash_ring_mc_t *mc, const void *server, size_t server_len, 
 }
 
 /* Ends a call that mc_direct started: forgets the entry it created when the
- * call failed (the message in mc->err does not point into it). */
+ * call failed, unless the name is a ring member, whose entry (and dead
+ * mark) key operations use next (the message in mc->err does not point
+ * into the entry). */
 static int mc_direct_end(hash_ring_mc_t *mc, mc_server *s, int created, int rc)
 {
-    if (rc != HASH_RING_OK && created)
+    if (rc != HASH_RING_OK && created && !hr_ring_has_member(mc->ring, s->name, s->name_len))
         hr_mc_server_forget(mc, s);
     return hr_mc_end(mc, rc);
 }

@@ -532,6 +532,7 @@ def group_errors():
             (n3 + ["diff", "--remove", "192.168.0.246:11212", "--remove", "192.168.0.247:11212",
                    "--remove", "192.168.0.249:11212"], "diff leaves an empty ring"),
             (["--node", "a", "demo"], "demo with --node"),
+            (["--nodes-file", zero, "demo"], "demo with --nodes-file"),
             (["demo", "extra"], "demo with an argument"),
             # arguments quoted in the message hold control bytes: still one line
             (["--node", "a\nb=x", "get", "k"], "bad weight, name with a newline"),

@@ -196,6 +196,17 @@ def main():
               "set -- -dash --ttl: %d %r %r" % (rc, err, held))
         rc, out, err = mc("get", "--", "-dash")
         check((rc, out) == (0, "--ttl\n"), "get -- -dash: %d %r" % (rc, out))
+        # a key named "--help" after "--"; --help after an unknown command is
+        # still an unknown command
+        rc, out, err = mc("set", "--", "--help", "h")
+        check(rc == 0, "set -- --help: %d %r" % (rc, err))
+        rc, out, err = mc("delete", "--", "--help")
+        check(rc == 0 and all(raw_get(port[n], "--help") is None for n in NAMES),
+              "delete -- --help: %d %r" % (rc, err))
+        rc, out, err = mc("incr", "--", "-dash", "1")
+        check(rc == 2 and "incr" in err, "incr -- -dash (not a number): %d %r" % (rc, err))
+        rc, out, err = mc("bogus", "--help")
+        check(rc == 2 and out == "" and "unknown command" in err, "bogus --help: %d %r" % (rc, err))
         rc, out, err = mc("--timeout", "0", "get", "k")
         check(rc == 2, "--timeout 0")
         # a server killed: its keys fail over to the next server in ring order;

@@ -147,6 +147,17 @@ static void test_direct_unreachable_names_leave_nothing(void **state)
     assert_int_equal(hash_ring_mc_version(mc2, "known", 5, &ver, NULL), HASH_RING_EIO);
     assert_int_equal(entries(mc2), 1);
     assert_true(entry(mc2, "known")->dead);
+    /* So does a ring member the client had not used yet: its new entry and
+     * dead mark stay, so key operations skip it for the retry interval
+     * instead of trying it again. */
+    snprintf(name, sizeof name, "/nonexistent-hr-mc-%ld/member.sock", (long)getpid());
+    assert_int_equal(hash_ring_mc_add_server(mc2, name, strlen(name), 1), HASH_RING_OK);
+    size_t known = entries(mc2);
+    assert_null(entry(mc2, name));
+    assert_int_equal(hash_ring_mc_version(mc2, name, strlen(name), &ver, NULL), HASH_RING_EIO);
+    assert_int_equal(entries(mc2), known + 1);
+    assert_non_null(entry(mc2, name));
+    assert_true(entry(mc2, name)->dead);
     hash_ring_mc_destroy(mc2);
     hash_ring_mc_destroy(mc);
 }
