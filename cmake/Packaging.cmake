@@ -39,6 +39,58 @@ if(HASH_RING_BUILD_SHARED)
   list(PREPEND _hr_components runtime)
 endif()
 
+# Version: the project's (from include/hash_ring.h) plus a package revision.
+set(HASH_RING_DEB_REVISION "1" CACHE STRING "Debian revision of the packages built by cpack")
+set(_hr_deb_full_version "${PROJECT_VERSION}-${HASH_RING_DEB_REVISION}")
+# Whoever builds the packages maintains them: set it, e.g.
+# -DHASH_RING_DEB_MAINTAINER="Jane Doe <jane@example.org>".
+set(HASH_RING_DEB_MAINTAINER "The hash_ring developers <hash-ring@example.invalid>"
+  CACHE STRING "Maintainer field of the packages built by cpack")
+
+# Debian policy 12.7 and 12.1: a changelog.Debian.gz per package, and man
+# pages gzip-compressed (gzip -9n: no name or time stamp, so the files are
+# reproducible; the date is the configure time, or SOURCE_DATE_EPOCH).
+find_program(HASH_RING_GZIP gzip)
+string(TIMESTAMP _hr_deb_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+set(_hr_pkgdir ${PROJECT_BINARY_DIR}/deb-files)
+file(MAKE_DIRECTORY ${_hr_pkgdir})
+file(WRITE ${_hr_pkgdir}/changelog.Debian
+"hash-ring (${_hr_deb_full_version}) unstable; urgency=medium
+
+  * Packages of hash_ring ${PROJECT_VERSION} built with cpack from the upstream
+    source tree.
+
+ -- ${HASH_RING_DEB_MAINTAINER}  ${_hr_deb_date}
+")
+if(HASH_RING_GZIP)
+  execute_process(COMMAND ${HASH_RING_GZIP} -9nf ${_hr_pkgdir}/changelog.Debian)
+  if(HASH_RING_BUILD_CLI)
+    execute_process(COMMAND ${HASH_RING_GZIP} -9nc ${PROJECT_SOURCE_DIR}/src/cli/hash-ring.1
+      OUTPUT_FILE ${_hr_pkgdir}/hash-ring.1.gz)
+    install(FILES ${_hr_pkgdir}/hash-ring.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+      COMPONENT development EXCLUDE_FROM_ALL)
+  endif()
+elseif(HASH_RING_BUILD_CLI)
+  install(FILES ${PROJECT_SOURCE_DIR}/src/cli/hash-ring.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+    COMPONENT development EXCLUDE_FROM_ALL)
+endif()
+
+# The shared library's package has dpkg run ldconfig through a trigger
+# (policy 8.1.1); its own maintainer scripts do nothing (given here, they
+# keep CPack from writing ones that call ldconfig; lintian notes them as
+# empty, a warning, where it calls the ldconfig calls an error).
+file(WRITE ${_hr_pkgdir}/triggers "activate-noawait ldconfig\n")
+foreach(_s postinst postrm)
+  file(WRITE ${_hr_pkgdir}/tmp/${_s}
+       "#!/bin/sh\n# ldconfig runs through the trigger (DEBIAN/triggers)\nset -e\nexit 0\n")
+  file(COPY ${_hr_pkgdir}/tmp/${_s} DESTINATION ${_hr_pkgdir}
+       FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+                        WORLD_READ WORLD_EXECUTE)
+endforeach()
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
+  "${_hr_pkgdir}/triggers;${_hr_pkgdir}/postinst;${_hr_pkgdir}/postrm")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+
 # Debian policy 12.5: every package ships /usr/share/doc/<package>/copyright.
 # EXCLUDE_FROM_ALL keeps these out of a plain `cmake --install`; CPack
 # installs component by component, which includes them.
@@ -53,14 +105,16 @@ foreach(_c IN LISTS _hr_components)
     RENAME copyright
     COMPONENT ${_c}
     EXCLUDE_FROM_ALL)
+  if(HASH_RING_GZIP)
+    install(FILES ${_hr_pkgdir}/changelog.Debian.gz
+      DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${_pkg}
+      COMPONENT ${_c}
+      EXCLUDE_FROM_ALL)
+  endif()
 endforeach()
 
 set(CPACK_PACKAGE_NAME "hash-ring")
 set(CPACK_PACKAGE_VENDOR "The hash_ring developers")
-# Whoever builds the packages maintains them: set it, e.g.
-# -DHASH_RING_DEB_MAINTAINER="Jane Doe <jane@example.org>".
-set(HASH_RING_DEB_MAINTAINER "The hash_ring developers <hash-ring@example.invalid>"
-  CACHE STRING "Maintainer field of the packages built by cpack")
 set(CPACK_PACKAGE_CONTACT "${HASH_RING_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${CMAKE_PROJECT_NAME} built using CMake")
 set(CPACK_PACKAGE_VERSION_MAJOR ${PROJECT_VERSION_MAJOR})
@@ -80,11 +134,8 @@ set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_ALL ${_hr_components})
 set(CPACK_COMPONENTS_GROUPING IGNORE)
 
-# Version: the project's (from include/hash_ring.h) plus a package revision.
-set(HASH_RING_DEB_REVISION "1" CACHE STRING "Debian revision of the packages built by cpack")
 set(CPACK_DEBIAN_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEBIAN_PACKAGE_RELEASE ${HASH_RING_DEB_REVISION})
-set(_hr_deb_full_version "${PROJECT_VERSION}-${HASH_RING_DEB_REVISION}")
 
 # Architecture: what dpkg says (amd64, arm64, ...), not the CMake processor name.
 find_program(HASH_RING_DPKG dpkg)
