@@ -390,7 +390,7 @@ static fz_ref fz_gen_name(fz_state *st)
         return fz_name_bytes(st, st->buf, len);
     }
     if (kind == 8) { /* host[:port] forms, colliding in the host:port dialects */
-        static const char *const hosts[] = {"h0", "h1", "10.0.0.1", "[h0]", "[::1]", ""};
+        static const char *const hosts[] = {"h0", "h1", "10.0.0.1", "[h0]", "[::1]", "", "/s0"};
         static const char *const ports[] = {"",       ":11211", ":80", ":11212", ":65535",
                                             ":0",     ":65536", ":011211", ":", ":1x",
                                             ":01121", ":123456"};
@@ -478,6 +478,17 @@ static void fz_resolve_hashed(fz_state *st, fz_name *nm)
         return;
     size_t hl = nm->len;
     const unsigned char *src = nm->b;
+    if (fz_host_port_dialect(st->d) && nm->len > 0 && nm->b[0] == '/') {
+        /* a unix socket path (README "Dialects"): libmemcached hashes
+         * "/path:0" (the socket's port is 0), twemproxy "/path:" */
+        const char *suffix = st->d == HASH_RING_DIALECT_LIBMEMCACHED ? ":0" : ":";
+        size_t sl = strlen(suffix);
+        nm->hk = fz_xalloc(nm->len + sl + 1);
+        memcpy(nm->hk, nm->b, nm->len);
+        memcpy(nm->hk + nm->len, suffix, sl);
+        nm->hl = nm->len + sl;
+        return;
+    }
     if (fz_host_port_dialect(st->d) && memchr(nm->b, ':', nm->len) != NULL &&
         !fz_plain_host_port(nm->b, nm->len, &hl)) {
         /* not specified by ALGORITHM.md: take the library's form */
