@@ -91,6 +91,8 @@ def check_layout(ctx, root, prefix, libdir, shared=True, static=True, cli=True, 
           f"{tag}: bin/hash-ring {'installed' if cli else 'absent'}")
     check(os.path.isfile(os.path.join(root, "share", "man", "man1", "hash-ring.1")) == cli,
           f"{tag}: man1/hash-ring.1 {'installed' if cli else 'absent'}")
+    check(os.path.isfile(os.path.join(root, "share", "doc", "hash_ring", "LICENSE")),
+          f"{tag}: doc/hash_ring/LICENSE installed")
     # Per-package copyright files are for cpack only (EXCLUDE_FROM_ALL).
     check(not glob.glob(os.path.join(root, "share", "doc", "libhash-ring*")),
           f"{tag}: a plain install does not install the Debian copyright files")
