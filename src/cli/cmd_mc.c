@@ -297,6 +297,41 @@ static int mc_cmd_stats(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
     return any_down ? CLI_EXIT_MISS : CLI_EXIT_OK;
 }
 
+/* The commands, all called the same way. */
+static int mc_run_set(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
+{
+    (void)o;
+    return mc_cmd_set(mc, argc, argv);
+}
+
+static int mc_run_delete(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
+{
+    (void)o;
+    return mc_cmd_delete(mc, argc, argv);
+}
+
+static int mc_run_incr(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
+{
+    (void)o;
+    return mc_cmd_arith(mc, 0, argc, argv);
+}
+
+static int mc_run_decr(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
+{
+    (void)o;
+    return mc_cmd_arith(mc, 1, argc, argv);
+}
+
+typedef struct mc_command {
+    const char *name;
+    int (*run)(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv);
+} mc_command;
+
+static const mc_command mc_commands[] = {
+    {"set", mc_run_set},   {"get", mc_cmd_get},   {"delete", mc_run_delete},
+    {"incr", mc_run_incr}, {"decr", mc_run_decr}, {"stats", mc_cmd_stats},
+};
+
 int cli_cmd_mc(cli_opts *o, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv, mc_help))
@@ -351,28 +386,19 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
     const char *cmd = argv[i];
     int n = argc - i - 1;
     char **args = argv + i + 1;
-    static const char *const known[] = {"set", "get", "delete", "incr", "decr", "stats"};
-    int is_known = 0;
-    for (size_t k = 0; k < sizeof known / sizeof *known; k++)
-        is_known |= strcmp(cmd, known[k]) == 0;
-    /* COMMAND --help alone; a key named "--help" follows "--" */
-    if (is_known && n == 1 && strcmp(args[0], "--help") == 0) {
+    const mc_command *c = NULL;
+    for (size_t k = 0; k < sizeof mc_commands / sizeof *mc_commands; k++)
+        if (strcmp(cmd, mc_commands[k].name) == 0)
+            c = &mc_commands[k];
+    if (c == NULL) {
+        rc = cli_fail("mc: unknown command '%s' (set, get, delete, incr, decr, stats)", cmd);
+    } else if (n == 1 && strcmp(args[0], "--help") == 0) {
+        /* COMMAND --help alone; a key named "--help" follows "--" */
         fputs(mc_help, stdout);
         rc = CLI_EXIT_OK;
-    } else if (strcmp(cmd, "set") == 0)
-        rc = mc_cmd_set(mc, n, args);
-    else if (strcmp(cmd, "get") == 0)
-        rc = mc_cmd_get(o, mc, n, args);
-    else if (strcmp(cmd, "delete") == 0)
-        rc = mc_cmd_delete(mc, n, args);
-    else if (strcmp(cmd, "incr") == 0)
-        rc = mc_cmd_arith(mc, 0, n, args);
-    else if (strcmp(cmd, "decr") == 0)
-        rc = mc_cmd_arith(mc, 1, n, args);
-    else if (strcmp(cmd, "stats") == 0)
-        rc = mc_cmd_stats(o, mc, n, args);
-    else
-        rc = cli_fail("mc: unknown command '%s' (set, get, delete, incr, decr, stats)", cmd);
+    } else {
+        rc = c->run(o, mc, n, args);
+    }
     hash_ring_mc_destroy(mc);
     return rc;
 }
