@@ -3,6 +3,7 @@
  * Every constant here was stated in ALGORITHM.md and checked against the
  * peers' output (tests/vectors and the live peer tests). */
 #include "dialect.h"
+#include "digest.h"
 
 #include <math.h>
 #include <string.h>
@@ -128,17 +129,9 @@ static int hr_port_suffix(const char *s, size_t len, size_t *c, uint64_t *value)
 /* "host:" then the decimal port. */
 static size_t hr_put_host_port(char *out, const char *host, size_t hlen, unsigned port)
 {
-    char tmp[6];
-    size_t n = 0, k = hlen;
     memcpy(out, host, hlen);
-    do {
-        tmp[n++] = (char)('0' + port % 10);
-        port /= 10;
-    } while (port != 0);
-    out[k++] = ':';
-    while (n > 0)
-        out[k++] = tmp[--n];
-    return k;
+    out[hlen] = ':';
+    return hlen + 1 + hr_put_decimal(out + hlen + 1, port);
 }
 
 /* libmemcached keeps a server as a host and a 16-bit port and hashes

@@ -118,16 +118,8 @@ int hr_position(const void *key, size_t len, uint32_t *position)
 /* Writes "-" and decimal j into buf (room for 12 bytes); returns the length. */
 static size_t hr_suffix(char *buf, uint32_t j)
 {
-    char tmp[10];
-    size_t n = 0, k = 0;
-    do {
-        tmp[n++] = (char)('0' + j % 10);
-        j /= 10;
-    } while (j != 0);
-    buf[k++] = '-';
-    while (n > 0)
-        buf[k++] = tmp[--n];
-    return k;
+    buf[0] = '-';
+    return 1 + hr_put_decimal(buf + 1, j);
 }
 
 static void hr_emit(const unsigned char d[16], unsigned per_digest, uint32_t *out)

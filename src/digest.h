@@ -20,6 +20,21 @@ static inline uint32_t hr_u32le(const unsigned char *d)
     return (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 24;
 }
 
+/* Writes v in decimal (no NUL, at most 10 bytes) to out; returns the
+ * length.  The "-j" of the points' inputs and libmemcached's ":port". */
+static inline size_t hr_put_decimal(char *out, uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0, k = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        out[k++] = tmp[--n];
+    return k;
+}
+
 /* The points of node name `name` for hash indexes j in [j_begin, j_end):
  * for each j, MD5(name "-" decimal(j)) gives `per_digest` points (bytes 0..3,
  * 4..7, ... read little-endian), written to out in order.
