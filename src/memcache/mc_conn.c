@@ -188,7 +188,9 @@ static int mc_socket(int family)
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
         fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        int e = errno; /* the caller reads it */
         close(fd);
+        errno = e;
         return -1;
     }
     return fd;
@@ -225,9 +227,13 @@ int hr_mc_connect(const hr_mc_addr *a, unsigned timeout_ms, int *fdp, char *err,
         return HASH_RING_OK;
     }
     if (errno != EINPROGRESS && errno != EINTR) {
-        /* no local port or buffer left: local too */
-        int local = errno == EADDRNOTAVAIL || errno == ENOBUFS || errno == EAGAIN;
-        snprintf(err, err_size, "connect: %s", strerror(errno));
+        /* No local port or buffer left: local too.  But a unix socket
+         * says EAGAIN when the server's listen queue is full: a busy
+         * server, as a TCP one whose queue is full lets connect time out. */
+        int unix_busy = errno == EAGAIN && family == AF_UNIX;
+        int local = !unix_busy && (errno == EADDRNOTAVAIL || errno == ENOBUFS || errno == EAGAIN);
+        snprintf(err, err_size, "connect: %s%s", strerror(errno),
+                 unix_busy ? " (the server's listen queue is full)" : "");
         close(fd);
         return local ? HASH_RING_ENOMEM : HASH_RING_EIO;
     }

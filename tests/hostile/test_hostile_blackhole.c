@@ -9,8 +9,14 @@
  * costs one connect timeout, then the key goes to its next server (writes
  * too: nothing was sent); a server that timed out is skipped for the retry
  * interval; with fail-over off its keys carry HASH_RING_ETIMEDOUT; the
- * half-open sockets are closed. */
+ * half-open sockets are closed.
+ *
+ * A unix socket whose listen queue is full refuses at once (EAGAIN) rather
+ * than hanging: that is a busy server too, so HASH_RING_EIO, the server
+ * marked dead and the key failed over - not ENOMEM, which is kept for
+ * shortages on this side. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -211,6 +218,81 @@ static void test_multiget_blackholes(void **state)
     }
 }
 
+/* A unix listener with a full queue: a non-blocking connect gets EAGAIN. */
+static void test_unix_queue_full(void **state)
+{
+    (void)state;
+    char path[108];
+    snprintf(path, sizeof path, "/tmp/hr-bh-%ld.sock", (long)getpid());
+    unlink(path);
+    struct sockaddr_un u;
+    memset(&u, 0, sizeof u);
+    u.sun_family = AF_UNIX;
+    snprintf(u.sun_path, sizeof u.sun_path, "%s", path);
+    int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(ls >= 0);
+    assert_int_equal(bind(ls, (struct sockaddr *)&u, sizeof u), 0);
+    assert_int_equal(listen(ls, 0), 0);
+    int fill[8], nfill = 0, full = 0;
+    while (nfill < 8 && !full) {
+        fill[nfill] = socket(AF_UNIX, SOCK_STREAM, 0);
+        assert_true(fill[nfill] >= 0);
+        fcntl(fill[nfill], F_SETFL, O_NONBLOCK);
+        if (connect(fill[nfill], (struct sockaddr *)&u, sizeof u) != 0) {
+            full = errno == EAGAIN;
+            close(fill[nfill]);
+        } else {
+            nfill++;
+        }
+    }
+    if (!full) {
+        for (int i = 0; i < nfill; i++)
+            close(fill[i]);
+        close(ls);
+        unlink(path);
+        skip(); /* this kernel queues more than 8 */
+    }
+    int fds0 = tl_count_fds();
+    /* Fail-over off: EIO at once, naming the cause. */
+    const char *one[1] = {path};
+    hash_ring_mc_t *mc = hu_client(one, 1, hu_ms(1000), hu_ms(1000), 60000, 0);
+    const void *v;
+    size_t vl;
+    uint64_t t0 = tl_now_ms();
+    int rc = hash_ring_mc_get(mc, "k", 1, &v, &vl, NULL);
+    uint64_t took = tl_now_ms() - t0;
+    printf("# get on a unix socket with a full queue: %s in %llu ms [%s]\n",
+           hash_ring_strerror(rc), (unsigned long long)took, hash_ring_mc_last_error(mc));
+    assert_int_equal(rc, HASH_RING_EIO);
+    assert_true(hu_contains(hash_ring_mc_last_error(mc), "listen queue is full"));
+    assert_true(took < hu_ms(200));
+    /* marked dead: skipped for the retry interval */
+    assert_int_equal(hash_ring_mc_get(mc, "k", 1, &v, &vl, NULL), HASH_RING_ENOSERVER);
+    hash_ring_mc_destroy(mc);
+    /* Fail-over on: the key goes to the live server, reads and writes. */
+    const char *two[2] = {path, live.addr};
+    mc = hu_client(two, 2, hu_ms(1000), hu_ms(1000), 60000, 1);
+    char key[32], own[128];
+    for (int i = 0;; i++) {
+        snprintf(key, sizeof key, "uq-%d", i);
+        if (strcmp(hu_owner(mc, key, own, sizeof own), path) == 0)
+            break;
+    }
+    assert_int_equal(hash_ring_mc_set(mc, key, strlen(key), "live", 4, 0, 0), HASH_RING_OK);
+    char *raw = NULL;
+    assert_int_equal(tl_raw_get(live.addr, key, &raw, NULL, NULL), 1);
+    assert_string_equal(raw, "live");
+    free(raw);
+    assert_int_equal(hash_ring_mc_get(mc, key, strlen(key), &v, &vl, NULL), HASH_RING_OK);
+    assert_int_equal(vl, 4);
+    hash_ring_mc_destroy(mc);
+    assert_int_equal(tl_count_fds(), fds0);
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(ls);
+    unlink(path);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL);
@@ -218,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_blackholes_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multiget_blackholes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_queue_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
