@@ -260,7 +260,6 @@ int hash_ring_mc_set_address(hash_ring_mc_t *mc, const void *server, size_t serv
     hr_mc_addr_free(&s->addr);
     s->addr = a;
     s->addr_ok = 1;
-    s->addr_given = 1;
     s->dead = 0;
     return hr_mc_end(mc, HASH_RING_OK);
 }

@@ -33,7 +33,6 @@ struct mc_server {
     size_t name_len;
     hr_mc_addr addr;
     int addr_ok;     /* addr parsed */
-    int addr_given;  /* set by hash_ring_mc_set_address */
     char addr_err[96];
     int fd;          /* -1 when not connected */
     int dead;        /* marked dead until dead_until */
@@ -51,7 +50,7 @@ struct mc_server {
     size_t ends_left;       /* multi-get: END lines still expected */
     size_t chunk_keys;      /* multi-get: keys in the command being built */
     size_t mq_next, mq_last; /* multi-get: its keys in request order (index + 1) */
-    unsigned round;         /* multi-get: round this server was prepared in */
+    uint64_t round;         /* multi-get: round this server was prepared in (never wraps) */
     int round_failed;       /* multi-get: could not connect in that round */
     int idle_checked;       /* hr_mc_servers_precheck found the connection idle */
     mc_server *hnext;       /* hash chain */
@@ -118,7 +117,8 @@ struct hash_ring_mc {
     struct mc_multi *multi;
     void *mscratch; /* multi-get working arrays, kept between calls */
     size_t mscratch_cap;
-    unsigned round;
+    uint64_t round; /* multi-get rounds so far: 64 bits, so it never wraps back to a
+                     * server's stale round */
     struct pollfd *pfds;
     size_t npfds;
 };

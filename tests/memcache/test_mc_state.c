@@ -209,6 +209,34 @@ static void test_server_calls_refusing_create_nothing(void **state)
     hash_ring_mc_destroy(mc);
 }
 
+/* The multi-get round counter past 2^32: a server prepared in round 0 (or
+ * never in a multi-get) is not taken for one prepared in the current round
+ * (a 32-bit counter wrapped to 0 there: the key was never sent and came
+ * back a miss). */
+static void test_multiget_round_past_32_bits(void **state)
+{
+    (void)state;
+    hash_ring_mc_t *mc = client();
+    assert_int_equal(hash_ring_mc_set(mc, "k1", 2, "v1", 2, 0, 0), HASH_RING_OK);
+    mc_server *s = entry(mc, d.addr);
+    assert_non_null(s);
+    s->round = 0;
+    mc->round = UINT32_MAX;
+    for (int i = 0; i < 3; i++) {
+        const void *keys[1] = {"k1"};
+        size_t lens[1] = {2};
+        hash_ring_mc_result_t *res = NULL;
+        assert_int_equal(hash_ring_mc_get_multi(mc, keys, lens, 1, &res), HASH_RING_OK);
+        const void *v;
+        size_t vl;
+        assert_int_equal(hash_ring_mc_result_item(res, 0, &v, &vl, NULL, NULL), HASH_RING_OK);
+        assert_memory_equal(v, "v1", 2);
+        hash_ring_mc_result_free(res);
+    }
+    assert_true(mc->round > UINT32_MAX);
+    hash_ring_mc_destroy(mc);
+}
+
 int main(void)
 {
     tl_require_memcached();
@@ -217,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_direct_unreachable_names_leave_nothing),
         cmocka_unit_test(test_direct_member_without_address),
         cmocka_unit_test(test_server_calls_refusing_create_nothing),
+        cmocka_unit_test(test_multiget_round_past_32_bits),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
