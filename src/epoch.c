@@ -18,6 +18,7 @@ typedef struct hr_slot {
 #define HR_TOKEN_FALLBACK 2u
 
 static atomic_uint_fast64_t hr_period = 1;
+static atomic_uint_fast32_t hr_fork_gen; /* fallback counts of other generations are 0 */
 static _Atomic(hr_slot *) hr_slots;
 static pthread_key_t hr_slot_key;
 static atomic_int hr_slot_key_ok;
@@ -48,6 +49,7 @@ static void hr_slot_release(void *p)
  * lookup: every other slot is free and idle. */
 static void hr_slot_atfork_child(void)
 {
+    atomic_fetch_add(&hr_fork_gen, 1);
     for (hr_slot *s = atomic_load(&hr_slots); s != NULL; s = s->next) {
         if (s == hr_self)
             continue;
@@ -131,7 +133,12 @@ uintptr_t hr_epoch_enter(hr_epoch *e)
     for (;;) {
         uint_fast64_t ep = atomic_load(&e->epoch);
         unsigned par = (unsigned)(ep & 1);
-        atomic_fetch_add(&e->count[par], 1);
+        uint_fast64_t gen = (uint_fast64_t)atomic_load(&hr_fork_gen) << 32;
+        uint_fast64_t c = atomic_load(&e->count[par]);
+        /* a count of another generation is 0 in this one */
+        while (!atomic_compare_exchange_weak(&e->count[par], &c,
+                                             (c >> 32 << 32) == gen ? c + 1 : gen | 1))
+            ;
         if (atomic_load(&e->epoch) == ep)
             return HR_TOKEN_FALLBACK | par;
         atomic_fetch_sub_explicit(&e->count[par], 1, memory_order_release);
@@ -166,6 +173,7 @@ void hr_epoch_synchronize(hr_epoch *e)
     uint_fast64_t ep = atomic_load(&e->epoch);
     unsigned par = (unsigned)(ep & 1), spins = 0;
     atomic_store(&e->epoch, ep + 1);
-    while (atomic_load(&e->count[par]) != 0)
+    uint_fast64_t gen = (uint_fast64_t)atomic_load(&hr_fork_gen) << 32, c;
+    while ((c = atomic_load(&e->count[par])) >> 32 << 32 == gen && (c & 0xffffffffu) != 0)
         hr_pause(&spins);
 }

@@ -29,7 +29,10 @@
  * A thread without a slot (none could be allocated, no thread-specific
  * key was available, or the thread is exiting) uses the ring's own
  * fallback: two counters selected by the parity of a per-ring epoch,
- * which the ring's serialized writers advance and drain. */
+ * which the ring's serialized writers advance and drain.  Each counter
+ * carries the fork generation it counts in (high 32 bits; the process's
+ * generation goes up in every child after fork()): in a child, counts
+ * left by the parent's threads, which do not exist there, are zero. */
 #ifndef HR_EPOCH_H
 #define HR_EPOCH_H
 
@@ -38,7 +41,7 @@
 
 typedef struct hr_epoch {
     atomic_uint_fast64_t epoch;
-    atomic_ulong count[2];
+    atomic_uint_fast64_t count[2]; /* generation << 32 | readers */
 } hr_epoch;
 
 void hr_epoch_init(hr_epoch *e);

@@ -383,6 +383,68 @@ static void test_fork_mid_lookup(void **state)
     churn_stop(&c, t);
 }
 
+/* The same with the reader on the fallback path (src/epoch.c: a thread
+ * without a slot counts itself in the ring's fallback counters): lookups
+ * from a thread-specific destructor that runs after the library has taken
+ * the exiting thread's slot back.  A child must not wait for the count
+ * the reader left in its parent's counters. */
+static pthread_key_t fb_key;
+static churn *fb_churn;
+static atomic_int fb_bad, fb_in_destructor;
+
+static void fb_destructor(void *p)
+{
+    (void)p;
+    const char *n;
+    atomic_store(&fb_in_destructor, 1);
+    while (!atomic_load(&fb_churn->stop))
+        if (hash_ring_get_node(fb_churn->ring, "k", 1, &n, NULL) != 0)
+            atomic_store(&fb_bad, 1);
+}
+
+static void *fb_reader(void *arg)
+{
+    churn *c = arg;
+    const char *n;
+    /* a first lookup takes a slot, so the library's key is in use */
+    if (hash_ring_get_node(c->ring, "k", 1, &n, NULL) != 0)
+        return (void *)1;
+    /* the library's key was created first: its destructor runs first */
+    (void)pthread_setspecific(fb_key, c);
+    return NULL;
+}
+
+static void test_fork_mid_fallback_lookup(void **state)
+{
+    (void)state;
+    churn c;
+    fb_churn = &c;
+    assert_int_equal(pthread_key_create(&fb_key, fb_destructor), 0);
+    pthread_t t = churn_start(&c, fb_reader);
+    while (!atomic_load(&fb_in_destructor)) /* then it looks up without a slot */
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    int forks = getenv("HASH_RING_UNDER_VALGRIND") ? 3 : 40;
+    for (int i = 0; i < forks; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(20);
+            int ok = hash_ring_add_node(c.ring, "child", 5, 1) == 0 &&
+                     hash_ring_remove_node(c.ring, "base", 4) == 0;
+            _exit(ok ? 0 : 3);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    /* the parent's own writers still wait for it: a change works */
+    assert_int_equal(hash_ring_add_node(c.ring, "parent", 6, 1), 0);
+    churn_stop(&c, t);
+    assert_int_equal(atomic_load(&fb_bad), 0);
+    assert_int_equal(pthread_key_delete(fb_key), 0);
+}
+
 /* A lookup in a signal handler that interrupted a lookup of the same
  * thread (src/epoch.c: the inner one must leave the thread's slot to the
  * outer one).  The reader walks 100 replicas per call, so most signals
@@ -526,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_release_elsewhere),
         cmocka_unit_test(test_thread_churn),
         cmocka_unit_test(test_fork_mid_lookup),
+        cmocka_unit_test(test_fork_mid_fallback_lookup),
         cmocka_unit_test(test_lookup_in_signal_handler),
         cmocka_unit_test(test_lookup_in_late_destructor),
     };
