@@ -54,7 +54,12 @@
  *     (hash_ring_get_node, hash_ring_get_nodes with max <= 64) may be made
  *     from a signal handler, also one that interrupted a lookup, once the
  *     thread has made a lookup outside it (a thread's first lookup
- *     allocates; so does hash_ring_get_nodes with max > 64).
+ *     allocates; so does hash_ring_get_nodes with max > 64).  That holds
+ *     where the library hashes with libcrypto's low-level MD5 functions,
+ *     as it does wherever OpenSSL provides them (CMake says which at
+ *     configure time); a build with HASH_RING_FORCE_EVP, or against an
+ *     OpenSSL without them, hashes with EVP_Digest, which allocates: there
+ *     lookups are not async-signal-safe.
  *   - A snapshot (hash_ring_snapshot_t) is immutable and reference counted;
  *     it may be queried from any number of threads at once and released by
  *     any thread.  It stays valid after the ring is destroyed.
@@ -174,7 +179,8 @@ HASH_RING_API int hash_ring_dialect_from_name(const char *name, hash_ring_dialec
 
 /* Creates an empty ring placing keys by `dialect`.
  * Errors: HASH_RING_EINVAL (out NULL, unknown dialect), HASH_RING_ENOMEM,
- * HASH_RING_ECRYPTO (MD5 unavailable: checked here, once).  Since 1.0. */
+ * HASH_RING_ECRYPTO (libcrypto's MD5 unavailable or wrong: each create
+ * hashes a test input).  Since 1.0. */
 HASH_RING_API int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect);
 
 /* Destroys a ring; NULL is fine.  Must not race with any other call on the
