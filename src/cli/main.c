@@ -75,6 +75,10 @@ int main(int argc, char **argv)
         const char *eq = strchr(a, '=');
         size_t alen = eq ? (size_t)(eq - a) : strlen(a);
 #define OPT(s) (alen == strlen(s) && strncmp(a, s, alen) == 0)
+        if ((OPT("--help") || OPT("-h") || OPT("--version")) && eq != NULL) {
+            rc = cli_fail("option %.*s takes no value", (int)alen, a);
+            goto out;
+        }
         if (OPT("--help") || OPT("-h")) {
             fputs(usage, stdout);
             rc = CLI_EXIT_OK;
