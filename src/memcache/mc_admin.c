@@ -66,14 +66,25 @@ int hash_ring_mc_flush_all(hash_ring_mc_t *mc, uint32_t delay)
     hr_mc_exchange(mc, ready, nready);
     free(ready);
     rc = HASH_RING_OK;
+    size_t nfail = 0;
+    const char *first = NULL;
     for (size_t i = 0; i < n; i++) {
         if (st[i] == HASH_RING_OK && srvs[i] != NULL)
             st[i] = srvs[i]->fail != 0 ? srvs[i]->fail : srvs[i]->result;
-        if (st[i] != HASH_RING_OK && rc == HASH_RING_OK) {
-            rc = st[i];
-            hr_mc_errf(mc, "flush_all: server %s: %s", srvs[i] ? srvs[i]->name : "?",
-                    hash_ring_strerror(rc));
+        if (st[i] != HASH_RING_OK) {
+            if (nfail++ == 0) {
+                rc = st[i];
+                first = srvs[i] ? srvs[i]->name : "?";
+            }
         }
+    }
+    if (nfail > 0) {
+        /* the detail the failing calls left (the last failure's: the
+         * connect or reply error), after which server and how many */
+        char detail[sizeof mc->err];
+        snprintf(detail, sizeof detail, "%s", mc->err);
+        hr_mc_errf(mc, "flush_all: %zu of %zu servers failed, first %s: %s%s%.300s", nfail, n,
+                   first, hash_ring_strerror(rc), detail[0] ? "; last detail: " : "", detail);
     }
 out:
     free(srvs);

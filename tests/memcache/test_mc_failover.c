@@ -379,6 +379,11 @@ static void test_failover_off_refused(void **state)
     hash_ring_mc_result_free(res);
     /* flush_all reports the dead server and still flushes the others */
     assert_int_equal(hash_ring_mc_flush_all(mc, 0), HASH_RING_EIO);
+    /* which server, how many, and the system's reason */
+    printf("# flush_all: %s\n", hash_ring_mc_last_error(mc));
+    assert_non_null(strstr(hash_ring_mc_last_error(mc), names[2]));
+    assert_non_null(strstr(hash_ring_mc_last_error(mc), "1 of 3 servers failed"));
+    assert_non_null(strstr(hash_ring_mc_last_error(mc), "Connection refused"));
     expect_raw(0, v.key[first_key_on(0, 0)], NULL);
     /* the per-server commands name it */
     const char *ver;
