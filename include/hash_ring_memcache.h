@@ -52,7 +52,12 @@
  *   decr, touch) return that error (HASH_RING_ETIMEDOUT, HASH_RING_EIO or
  *   HASH_RING_EPROTO), and only the following operations go to the next
  *   server.  Reads (get, gets, hash_ring_mc_get_multi) are retried on the
- *   next server at once.
+ *   next server at once; when every server has failed (or is marked dead)
+ *   the read gives HASH_RING_ENOSERVER, and hash_ring_mc_last_error() names
+ *   the last failure.  A read that failed over and then missed gives
+ *   HASH_RING_EMISS, and the message still names the failure.  In a
+ *   multi-get, values received whole from a server before it failed are
+ *   kept (each was a complete VALUE for a key asked of it).
  *
  *   With fail-over switched off (hash_ring_mc_set_failover(mc, 0)) a key
  *   only ever goes to its own server: a failure returns its error, and
@@ -89,10 +94,18 @@
  *   sent, so a key can never inject a command.  Values are bytes of any
  *   kind up to the maximum value size (default 1 MiB, see
  *   hash_ring_mc_set_max_value()); a larger value gives HASH_RING_EINVAL
- *   and nothing is sent.  A reply that is malformed, truncated, longer than
- *   expected or announces a value above the maximum gives HASH_RING_EPROTO
- *   (or HASH_RING_EIO when the server closed the connection) and the
+ *   and nothing is sent.  A reply that is malformed, truncated or longer
+ *   than expected gives HASH_RING_EPROTO (or HASH_RING_EIO when the server
+ *   closed the connection): the server failed (see FAIL-OVER) and the
  *   connection is closed; the client never reads past what it was sent.
+ *   A stored value larger than this client's maximum (put there by a
+ *   client with a higher one) is not a server failure: that key alone
+ *   gives HASH_RING_EPROTO (in a multi-get, its item), saying so in
+ *   hash_ring_mc_last_error(); its data is skipped as it arrives, never
+ *   buffered, the server stays live and keeps its connection, and the key
+ *   is not asked of another server.  A value announced above 1 GiB
+ *   (memcached's largest item) is malformed.  A stats reply of more than
+ *   65,536 lines or 16 MiB is malformed too.
  *
  * STATUS CODES
  *   HASH_RING_OK; HASH_RING_EMISS (NOT_FOUND, cache miss);

@@ -209,6 +209,11 @@ static int mc_on_stat(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
     }
     if (rep->kind != HR_MC_STAT)
         return HASH_RING_EPROTO;
+    if (st->count >= MC_STATS_MAX_LINES ||
+        rep->key_len + rep->data_len > MC_STATS_MAX_BYTES - st->bytes) {
+        mc->reply_why = "stats reply too large (over 65,536 lines or 16 MiB)";
+        return HASH_RING_EPROTO;
+    }
     if (st->count == st->cap) {
         size_t nc = st->cap ? st->cap * 2 : 64;
         mc_stat *v = realloc(st->items, nc * sizeof *v);
@@ -227,6 +232,7 @@ static int mc_on_stat(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
     }
     it->name_len = rep->key_len;
     it->value_len = rep->data_len;
+    st->bytes += rep->key_len + rep->data_len;
     st->count++;
     return 0;
 }

@@ -16,7 +16,7 @@
 #define MC_DEFAULT_MAX_VALUE ((size_t)1 << 20)
 #define MC_MAX_TIMEOUT_MS 3600000u
 #define MC_MAX_RETRY_MS 86400000u
-#define MC_MAX_MAX_VALUE ((size_t)1 << 30)
+#define MC_MAX_MAX_VALUE HR_MC_MAX_ITEM
 
 /* ---- Lifetime, options ------------------------------------------------ */
 

@@ -70,11 +70,42 @@ static void mc_on_writable(hash_ring_mc_t *mc, mc_server *s)
     }
 }
 
+/* Drops the data block of a value larger than the client takes, as its
+ * bytes arrive (it is never buffered whole), then checks its CRLF.
+ * Returns 1 when done, 0 when more bytes are needed, -1 on a bad end. */
+static int mc_skip_value(mc_server *s)
+{
+    size_t have = s->rend - s->rstart;
+    size_t k = have < s->skip ? have : s->skip;
+    s->rstart += k;
+    s->skip -= k;
+    if (s->skip > 0)
+        return 0;
+    if (s->skip_crlf) {
+        if (s->rend - s->rstart < 2)
+            return 0;
+        if (s->rbuf[s->rstart] != '\r' || s->rbuf[s->rstart + 1] != '\n')
+            return -1;
+        s->rstart += 2;
+        s->skip_crlf = 0;
+    }
+    return 1;
+}
+
 /* Parses every complete reply in the buffer. */
 static void mc_parse_buffered(hash_ring_mc_t *mc, mc_server *s, size_t *need)
 {
     *need = 0;
     while (!s->done) {
+        if (s->skip > 0 || s->skip_crlf) {
+            int k = mc_skip_value(s);
+            if (k < 0) {
+                mc_fail(mc, s, HASH_RING_EPROTO, "malformed reply (no CRLF after a value)");
+                return;
+            }
+            if (k == 0)
+                return;
+        }
         hr_mc_reply rep;
         size_t used = 0;
         int rc = hr_mc_parse_reply(s->rbuf + s->rstart, s->rend - s->rstart, mc->max_value, &rep,
@@ -87,11 +118,18 @@ static void mc_parse_buffered(hash_ring_mc_t *mc, mc_server *s, size_t *need)
             mc_fail(mc, s, HASH_RING_EPROTO, "malformed or oversized reply");
             return;
         }
+        mc->reply_why = NULL;
         int h = s->on_reply(mc, s, &rep);
         s->rstart += used;
+        if (h >= 0 && rep.kind == HR_MC_VALUE_BIG) {
+            s->skip = rep.data_len;
+            s->skip_crlf = 1;
+        }
         if (h < 0) {
             mc_fail(mc, s, h == HASH_RING_ENOMEM ? h : HASH_RING_EPROTO,
-                    h == HASH_RING_ENOMEM ? "out of memory" : "unexpected reply");
+                    h == HASH_RING_ENOMEM ? "out of memory"
+                    : mc->reply_why       ? mc->reply_why
+                                          : "unexpected reply");
             return;
         }
         if (h == 1)
@@ -154,6 +192,8 @@ void hr_mc_exchange(hash_ring_mc_t *mc, mc_server **srvs, size_t n)
         srvs[i]->fail = 0;
         srvs[i]->close_after = 0;
         srvs[i]->wpos = 0;
+        srvs[i]->skip = 0;
+        srvs[i]->skip_crlf = 0;
     }
     if (n > 1) {
         if (mc->npfds < n) {

@@ -47,6 +47,8 @@ struct mc_server {
     int fail;        /* 0, or the failure: ETIMEDOUT, EIO, EPROTO, ENOMEM */
     int result;      /* the command's answer when fail == 0 */
     int close_after; /* drop the connection once the exchange ends */
+    size_t skip;     /* data bytes of a VALUE_BIG still to drop (then its CRLF) */
+    int skip_crlf;   /* the CRLF after a dropped data block is still due */
     size_t ends_left;       /* multi-get: END lines still expected */
     size_t chunk_keys;      /* multi-get: keys in the command being built */
     size_t mq_next, mq_last; /* multi-get: its keys in request order (index + 1) */
@@ -88,8 +90,15 @@ typedef struct mc_stat {
 
 struct hash_ring_mc_stat_list {
     size_t count, cap;
+    size_t bytes; /* of the names and values so far */
     mc_stat *items;
 };
+
+/* A stats reply larger than this is refused (EPROTO): memcached's largest
+ * groups have a few thousand lines; a server that never ends its reply
+ * must not take the client's memory. */
+#define MC_STATS_MAX_LINES 65536u
+#define MC_STATS_MAX_BYTES ((size_t)16 << 20)
 
 struct mc_multi; /* mc_multi.c */
 
@@ -104,10 +113,11 @@ struct hash_ring_mc {
     int failover;
     size_t max_value;
     char err[512];
+    const char *reply_why; /* set by a reply handler refusing a reply: why */
     /* get/gets answer */
     const unsigned char *op_key;
     size_t op_key_len;
-    int op_want_cas, got_value;
+    int op_want_cas, got_value; /* got_value: 0 none, 1 a value, 2 one above max_value */
     unsigned char *vbuf;
     size_t vcap, vlen;
     uint32_t got_flags;

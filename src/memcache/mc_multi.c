@@ -131,7 +131,7 @@ static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
             return HASH_RING_EPROTO;
         return --s->ends_left == 0 ? 1 : 0;
     }
-    if (rep->kind != HR_MC_VALUE || !rep->has_cas)
+    if ((rep->kind != HR_MC_VALUE && rep->kind != HR_MC_VALUE_BIG) || !rep->has_cas)
         return HASH_RING_EPROTO;
     /* memcached answers a multi-key get in the order of its keys, leaving
      * out the misses: the key is usually the next one asked of this server,
@@ -156,6 +156,13 @@ static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
     if (i == SIZE_MAX || m->srv_of[i] != s || !m->pending[i])
         return HASH_RING_EPROTO; /* not asked of this server, or answered twice */
     mc_item *it = &m->res->items[i];
+    if (rep->kind == HR_MC_VALUE_BIG) {
+        /* above max_value: this key fails, not its server (the data is
+         * skipped), and it is not asked of another server */
+        it->status = HASH_RING_EPROTO;
+        m->pending[i] = 0;
+        return 0;
+    }
     it->value = mc_value_alloc(m->res, rep->data_len);
     if (it->value == NULL)
         return HASH_RING_ENOMEM;

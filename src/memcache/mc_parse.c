@@ -171,8 +171,21 @@ static int mc_parse_value(const unsigned char *buf, size_t len, size_t line_len,
     }
     if (!hr_mc_key_valid(key, key_len))
         return HASH_RING_EPROTO;
-    if (bytes > max_value)
-        return HASH_RING_EPROTO;
+    if (bytes > max_value) {
+        /* Larger than this client takes, but maybe stored by another
+         * client with a higher limit: the caller skips the data. */
+        if (bytes > HR_MC_MAX_ITEM)
+            return HASH_RING_EPROTO;
+        out->kind = HR_MC_VALUE_BIG;
+        out->key = key;
+        out->key_len = key_len;
+        out->data_len = (size_t)bytes;
+        out->flags = (uint32_t)flags;
+        out->cas = cas;
+        out->has_cas = has_cas;
+        *consumed = line_len + 2;
+        return 1;
+    }
     size_t header = line_len + 2;
     /* max_value is far below SIZE_MAX - header - 2 in practice; check anyway. */
     if ((size_t)bytes > SIZE_MAX - header - 2)

@@ -12,6 +12,11 @@
  * 300 bytes; STAT and VERSION lines are short). */
 #define HR_MC_MAX_LINE 4096
 
+/* The largest item memcached stores (its -I option goes up to 1 GiB): a
+ * VALUE above the client's maximum but not above this is skipped, larger
+ * announcements are malformed. */
+#define HR_MC_MAX_ITEM ((size_t)1 << 30)
+
 typedef enum hr_mc_kind {
     HR_MC_VALUE = 1,    /* VALUE key flags bytes [cas] + data block */
     HR_MC_END,          /* END */
@@ -27,21 +32,26 @@ typedef enum hr_mc_kind {
     HR_MC_STAT,         /* STAT name value */
     HR_MC_ERROR,        /* ERROR [text] */
     HR_MC_CLIENT_ERROR, /* CLIENT_ERROR text */
-    HR_MC_SERVER_ERROR  /* SERVER_ERROR text */
+    HR_MC_SERVER_ERROR, /* SERVER_ERROR text */
+    HR_MC_VALUE_BIG     /* a VALUE line announcing more than max_value bytes
+                         * (at most HR_MC_MAX_ITEM): only the line is
+                         * consumed; the caller skips data_len bytes of
+                         * data and then CRLF */
 } hr_mc_kind;
 
 typedef struct hr_mc_reply {
     hr_mc_kind kind;
-    /* VALUE: the key; STAT: the name. */
+    /* VALUE, VALUE_BIG: the key; STAT: the name. */
     const unsigned char *key;
     size_t key_len;
     /* VALUE: the data block; STAT: the value; VERSION: the version;
-     * ERROR, CLIENT_ERROR, SERVER_ERROR: the message (may be empty). */
+     * ERROR, CLIENT_ERROR, SERVER_ERROR: the message (may be empty);
+     * VALUE_BIG: data NULL, data_len the announced length. */
     const unsigned char *data;
     size_t data_len;
-    uint32_t flags;  /* VALUE */
-    uint64_t cas;    /* VALUE with a cas field */
-    int has_cas;     /* VALUE: 1 if the cas field was present */
+    uint32_t flags;  /* VALUE, VALUE_BIG */
+    uint64_t cas;    /* VALUE, VALUE_BIG with a cas field */
+    int has_cas;     /* VALUE, VALUE_BIG: 1 if the cas field was present */
     uint64_t number; /* NUMBER */
     /* When the return is 0 (incomplete): the total number of bytes the
      * reply needs from buf[0] if the header already tells (a VALUE whose
@@ -53,10 +63,13 @@ typedef struct hr_mc_reply {
  * Returns 1: one complete reply, described in *out (pointers into buf),
  *            *consumed = its length in bytes (header, data and both CRLFs);
  *         0: incomplete - more bytes are needed (out->need as above);
+ *            A VALUE announcing more than max_value bytes (but at most
+ *            HR_MC_MAX_ITEM) is the reply VALUE_BIG as soon as its line is
+ *            complete, *consumed covering only the line.
  *         HASH_RING_EPROTO: not a valid reply: unknown keyword, bad number,
  *            bad key, a line over HR_MC_MAX_LINE bytes or not ending in
  *            CRLF, a data block not followed by CRLF, or a VALUE announcing
- *            more than max_value bytes (refused from the header alone).
+ *            more than HR_MC_MAX_ITEM bytes (refused from the line alone).
  * Never reads buf beyond len.  buf may be NULL when len is 0. */
 int hr_mc_parse_reply(const unsigned char *buf, size_t len, size_t max_value, hr_mc_reply *out,
                       size_t *consumed);

@@ -98,12 +98,24 @@ int hr_mc_on_get(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
     if (hr_mc_reply_is_error(rep))
         return hr_mc_server_error(mc, s, rep);
     if (rep->kind == HR_MC_END) {
-        s->result = mc->got_value ? HASH_RING_OK : HASH_RING_EMISS;
+        s->result = mc->got_value == 1 ? HASH_RING_OK
+                    : mc->got_value    ? HASH_RING_EPROTO
+                                       : HASH_RING_EMISS;
         return 1;
     }
-    if (rep->kind != HR_MC_VALUE || mc->got_value || rep->key_len != mc->op_key_len ||
-        memcmp(rep->key, mc->op_key, rep->key_len) != 0 || (mc->op_want_cas && !rep->has_cas))
+    if ((rep->kind != HR_MC_VALUE && rep->kind != HR_MC_VALUE_BIG) || mc->got_value ||
+        rep->key_len != mc->op_key_len || memcmp(rep->key, mc->op_key, rep->key_len) != 0 ||
+        (mc->op_want_cas && !rep->has_cas))
         return HASH_RING_EPROTO;
+    if (rep->kind == HR_MC_VALUE_BIG) {
+        /* Stored by a client with a higher limit: this key only fails;
+         * the server is fine and keeps its connection (the data is
+         * skipped). */
+        hr_mc_errf(mc, "server %s: the value is %zu bytes, above this client's maximum of %zu "
+                   "(hash_ring_mc_set_max_value)", s->name, rep->data_len, mc->max_value);
+        mc->got_value = 2;
+        return 0;
+    }
     if (mc->vcap < rep->data_len + 1) {
         unsigned char *b = realloc(mc->vbuf, rep->data_len + 1);
         if (b == NULL)

@@ -9,13 +9,16 @@
  *   - 1: *consumed is in 3..len and the reply ends in CRLF; the kind is a
  *     known one; key and data lie inside the consumed bytes; a VALUE's
  *     data_len <= max_value, its data block is followed by CRLF and its key
- *     is a valid key; a text line holds no CR, LF or NUL;
+ *     is a valid key; a VALUE_BIG is one line with a valid key, no data and
+ *     a data_len in max_value+1..HR_MC_MAX_ITEM; a text line holds no CR,
+ *     LF or NUL;
  *   - 0: out->need is 0 or more than len;
  *   - every output field equals the one of an independent reference parser
  *     written here from mc_parse.h and the memcached protocol (words split
  *     on single spaces, numbers compared as decimal strings).
  * Checks on the stream: the parser is called as a client would (loop while
- * it returns 1, advancing by *consumed; stop at 0 or at an error) on the
+ * it returns 1, advancing by *consumed, and past a VALUE_BIG's data block
+ * and its CRLF, which must be there; stop at 0 or at an error) on the
  * whole stream, then on the stream delivered in two pieces split at every
  * position (the unconsumed bytes of the first piece kept): the sequence of
  * replies, their offsets, and the final state must be the same for every
@@ -157,8 +160,21 @@ static void ref_parse(const unsigned char *buf, size_t len, size_t max_value, re
             !ref_number(buf + ws[3], wl[3], "18446744073709551615", &bytes) ||
             (nw == 5 && !ref_number(buf + ws[4], wl[4], "18446744073709551615", &cas)))
             return;
-        if (bytes > max_value)
+        if (bytes > max_value) {
+            /* Too big for the client, not for memcached: the line alone. */
+            if (bytes > HR_MC_MAX_ITEM)
+                return;
+            r->rc = 1;
+            r->kind = HR_MC_VALUE_BIG;
+            r->key_off = ws[1];
+            r->key_len = wl[1];
+            r->data_len = (size_t)bytes;
+            r->flags = (uint32_t)flags;
+            r->cas = cas;
+            r->has_cas = nw == 5;
+            r->consumed = nl + 1;
             return;
+        }
         /* The whole reply: line, CRLF, data, CRLF (beyond SIZE_MAX: refused). */
         if (bytes > SIZE_MAX - 4 - n)
             return;
@@ -283,9 +299,10 @@ static ref_reply fz_call(const unsigned char *buf, size_t len, size_t max_value,
     if (rc == 1) {
         FZ_CHECK(consumed >= 3 && consumed <= len, split, at);
         FZ_CHECK(buf[consumed - 2] == '\r' && buf[consumed - 1] == '\n', split, at);
-        FZ_CHECK(out.kind >= HR_MC_VALUE && out.kind <= HR_MC_SERVER_ERROR, split, at);
+        FZ_CHECK(out.kind >= HR_MC_VALUE && out.kind <= HR_MC_VALUE_BIG, split, at);
         const unsigned char *end = buf + consumed;
-        if (out.kind == HR_MC_VALUE || out.kind == HR_MC_STAT) {
+        int big = out.kind == HR_MC_VALUE_BIG;
+        if (out.kind == HR_MC_VALUE || out.kind == HR_MC_STAT || big) {
             FZ_CHECK(out.key != NULL && out.key >= buf && out.key <= end, split, at);
             FZ_CHECK(out.key_len <= (size_t)(end - out.key), split, at);
             got.key_off = (size_t)(out.key - buf);
@@ -299,6 +316,9 @@ static ref_reply fz_call(const unsigned char *buf, size_t len, size_t max_value,
             FZ_CHECK(out.data != NULL && out.data >= buf && out.data <= end, split, at);
             FZ_CHECK(out.data_len <= (size_t)(end - out.data), split, at);
             got.data_off = (size_t)(out.data - buf);
+            got.data_len = out.data_len;
+        } else if (big) {
+            FZ_CHECK(out.data == NULL, split, at);
             got.data_len = out.data_len;
         } else {
             FZ_CHECK(out.data == NULL && out.data_len == 0, split, at);
@@ -325,6 +345,18 @@ static ref_reply fz_call(const unsigned char *buf, size_t len, size_t max_value,
                      split, at);
             FZ_CHECK(got.data_off + out.data_len + 2 == consumed, split, at);
             FZ_CHECK(memchr(buf, '\n', got.data_off - 1) == NULL, split, at);
+            got.flags = out.flags;
+            got.cas = out.cas;
+            got.has_cas = out.has_cas;
+        } else if (big) {
+            /* The VALUE line alone, for a value the client does not take. */
+            FZ_CHECK(out.data_len > max_value && out.data_len <= HR_MC_MAX_ITEM, split, at);
+            FZ_CHECK(hr_mc_key_valid(out.key, out.key_len) == 1, split, at);
+            FZ_CHECK(out.has_cas == 0 || out.has_cas == 1, split, at);
+            FZ_CHECK(out.has_cas || out.cas == 0, split, at);
+            FZ_CHECK(memchr(buf, '\n', consumed - 1) == NULL, split, at);
+            FZ_CHECK(memchr(buf, '\r', consumed - 2) == NULL, split, at);
+            FZ_CHECK(memchr(buf, '\0', consumed - 2) == NULL, split, at);
             got.flags = out.flags;
             got.cas = out.cas;
             got.has_cas = out.has_cas;
@@ -410,11 +442,30 @@ static int fz_drain(const unsigned char *buf, size_t len, size_t *pos, size_t ma
             s->last_need = r.need;
             return r.rc;
         }
+        size_t next = *pos + r.consumed;
+        if (r.kind == HR_MC_VALUE_BIG) {
+            /* The client drops the data block, then needs its CRLF: until
+             * all of it is here, it waits at this reply. */
+            if (len - next < 2 || len - next - 2 < r.data_len) {
+                s->last_rc = 0;
+                s->last_off = *pos;
+                s->last_need = 0;
+                return 0;
+            }
+            next += r.data_len;
+            if (buf[next] != '\r' || buf[next + 1] != '\n') {
+                s->last_rc = HASH_RING_EPROTO;
+                s->last_off = *pos;
+                s->last_need = 0;
+                return HASH_RING_EPROTO;
+            }
+            next += 2;
+        }
         FZ_CHECK(s->n < FZ_MAX_REPLIES, split, *pos);
         s->r[s->n] = r;
         s->off[s->n] = *pos;
         s->n++;
-        *pos += r.consumed;
+        *pos = next;
     }
 }
 

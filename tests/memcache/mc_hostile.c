@@ -23,6 +23,7 @@
  *             the first is answered 300 ms late; other requests: END
  *   late      the first request of all is answered 800 ms late, with the
  *             value "stale"; every later one with END
+ *   statsflood  STAT lines without end, as fast as the client reads them
  * Exits when stdin reaches EOF or on SIGTERM/SIGKILL. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +48,21 @@ static void put(int fd, const char *s, size_t n)
         s += w;
         n -= (size_t)w;
     }
+}
+
+/* 0, or -1 once the peer is gone. */
+static int put_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }
 
 static void puts_fd(int fd, const char *s)
@@ -190,6 +206,13 @@ static int serve(int c, const char *mode)
             puts_fd(c, buf);
         } else if (strcmp(mode, "bignum") == 0) {
             puts_fd(c, "1234567890123456789012345\r\n");
+        } else if (strcmp(mode, "statsflood") == 0) {
+            static char flood[64 * 1024];
+            for (size_t i = 0; i + 10 <= sizeof flood; i += 10)
+                memcpy(flood + i, "STAT a b\r\n", 10);
+            while (put_all(c, flood, sizeof flood / 10 * 10) == 0) {
+            }
+            return 0;
         } else if (strcmp(mode, "extra") == 0) {
             puts_fd(c, "END\r\nEND\r\n");
         } else {

@@ -177,6 +177,32 @@ static void test_extra_bytes(void **s)
     check_get("extra", HASH_RING_EMISS);
 }
 
+/* A stats reply that never ends: refused after a bounded number of lines
+ * (EPROTO, saying so) rather than growing the client's memory until the
+ * I/O timeout. */
+static void test_stats_flood(void **s)
+{
+    (void)s;
+    int fds = tl_count_fds();
+    hostile h;
+    hostile_start(&h, "statsflood");
+    hash_ring_mc_t *mc = client_of(&h);
+    assert_int_equal(hash_ring_mc_set_io_timeout(mc, 10000), HASH_RING_OK);
+    hash_ring_mc_stats_t *st = NULL;
+    uint64_t t0 = tl_now_ms();
+    int rc = hash_ring_mc_stats(mc, h.addr, strlen(h.addr), NULL, &st);
+    uint64_t took = tl_now_ms() - t0;
+    printf("# endless stats: %s in %llu ms (%s)\n", hash_ring_strerror(rc),
+           (unsigned long long)took, hash_ring_mc_last_error(mc));
+    assert_int_equal(rc, HASH_RING_EPROTO);
+    assert_null(st);
+    assert_non_null(strstr(hash_ring_mc_last_error(mc), "stats reply too large"));
+    assert_true(took < 10000); /* stopped by the bound, not by the timeout */
+    hash_ring_mc_destroy(mc);
+    hostile_stop(&h);
+    assert_int_equal(tl_count_fds(), fds);
+}
+
 static void test_bad_number(void **s)
 {
     (void)s;
@@ -337,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_answer_before_request_sent),
         cmocka_unit_test(test_error_mid_pipeline),
         cmocka_unit_test(test_late_reply_not_reused),
+        cmocka_unit_test(test_stats_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -704,6 +704,116 @@ static void test_large_values(void **state)
     hash_ring_destroy(ring);
 }
 
+/* A value above this client's maximum, stored by a client with a higher
+ * one (memcached -I 2m): that key alone fails (EPROTO, saying why), in get,
+ * gets and multi-get; the server is not marked dead, its other keys are
+ * answered by it (no fail-over, so no stale copies from another server),
+ * and its connection stays usable (the data is skipped as it arrives). */
+static void test_value_above_client_max(void **state)
+{
+    (void)state;
+    static const char *const big_items[] = {"-I", "2m", "-m", "64", NULL};
+    tl_daemon b[2];
+    assert_int_equal(tl_daemon_start_args(&b[0], 0, NULL, big_items), 0);
+    assert_int_equal(tl_daemon_start_args(&b[1], 0, NULL, big_items), 0);
+    int fds0 = tl_count_fds();
+    hash_ring_mc_t *writer = NULL, *mc = NULL;
+    for (int c = 0; c < 2; c++) {
+        hash_ring_mc_t **p = c == 0 ? &writer : &mc;
+        assert_int_equal(hash_ring_mc_create(p, HASH_RING_DIALECT_PYTHON), HASH_RING_OK);
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(hash_ring_mc_add_server(*p, b[i].addr, strlen(b[i].addr), 1),
+                             HASH_RING_OK);
+    }
+    assert_int_equal(hash_ring_mc_set_max_value(writer, 2u << 20), HASH_RING_OK);
+    /* the big key, and small keys on the same server */
+    const char *home = NULL;
+    size_t home_len = 0;
+    assert_int_equal(hash_ring_get_node(hash_ring_mc_ring(mc), "big", 3, &home, &home_len),
+                     HASH_RING_OK);
+    size_t nbig = 1536u * 1024u;
+    char *bigv = malloc(nbig);
+    assert_non_null(bigv);
+    for (size_t i = 0; i < nbig; i++)
+        bigv[i] = (char)("\r\nEND "[i % 6]); /* protocol-looking data */
+    assert_int_equal(hash_ring_mc_set(writer, "big", 3, bigv, nbig, 0, 0), HASH_RING_OK);
+    enum { NK = 40 };
+    char keys[NK][16];
+    const void *kp[NK + 2];
+    size_t kl[NK + 2];
+    size_t same = 0;
+    for (int i = 0; i < NK; i++) {
+        snprintf(keys[i], sizeof keys[i], "small-%d", i);
+        kp[i] = keys[i];
+        kl[i] = strlen(keys[i]);
+        assert_int_equal(hash_ring_mc_set(writer, keys[i], kl[i], keys[i], kl[i], 0, 0),
+                         HASH_RING_OK);
+        const char *o;
+        size_t ol;
+        assert_int_equal(hash_ring_get_node(hash_ring_mc_ring(mc), keys[i], kl[i], &o, &ol),
+                         HASH_RING_OK);
+        same += ol == home_len && memcmp(o, home, ol) == 0;
+    }
+    assert_true(same > 5);
+    /* get and gets: EPROTO, and why */
+    const void *v;
+    size_t vl;
+    uint64_t cas;
+    assert_int_equal(hash_ring_mc_get(mc, "big", 3, &v, &vl, NULL), HASH_RING_EPROTO);
+    printf("# get of a %zu-byte value, client maximum 1 MiB: %s\n", nbig,
+           hash_ring_mc_last_error(mc));
+    assert_non_null(strstr(hash_ring_mc_last_error(mc), "above this client's maximum"));
+    assert_int_equal(hash_ring_mc_gets(mc, "big", 3, &v, &vl, NULL, &cas), HASH_RING_EPROTO);
+    /* the server is live and answers on the same connection */
+    for (int i = 0; i < NK; i++) {
+        assert_int_equal(hash_ring_mc_get(mc, keys[i], kl[i], &v, &vl, NULL), HASH_RING_OK);
+        assert_int_equal(vl, kl[i]);
+        assert_memory_equal(v, keys[i], vl);
+    }
+    assert_int_equal(tl_count_fds(), fds0 + 4); /* each client: one per server */
+    /* multi-get: the big key fails alone, in the middle of the others */
+    kp[NK] = "big";
+    kl[NK] = 3;
+    kp[NK + 1] = "never-set";
+    kl[NK + 1] = 9;
+    const void *order[NK + 2];
+    size_t olen[NK + 2];
+    for (int i = 0; i < NK + 2; i++) {
+        int j = i < NK / 2 ? i : i == NK / 2 ? NK : i <= NK ? i - 1 : NK + 1;
+        order[i] = kp[j];
+        olen[i] = kl[j];
+    }
+    hash_ring_mc_result_t *res = NULL;
+    assert_int_equal(hash_ring_mc_get_multi(mc, order, olen, NK + 2, &res), HASH_RING_OK);
+    for (int i = 0; i < NK + 2; i++) {
+        int st = hash_ring_mc_result_item(res, (size_t)i, &v, &vl, NULL, NULL);
+        if (olen[i] == 3)
+            assert_int_equal(st, HASH_RING_EPROTO);
+        else if (olen[i] == 9)
+            assert_int_equal(st, HASH_RING_EMISS);
+        else {
+            assert_int_equal(st, HASH_RING_OK);
+            assert_memory_equal(v, order[i], olen[i]);
+        }
+    }
+    hash_ring_mc_result_free(res);
+    /* still no fail-over: a write of the home server's key lands there */
+    assert_int_equal(hash_ring_mc_set(mc, "big", 3, "now small", 9, 0, 0), HASH_RING_OK);
+    char home_addr[64];
+    snprintf(home_addr, sizeof home_addr, "%.*s", (int)home_len, home);
+    char *raw = NULL;
+    assert_int_equal(tl_raw_get(home_addr, "big", &raw, NULL, NULL), 1);
+    assert_string_equal(raw, "now small");
+    free(raw);
+    assert_int_equal(tl_count_fds(), fds0 + 4);
+    free(bigv);
+    hash_ring_mc_destroy(writer);
+    hash_ring_mc_destroy(mc);
+    assert_int_equal(tl_count_fds(), fds0);
+    tl_daemon_kill(&b[0]);
+    tl_daemon_kill(&b[1]);
+}
+
 static void test_unix_socket_and_ipv6(void **state)
 {
     (void)state;
@@ -814,6 +924,7 @@ int main(void)
         cmocka_unit_test_setup(test_last_error_follows_every_call, flush_backends),
         cmocka_unit_test_setup(test_large_values, flush_backends),
         cmocka_unit_test(test_unix_socket_and_ipv6),
+        cmocka_unit_test(test_value_above_client_max),
         cmocka_unit_test_setup(test_no_fd_leak, flush_backends),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -124,7 +124,7 @@ static void test_malformed(void **state)
         "VALUE k -1 1\r\nx\r\n",
         "VALUE k 4294967296 1\r\nx\r\n",
         "VALUE k 0 +1\r\nx\r\n",
-        "VALUE k 0 1001\r\n",               /* above max_value */
+        "VALUE k 0 1073741825\r\n",         /* above the largest item (1 GiB) */
         "VALUE k 0 2147483648\r\n",         /* 2 GB */
         "VALUE k 0 99999999999999999999\r\n", /* overflows 64 bits */
         "VALUE k 0 1 18446744073709551616\r\nx\r\n",
@@ -158,6 +158,42 @@ static void test_malformed(void **state)
     assert_int_equal(parse(longl, HR_MC_MAX_LINE, 1000, &r, &u), HASH_RING_EPROTO);
     assert_int_equal(parse(longl, HR_MC_MAX_LINE - 1, 1000, &r, &u), 0);
     free(longl);
+}
+
+/* A VALUE above max_value but within memcached's largest item: the reply
+ * VALUE_BIG once its line is complete, consuming only the line (the
+ * caller skips the data); its fields as a VALUE's, data NULL. */
+static void test_value_big(void **state)
+{
+    (void)state;
+    hr_mc_reply r;
+    size_t u;
+    const char *line = "VALUE big 7 1001 42\r\n";
+    size_t n = strlen(line);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(parse(line, k, 1000, &r, &u), 0);
+    /* the data need not be there: only the line is read */
+    assert_int_equal(parse(line, n, 1000, &r, &u), 1);
+    assert_int_equal(r.kind, HR_MC_VALUE_BIG);
+    assert_int_equal(u, n);
+    assert_int_equal(r.key_len, 3);
+    assert_memory_equal(r.key, "big", 3);
+    assert_null(r.data);
+    assert_int_equal(r.data_len, 1001);
+    assert_int_equal(r.flags, 7);
+    assert_int_equal(r.has_cas, 1);
+    assert_int_equal(r.cas, 42);
+    assert_int_equal(r.need, 0);
+    /* at the limit: 1000 is a VALUE; 1 GiB is VALUE_BIG, one more EPROTO */
+    assert_int_equal(P("VALUE k 0 1000\r\n", &r, &u), 0);
+    assert_int_equal(r.need, 16 + 1000 + 2);
+    assert_int_equal(P("VALUE k 0 1073741824\r\n", &r, &u), 1);
+    assert_int_equal(r.kind, HR_MC_VALUE_BIG);
+    assert_int_equal(r.data_len, HR_MC_MAX_ITEM);
+    assert_int_equal(r.has_cas, 0);
+    assert_int_equal(P("VALUE k 0 1073741825\r\n", &r, &u), HASH_RING_EPROTO);
+    /* the key is checked as a VALUE's */
+    assert_int_equal(P("VALUE a\x01 0 2000\r\n", &r, &u), HASH_RING_EPROTO);
 }
 
 /* Every proper prefix of a valid reply is "incomplete", never an error. */
@@ -248,7 +284,7 @@ static void test_key_valid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kinds),    cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_kinds),    cmocka_unit_test(test_malformed), cmocka_unit_test(test_value_big),
         cmocka_unit_test(test_prefixes), cmocka_unit_test(test_random),
         cmocka_unit_test(test_key_valid),
     };
