@@ -6,6 +6,8 @@
  * handlers in mc_reply.c. */
 #include "memcache/mc_internal.h"
 
+#include "ring.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ static int mc_new(hash_ring_mc_t **out, hash_ring_t *ring, int owns)
     mc->retry_interval = MC_DEFAULT_RETRY_MS;
     mc->failover = 1;
     mc->max_value = MC_DEFAULT_MAX_VALUE;
+    mc->sweep_at = 64;
     *out = mc;
     return HASH_RING_OK;
 }
@@ -97,6 +100,18 @@ const char *hash_ring_mc_last_error(const hash_ring_mc_t *mc)
 void hr_mc_begin(hash_ring_mc_t *mc)
 {
     mc->err[0] = '\0';
+    /* Members removed from a shared ring by others leave entries (with
+     * buffers) behind: once the table has doubled since the last sweep,
+     * drop those of names that are no longer members.  Here, at the start
+     * of a call, no operation holds a pointer to an entry. */
+    if (mc->nservers >= mc->sweep_at) {
+        for (size_t i = mc->nservers; i-- > 0;) {
+            mc_server *s = mc->servers[i];
+            if (!s->addr_given && !hr_ring_has_member(mc->ring, s->name, s->name_len))
+                hr_mc_server_forget(mc, s);
+        }
+        mc->sweep_at = 2 * mc->nservers + 64;
+    }
 }
 
 int hr_mc_end(hash_ring_mc_t *mc, int rc)
@@ -224,9 +239,13 @@ int hash_ring_mc_remove_server(hash_ring_mc_t *mc, const void *server, size_t se
         return hr_mc_end(mc, rc);
     rc = hash_ring_remove_node(mc->ring, server, server_len);
     if (rc == HASH_RING_OK) {
+        /* Its connection and buffers go now; its entry too, unless it
+         * holds an address given for the name (kept for a re-add). */
         mc_server *s = hr_mc_server_get(mc, server, server_len, 0);
-        if (s != NULL) {
-            hr_mc_server_close(s);
+        if (s != NULL && !s->addr_given) {
+            hr_mc_server_forget(mc, s);
+        } else if (s != NULL) {
+            hr_mc_server_release(s);
             s->dead = 0;
         }
     }
@@ -260,6 +279,7 @@ int hash_ring_mc_set_address(hash_ring_mc_t *mc, const void *server, size_t serv
     hr_mc_addr_free(&s->addr);
     s->addr = a;
     s->addr_ok = 1;
+    s->addr_given = 1;
     s->dead = 0;
     return hr_mc_end(mc, HASH_RING_OK);
 }

@@ -33,6 +33,7 @@ struct mc_server {
     size_t name_len;
     hr_mc_addr addr;
     int addr_ok;     /* addr parsed */
+    int addr_given;  /* set by hash_ring_mc_set_address: kept while not a member */
     char addr_err[96];
     int fd;          /* -1 when not connected */
     int dead;        /* marked dead until dead_until */
@@ -105,8 +106,10 @@ struct mc_multi; /* mc_multi.c */
 struct hash_ring_mc {
     hash_ring_t *ring;
     int owns_ring;
-    mc_server **servers; /* every server the client has seen */
+    mc_server **servers; /* the servers the client knows (members it has used,
+                          * names given an address, direct addresses) */
     size_t nservers, cap;
+    size_t sweep_at; /* at this many entries, drop those of departed members */
     mc_server **buckets; /* hash table by name */
     size_t nbuckets;
     unsigned connect_timeout, io_timeout, retry_interval;
@@ -185,6 +188,9 @@ void hr_mc_server_forget(hash_ring_mc_t *mc, mc_server *s);
 
 /* Closes the connection (keeps the server). */
 void hr_mc_server_close(mc_server *s);
+
+/* Closes the connection and frees the buffers (keeps the server). */
+void hr_mc_server_release(mc_server *s);
 
 /* Marks the server dead for the retry interval and closes it. */
 void hr_mc_server_mark_dead(hash_ring_mc_t *mc, mc_server *s);

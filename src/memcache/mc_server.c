@@ -137,6 +137,17 @@ void hr_mc_server_close(mc_server *s)
     }
 }
 
+void hr_mc_server_release(mc_server *s)
+{
+    hr_mc_server_close(s);
+    free(s->rbuf);
+    free(s->wbuf);
+    s->rbuf = NULL;
+    s->wbuf = NULL;
+    s->rcap = s->wcap = 0;
+    s->rstart = s->rend = s->wlen = s->wpos = 0;
+}
+
 void hr_mc_server_free(mc_server *s)
 {
     if (s == NULL)

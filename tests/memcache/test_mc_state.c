@@ -209,6 +209,70 @@ static void test_server_calls_refusing_create_nothing(void **state)
     hash_ring_mc_destroy(mc);
 }
 
+/* The i-th spelling of the daemon's address: 127.0.0.1 with leading zeros
+ * in two octets (the resolver reads them as the same address), so each is
+ * a distinct server name for the same live daemon. */
+static void spelling(char *buf, size_t cap, int i)
+{
+    snprintf(buf, cap, "127.%.*s0.%.*s0.1:%d", i % 20, "00000000000000000000", i / 20,
+             "00000000000000000000", d.port);
+}
+
+/* A removed server's entry goes (its connection and buffers with it), so a
+ * client of a pool that keeps changing does not grow: with
+ * hash_ring_mc_remove_server at once; with members removed from a shared
+ * ring by others, at a sweep once the table has doubled.  A name given an
+ * address keeps a small entry (no buffers) for a re-add. */
+static void test_departed_servers_are_dropped(void **state)
+{
+    (void)state;
+    char name[96];
+    hash_ring_mc_t *mc = NULL;
+    assert_int_equal(hash_ring_mc_create(&mc, HASH_RING_DIALECT_PYTHON), HASH_RING_OK);
+    for (int i = 0; i < 300; i++) {
+        spelling(name, sizeof name, i);
+        assert_int_equal(hash_ring_mc_add_server(mc, name, strlen(name), 1), HASH_RING_OK);
+        assert_int_equal(hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0), HASH_RING_OK);
+        assert_int_equal(entries(mc), 1);
+        assert_int_equal(hash_ring_mc_remove_server(mc, name, strlen(name)), HASH_RING_OK);
+        assert_int_equal(entries(mc), 0);
+    }
+    /* a name with an address given: kept, without connection or buffers */
+    assert_int_equal(hash_ring_mc_add_server(mc, "cache-a", 7, 1), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_set_address(mc, "cache-a", 7, d.addr, strlen(d.addr)),
+                     HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_remove_server(mc, "cache-a", 7), HASH_RING_OK);
+    mc_server *s = entry(mc, "cache-a");
+    assert_non_null(s);
+    assert_int_equal(s->fd, -1);
+    assert_null(s->rbuf);
+    assert_null(s->wbuf);
+    assert_int_equal(hash_ring_mc_add_server(mc, "cache-a", 7, 1), HASH_RING_OK);
+    const void *v;
+    size_t vl;
+    assert_int_equal(hash_ring_mc_get(mc, "k", 1, &v, &vl, NULL), HASH_RING_OK);
+    hash_ring_mc_destroy(mc);
+
+    /* a shared ring whose members the application changes directly */
+    hash_ring_t *ring = NULL;
+    assert_int_equal(hash_ring_create(&ring, HASH_RING_DIALECT_PYTHON), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_create_with_ring(&mc, ring), HASH_RING_OK);
+    size_t most = 0;
+    for (int i = 0; i < 400; i++) {
+        spelling(name, sizeof name, i);
+        assert_int_equal(hash_ring_add_node(ring, name, strlen(name), 1), HASH_RING_OK);
+        assert_int_equal(hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0), HASH_RING_OK);
+        assert_int_equal(hash_ring_remove_node(ring, name, strlen(name)), HASH_RING_OK);
+        if (entries(mc) > most)
+            most = entries(mc);
+    }
+    printf("# 400 members used then removed from a shared ring: at most %zu entries\n", most);
+    assert_true(most <= 2 * 1 + 64);
+    hash_ring_mc_destroy(mc);
+    hash_ring_destroy(ring);
+}
+
 /* The multi-get round counter past 2^32: a server prepared in round 0 (or
  * never in a multi-get) is not taken for one prepared in the current round
  * (a 32-bit counter wrapped to 0 there: the key was never sent and came
@@ -246,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_direct_member_without_address),
         cmocka_unit_test(test_server_calls_refusing_create_nothing),
         cmocka_unit_test(test_multiget_round_past_32_bits),
+        cmocka_unit_test(test_departed_servers_are_dropped),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
