@@ -209,7 +209,11 @@ HASH_RING_API int hash_ring_mc_add_server(hash_ring_mc_t *mc, const void *server
                                           size_t server_len, uint32_t weight);
 
 /* Removes a server from the ring and closes its connection; its keys move
- * to the remaining servers as the ring says.
+ * to the remaining servers as the ring says.  What the client kept for it
+ * (buffers, dead mark) is freed; an address given to the name with
+ * hash_ring_mc_set_address() is remembered for a later re-add.  (Members
+ * removed from a shared ring directly are forgotten the same way, at the
+ * start of a later call.)
  * Errors: HASH_RING_EINVAL, HASH_RING_ENOTFOUND, HASH_RING_ENOMEM,
  * HASH_RING_ECRYPTO.  Since 1.0. */
 HASH_RING_API int hash_ring_mc_remove_server(hash_ring_mc_t *mc, const void *server,
