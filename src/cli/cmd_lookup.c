@@ -10,7 +10,8 @@
 static const char get_help[] =
     "usage: hash-ring [RING OPTIONS] get [--] KEY...\n"
     "Prints KEY<TAB>NODE for each KEY: the node that owns it.  With --json:\n"
-    "[{\"key\": KEY, \"node\": NODE}, ...].  Use -- before a key that starts with '-'.\n";
+    "[{\"key\": KEY, \"node\": NODE}, ...].  Put -- before keys that start with '-'\n"
+    "(an argument starting with '-' is otherwise refused as a misplaced option).\n";
 
 static const char map_help[] =
     "usage: hash-ring [RING OPTIONS] map < KEYS\n"
@@ -25,7 +26,8 @@ static const char replicas_help[] =
     "Prints KEY<TAB>NODE1<TAB>NODE2... for each KEY: the first N distinct nodes in\n"
     "ring order from the key's position (the replica and fail-over order; NODE1\n"
     "is what get prints).  Fewer than N when fewer nodes own points.  N >= 1.\n"
-    "With --json: [{\"key\": KEY, \"nodes\": [NODE1, ...]}, ...].\n";
+    "With --json: [{\"key\": KEY, \"nodes\": [NODE1, ...]}, ...].  Put -- before keys\n"
+    "that start with '-'.\n";
 
 /* One placement line (or JSON array element) for key. */
 static int cli_place(cli_opts *o, const char *key, size_t klen, int first)
@@ -50,24 +52,34 @@ static int cli_place(cli_opts *o, const char *key, size_t klen, int first)
     return HASH_RING_OK;
 }
 
-/* Skips a leading "--" that separates options from keys. */
-static int cli_skip_dashdash(int argc, char ***argv)
+/* The keys: after a leading "--" anything; without it, an argument that
+ * starts with '-' (but is not "-") is taken for a misplaced option and
+ * refused, rather than looked up as a key.  0 or the exit status. */
+static int cli_keys(const char *cmd, int *argc, char ***argv)
 {
-    if (argc > 0 && strcmp((*argv)[0], "--") == 0) {
+    if (*argc > 0 && strcmp((*argv)[0], "--") == 0) {
         (*argv)++;
-        return argc - 1;
+        (*argc)--;
+        return 0;
     }
-    return argc;
+    for (int i = 0; i < *argc; i++)
+        if ((*argv)[i][0] == '-' && (*argv)[i][1] != '\0')
+            return cli_fail("%s: '%s' is not a key: options go before the command; put -- "
+                            "before keys that start with '-'",
+                            cmd, (*argv)[i]);
+    return 0;
 }
 
 int cli_cmd_get(cli_opts *o, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv, get_help))
         return CLI_EXIT_OK;
-    argc = cli_skip_dashdash(argc, &argv);
+    int rc = cli_keys("get", &argc, &argv);
+    if (rc != 0)
+        return rc;
     if (argc == 0)
         return cli_fail("get: no keys given");
-    int rc = cli_check_ring(o->ring);
+    rc = cli_check_ring(o->ring);
     if (rc != 0)
         return rc;
     if (o->json)
@@ -138,11 +150,13 @@ int cli_cmd_replicas(cli_opts *o, int argc, char **argv)
         return cli_fail("replicas: bad N '%s' (want an integer 1..4294967295)", ns);
     argc--;
     argv++;
-    argc = cli_skip_dashdash(argc, &argv);
+    int rc = cli_keys("replicas", &argc, &argv);
+    if (rc != 0)
+        return rc;
     if (argc == 0)
         return cli_fail("replicas: no keys given");
     hash_ring_snapshot_t *snap = NULL;
-    int rc = cli_ring_snapshot(o->ring, "replicas", &snap);
+    rc = cli_ring_snapshot(o->ring, "replicas", &snap);
     if (rc != 0)
         return rc;
     size_t members = hash_ring_snapshot_node_count(snap);

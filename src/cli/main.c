@@ -79,14 +79,14 @@ int main(int argc, char **argv)
             rc = cli_fail("option %.*s takes no value", (int)alen, a);
             goto out;
         }
-        if (OPT("--help") || OPT("-h")) {
-            fputs(usage, stdout);
-            rc = CLI_EXIT_OK;
-            goto out;
-        }
-        if (OPT("--version")) {
-            printf("hash-ring %s\n", hash_ring_version_string());
-            rc = CLI_EXIT_OK;
+        if (OPT("--help") || OPT("-h") || OPT("--version")) {
+            if (OPT("--version"))
+                printf("hash-ring %s\n", hash_ring_version_string());
+            else
+                fputs(usage, stdout);
+            rc = fflush(stdout) != 0 || ferror(stdout)
+                     ? cli_fail("error writing to standard output")
+                     : CLI_EXIT_OK;
             goto out;
         }
         if (OPT("--json")) {
@@ -136,6 +136,22 @@ int main(int argc, char **argv)
         rc = cli_fail("unknown command '%s' (see hash-ring --help)", argv[i]);
         goto out;
     }
+    /* stdin can be read once: by one nodes file, or by map's keys */
+    size_t from_stdin = 0;
+    for (size_t k = 0; k < nfiles; k++)
+        from_stdin += strcmp(files[k], "-") == 0;
+    if (from_stdin > 1) {
+        rc = cli_fail("--nodes-file - given %zu times (standard input can be read once)",
+                      from_stdin);
+        goto out;
+    }
+    int help = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
+                                strcmp(argv[i + 1], "-h") == 0);
+    if (from_stdin > 0 && strcmp(cmd->name, "map") == 0 && !help) {
+        rc = cli_fail("map reads its keys from standard input: give the nodes with --node "
+                      "or a --nodes-file other than -");
+        goto out;
+    }
     int crc = hash_ring_create(&o.ring, o.dialect);
     if (crc != HASH_RING_OK) {
         rc = cli_fail("cannot create ring: %s", hash_ring_strerror(crc));
@@ -152,8 +168,6 @@ int main(int argc, char **argv)
     o.nodes_given = nspecs > 0 || nfiles > 0;
     if ((rc = cli_nodes_commit(&nodes, o.ring)) != 0)
         goto out;
-    int help = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
-                                strcmp(argv[i + 1], "-h") == 0);
     if (!help && cmd->needs_nodes && !o.have_nodes) {
         rc = cli_fail("no nodes: give --node NAME[=WEIGHT] or --nodes-file FILE");
         goto out;

@@ -543,10 +543,32 @@ def group_errors():
             (["--nodes-file", "no\nsuch", "get", "k"], "unreadable file, newline in path"),
             (["--node", "a\rb", "--node", "a\rb", "get", "k"], "duplicate with a CR"),
             (n3 + ["diff", "--remove", "x\ny"], "diff --remove absent, newline"),
+            # an option after the command is not taken for a key
+            (n3 + ["get", "k", "--json"], "option after get's keys"),
+            (n3 + ["get", "-x"], "key like an option without --"),
+            (n3 + ["replicas", "2", "k", "--help"], "option after replicas' keys"),
+            # standard input can be read once
+            (["--nodes-file", "-", "--nodes-file", "-", "stats"], "--nodes-file - twice"),
         ]
         for args, what in cases:
             expect_error(args, what=what)
             expect_error(["--json"] + args, what=what + " (--json)")
+        # map reads its keys from stdin: a nodes file there would eat them
+        expect_error(["--nodes-file", "-", "map"], stdin=b"a\nb\n",
+                     what="--nodes-file - with map")
+        # after --, keys may start with '-' (and "-" alone is a key)
+        rc, out, _ = run(n3 + ["get", "--", "-x", "--json"])
+        check(rc == 0 and out.count(b"\n") == 2 and out.startswith(b"-x\t"), "get -- -x --json")
+        rc, out, _ = run(n3 + ["get", "-"])
+        check(rc == 0 and out.startswith(b"-\t"), "get -")
+        # a write error on --help and --version is exit 2 as well
+        if os.path.exists("/dev/full"):
+            for opt in ("--help", "--version"):
+                with open("/dev/full", "wb") as full:
+                    p = subprocess.run(wrapper() + [ARGS.bin, opt], stdout=full,
+                                       stderr=subprocess.PIPE)
+                check(p.returncode == 2 and b"error writing" in p.stderr,
+                      "%s to /dev/full: %d %r" % (opt, p.returncode, p.stderr))
         # a nodes file of comments and blank lines gives no nodes, which is
         # what the message says (not "every weight is 0")
         comments = os.path.join(tmp, "comments")
