@@ -36,8 +36,10 @@ static const char mc_help[] =
     "                        uses NAME); repeatable\n"
     "\n"
     "RING OPTIONS, --json among them, come before 'mc'.  'mc COMMAND --help'\n"
-    "prints this; '--' before a key lets it start with '-'.  Errors (a server failure, a bad key or value) are one line\n"
-    "on stderr, exit status 2; a miss or a server down, as said above, exit 1.\n";
+    "prints this; '--' before a key lets it start with '-'.  Errors (a server\n"
+    "failure, a bad key or value) are one line on stderr, exit status 2; exit 1\n"
+    "only where said above (get: a miss; delete, incr, decr: not found; stats:\n"
+    "a server down).\n";
 
 static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {

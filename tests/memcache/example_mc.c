@@ -28,8 +28,8 @@ int main(int argc, char **argv)
     if (rc == HASH_RING_OK)
         rc = hash_ring_mc_get(mc, "hello", 5, &value, &len, NULL);
     if (rc != HASH_RING_OK) {
-        fprintf(stderr, "example_mc: %s (%s)\n", hash_ring_strerror(rc),
-                hash_ring_mc_last_error(mc));
+        /* what failed, and why (never empty after a failure) */
+        fprintf(stderr, "example_mc: %s\n", hash_ring_mc_last_error(mc));
         hash_ring_mc_destroy(mc);
         return 1;
     }
