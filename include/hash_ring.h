@@ -68,6 +68,10 @@
  *   - Node names returned by lookups on a ring stay valid until
  *     hash_ring_destroy() of that ring, even if the node is removed (the
  *     ring keeps every name it has seen; re-adding a name reuses it).
+ *     Each distinct name costs its length plus about 100 bytes until the
+ *     ring is destroyed: a ring that sees an endless stream of new names
+ *     (members that come and go under new names) is best rebuilt now and
+ *     then (a new ring with the current members, swapped in).
  *   - Names returned through a snapshot stay valid until that snapshot is
  *     released (and, equally, until the ring is destroyed, whichever is
  *     later).
