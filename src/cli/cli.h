@@ -53,6 +53,9 @@ typedef struct cli_nodes {
     char **names; /* owned copies */
     size_t *lens;
     uint32_t *weights;
+    const char **files; /* where each came from: a nodes file (argv's
+                         * string), or NULL for --node */
+    size_t *lines;      /* its line in that file */
     size_t n, cap;
 } cli_nodes;
 

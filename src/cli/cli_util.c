@@ -91,7 +91,8 @@ int cli_add_node_spec(hash_ring_t *ring, const char *spec)
 
 /* ---- collecting nodes, added to the ring in one rebuild ------------------ */
 
-static int cli_nodes_push(cli_nodes *l, const char *name, size_t len, uint32_t w)
+static int cli_nodes_push(cli_nodes *l, const char *name, size_t len, uint32_t w,
+                          const char *file, size_t line)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
@@ -104,7 +105,13 @@ static int cli_nodes_push(cli_nodes *l, const char *name, size_t len, uint32_t w
         uint32_t *weights = realloc(l->weights, cap * sizeof *weights);
         if (weights != NULL)
             l->weights = weights;
-        if (names == NULL || lens == NULL || weights == NULL)
+        const char **files = realloc(l->files, cap * sizeof *files);
+        if (files != NULL)
+            l->files = files;
+        size_t *lines = realloc(l->lines, cap * sizeof *lines);
+        if (lines != NULL)
+            l->lines = lines;
+        if (names == NULL || lens == NULL || weights == NULL || files == NULL || lines == NULL)
             return cli_fail("out of memory");
         l->cap = cap;
     }
@@ -116,6 +123,8 @@ static int cli_nodes_push(cli_nodes *l, const char *name, size_t len, uint32_t w
     l->names[l->n] = copy;
     l->lens[l->n] = len;
     l->weights[l->n] = w;
+    l->files[l->n] = file;
+    l->lines[l->n] = line;
     l->n++;
     return 0;
 }
@@ -125,7 +134,7 @@ int cli_nodes_add_spec(cli_nodes *l, const char *spec)
     size_t len;
     uint32_t w;
     int rc = cli_parse_node_spec(spec, "--node", &len, &w);
-    return rc != 0 ? rc : cli_nodes_push(l, spec, len, w);
+    return rc != 0 ? rc : cli_nodes_push(l, spec, len, w, NULL, 0);
 }
 
 /* Lines "NAME" or "NAME<blanks>WEIGHT" (blanks: spaces or tabs, so a
@@ -172,7 +181,7 @@ int cli_nodes_load_file(cli_nodes *l, const char *path)
                 break;
             }
         }
-        rc = cli_nodes_push(l, name, len, w);
+        rc = cli_nodes_push(l, name, len, w, path, lineno);
     }
     if (rc == 0 && ferror(f))
         rc = cli_fail("cannot read nodes file '%s': %s", path,
@@ -219,8 +228,22 @@ int cli_nodes_commit(cli_nodes *l, hash_ring_t *ring)
             dup = b;
     }
     free(order);
-    if (dup != SIZE_MAX)
-        return cli_fail("duplicate node '%.*s'", (int)l->lens[dup], l->names[dup]);
+    if (dup != SIZE_MAX) {
+        size_t first = 0;
+        while (l->lens[first] != l->lens[dup] ||
+               memcmp(l->names[first], l->names[dup], l->lens[dup]) != 0)
+            first++;
+        char at[2][256];
+        for (int k = 0; k < 2; k++) {
+            size_t i = k == 0 ? dup : first;
+            if (l->files[i] == NULL)
+                snprintf(at[k], sizeof at[k], "--node");
+            else
+                snprintf(at[k], sizeof at[k], "%.200s:%zu", l->files[i], l->lines[i]);
+        }
+        return cli_fail("duplicate node '%.*s' (%s; first at %s)", (int)l->lens[dup],
+                        l->names[dup], at[0], at[1]);
+    }
     int rc = hash_ring_add_nodes(ring, (const void *const *)l->names, l->lens, l->weights, l->n);
     if (rc != HASH_RING_OK)
         return cli_fail("cannot add the nodes: %s", hash_ring_strerror(rc));
@@ -234,6 +257,8 @@ void cli_nodes_free(cli_nodes *l)
     free(l->names);
     free(l->lens);
     free(l->weights);
+    free(l->files);
+    free(l->lines);
     memset(l, 0, sizeof *l);
 }
 

@@ -63,7 +63,8 @@ int main(int argc, char **argv)
     const char **node_specs = calloc((size_t)argc + 1, sizeof *node_specs);
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nspecs = 0, nfiles = 0;
-    cli_nodes nodes = {NULL, NULL, NULL, 0, 0};
+    cli_nodes nodes;
+    memset(&nodes, 0, sizeof nodes);
     int i = 1, rc = CLI_EXIT_USAGE;
     if (node_specs == NULL || files == NULL) {
         rc = cli_fail("out of memory");

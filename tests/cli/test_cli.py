@@ -553,6 +553,10 @@ def group_errors():
         for args, what in cases:
             expect_error(args, what=what)
             expect_error(["--json"] + args, what=what + " (--json)")
+        # a duplicate says where both are
+        rc, _, err = run(["--node", "b", "--nodes-file", dup, "get", "k"])
+        check(rc == 2 and ("duplicate node 'a' (%s:2; first at %s:1)" % (dup, dup)).encode()
+              in err, "duplicate node location: %r" % err)
         # map reads its keys from stdin: a nodes file there would eat them
         expect_error(["--nodes-file", "-", "map"], stdin=b"a\nb\n",
                      what="--nodes-file - with map")
