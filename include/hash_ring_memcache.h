@@ -54,7 +54,8 @@
  *   server.  Reads (get, gets, hash_ring_mc_get_multi) are retried on the
  *   next server at once; when every server has failed (or is marked dead)
  *   the read gives HASH_RING_ENOSERVER, and hash_ring_mc_last_error() names
- *   the last failure.  A read that failed over and then missed gives
+ *   the last failure the call saw (if every server was already marked
+ *   dead, it says only that no server is live).  A read that failed over and then missed gives
  *   HASH_RING_EMISS, and the message still names the failure.  In a
  *   multi-get, values received whole from a server before it failed are
  *   kept (each was a complete VALUE for a key asked of it).
@@ -100,10 +101,11 @@
  *   connection is closed; the client never reads past what it was sent.
  *   A stored value larger than this client's maximum (put there by a
  *   client with a higher one) is not a server failure: that key alone
- *   gives HASH_RING_EPROTO (in a multi-get, its item), saying so in
- *   hash_ring_mc_last_error(); its data is skipped as it arrives, never
- *   buffered, the server stays live and keeps its connection, and the key
- *   is not asked of another server.  A value announced above 1 GiB
+ *   gives HASH_RING_EPROTO (a get or gets says so in
+ *   hash_ring_mc_last_error(); in a multi-get, it is that item's status);
+ *   its data is skipped as it arrives, never buffered (within the I/O
+ *   timeout, like any reply), the server stays live and keeps its
+ *   connection, and the key is not asked of another server.  A value announced above 1 GiB
  *   (memcached's largest item) is malformed.  A stats reply of more than
  *   65,536 lines or 16 MiB is malformed too.
  *
@@ -113,7 +115,8 @@
  *   HASH_RING_ECASEXISTS (cas token out of date); HASH_RING_ESERVER (the
  *   server answered ERROR, CLIENT_ERROR or SERVER_ERROR, e.g. a value too
  *   large for the server, incr on a non-number); HASH_RING_ETIMEDOUT,
- *   HASH_RING_EIO, HASH_RING_EPROTO (the server failed, see above);
+ *   HASH_RING_EIO, HASH_RING_EPROTO (the server failed, see above; or a
+ *   value above the client's maximum, see INPUT AND REPLY CHECKS);
  *   HASH_RING_ENOSERVER (no live server for the key); HASH_RING_EINVAL;
  *   HASH_RING_ENOMEM (out of memory, or of local descriptors, buffers or
  *   ports when connecting: the server is not marked dead and the operation

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Checks once that libcrypto provides a working MD5.
+/* Checks that libcrypto provides a working MD5 (hashes a test input).
  * HASH_RING_OK or HASH_RING_ECRYPTO. */
 int hr_digest_check(void);
 

@@ -12,6 +12,7 @@
 #include "hash_ring.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect)
 {
@@ -229,12 +230,14 @@ out:
     return rc;
 }
 
-int hr_ring_has_member(hash_ring_t *ring, const void *name, size_t len)
+int hr_ring_has_member(const hash_ring_t *ring, const void *name, size_t len)
 {
-    pthread_mutex_lock(&ring->wlock);
-    hr_name *nm = hr_names_find(ring->names, name, len);
-    int member = nm != NULL && nm->member != HR_NOT_MEMBER;
-    pthread_mutex_unlock(&ring->wlock);
+    uintptr_t token;
+    const hr_continuum *c = hr_ring_enter(ring, &token);
+    int member = 0;
+    for (size_t i = 0; i < c->nnodes && !member; i++)
+        member = c->nodes[i].len == len && memcmp(c->nodes[i].name->bytes, name, len) == 0;
+    hr_ring_leave(ring, token);
     return member;
 }
 

@@ -66,6 +66,11 @@ int cli_nodes_load_file(cli_nodes *l, const char *path);
 /* Adds every collected node to ring in order (a duplicate name is an
  * error, named).  0 or an error message printed (2). */
 int cli_nodes_commit(cli_nodes *l, hash_ring_t *ring);
+
+/* The key arguments of command `cmd`: a leading "--" is skipped (then any
+ * argument is a key); without it an argument starting with '-' (other
+ * than "-") is refused as a misplaced option.  0 or the exit status. */
+int cli_keys(const char *cmd, int *argc, char ***argv);
 void cli_nodes_free(cli_nodes *l);
 
 /* Fails (2) with a clear message unless the ring owns at least one point. */

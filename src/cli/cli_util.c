@@ -262,6 +262,24 @@ void cli_nodes_free(cli_nodes *l)
     memset(l, 0, sizeof *l);
 }
 
+/* The keys: after a leading "--" anything; without it, an argument that
+ * starts with '-' (but is not "-") is taken for a misplaced option and
+ * refused, rather than looked up as a key.  0 or the exit status. */
+int cli_keys(const char *cmd, int *argc, char ***argv)
+{
+    if (*argc > 0 && strcmp((*argv)[0], "--") == 0) {
+        (*argv)++;
+        (*argc)--;
+        return 0;
+    }
+    for (int i = 0; i < *argc; i++)
+        if ((*argv)[i][0] == '-' && (*argv)[i][1] != '\0')
+            return cli_fail("%s: '%s' is not a key: options go before the command; put -- "
+                            "before keys that start with '-'",
+                            cmd, (*argv)[i]);
+    return 0;
+}
+
 int cli_check_ring(const hash_ring_t *ring)
 {
     const char *node;

@@ -52,24 +52,6 @@ static int cli_place(cli_opts *o, const char *key, size_t klen, int first)
     return HASH_RING_OK;
 }
 
-/* The keys: after a leading "--" anything; without it, an argument that
- * starts with '-' (but is not "-") is taken for a misplaced option and
- * refused, rather than looked up as a key.  0 or the exit status. */
-static int cli_keys(const char *cmd, int *argc, char ***argv)
-{
-    if (*argc > 0 && strcmp((*argv)[0], "--") == 0) {
-        (*argv)++;
-        (*argc)--;
-        return 0;
-    }
-    for (int i = 0; i < *argc; i++)
-        if ((*argv)[i][0] == '-' && (*argv)[i][1] != '\0')
-            return cli_fail("%s: '%s' is not a key: options go before the command; put -- "
-                            "before keys that start with '-'",
-                            cmd, (*argv)[i]);
-    return 0;
-}
-
 int cli_cmd_get(cli_opts *o, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv, get_help))

@@ -32,6 +32,8 @@ static const char mc_help[] =
     "mc options (before COMMAND):\n"
     "  --timeout MS          connect and I/O timeout (default 1000)\n"
     "  --no-failover         a key only ever goes to its own server\n"
+    "  --max-value BYTES     largest value sent or read (default 1048576, as\n"
+    "                        memcached's -I; a larger stored value fails its key)\n"
     "  --address NAME=ADDR   connect to ADDR for the node NAME (placement still\n"
     "                        uses NAME); repeatable\n"
     "\n"
@@ -52,15 +54,6 @@ static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
         return -1;
     *out = (uint64_t)v;
     return 0;
-}
-
-/* A leading "--" ends the options: what follows may start with '-'. */
-static void mc_skip_dashdash(int *argc, char ***argv)
-{
-    if (*argc > 0 && strcmp((*argv)[0], "--") == 0) {
-        (*argc)--;
-        (*argv)++;
-    }
 }
 
 /* The status's text, then what the client last saw go wrong when that
@@ -90,6 +83,10 @@ static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
                 return cli_fail("mc set: %s needs a number 0..4294967295", argv[i]);
             i++;
         } else if (pos == 0) {
+            if (options && argv[i][0] == '-' && argv[i][1] != '\0')
+                return cli_fail("mc set: unknown option '%s' (put -- before a key that starts "
+                                "with '-')",
+                                argv[i]);
             key = argv[i];
             pos++;
         } else if (pos == 1) {
@@ -112,7 +109,9 @@ static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
 
 static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 {
-    mc_skip_dashdash(&argc, &argv);
+    int krc = cli_keys("mc get", &argc, &argv);
+    if (krc != 0)
+        return krc;
     if (argc <= 0)
         return cli_fail("mc get: no keys given");
     if (argc == 1 && !o->json) {
@@ -196,7 +195,9 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 
 static int mc_cmd_delete(hash_ring_mc_t *mc, int argc, char **argv)
 {
-    mc_skip_dashdash(&argc, &argv);
+    int krc = cli_keys("mc delete", &argc, &argv);
+    if (krc != 0)
+        return krc;
     if (argc != 1)
         return cli_fail("mc delete: usage: delete KEY");
     int rc = hash_ring_mc_delete(mc, argv[0], strlen(argv[0]));
@@ -213,7 +214,9 @@ static int mc_cmd_arith(hash_ring_mc_t *mc, int decr, int argc, char **argv)
 {
     const char *name = decr ? "decr" : "incr";
     uint64_t n, nv = 0;
-    mc_skip_dashdash(&argc, &argv);
+    int krc = cli_keys(decr ? "mc decr" : "mc incr", &argc, &argv);
+    if (krc != 0)
+        return krc;
     if (argc != 2 || mc_parse_u64(argv[1], UINT64_MAX, &n) != 0)
         return cli_fail("mc %s: usage: %s KEY N (N a number 0..18446744073709551615)", name,
                         name);
@@ -360,6 +363,14 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
             else {
                 (void)hash_ring_mc_set_connect_timeout(mc, (unsigned)ms);
                 (void)hash_ring_mc_set_io_timeout(mc, (unsigned)ms);
+                i++;
+            }
+        } else if (strcmp(a, "--max-value") == 0) {
+            uint64_t b;
+            if (i + 1 >= argc || mc_parse_u64(argv[i + 1], 1073741824, &b) != 0 || b == 0)
+                rc = cli_fail("mc: --max-value needs bytes, 1..1073741824");
+            else {
+                (void)hash_ring_mc_set_max_value(mc, (size_t)b);
                 i++;
             }
         } else if (strcmp(a, "--address") == 0) {

@@ -96,8 +96,9 @@ out:
 /* A server named directly: the client's entry for that name (a member it
  * has used, a name given an address), else a new entry when the name parses
  * as an address.  The name is checked before anything is created: version
- * and stats accept any name, and entries are freed only at
- * hash_ring_mc_destroy, so each refused name would otherwise stay behind.
+ * and stats accept any name, and entries of names that are not members
+ * are otherwise freed only by a sweep (mc_client.c), so refused names would
+ * pile up meanwhile.
  * *created is set for a new entry, which mc_direct_end forgets again if the
  * call fails: a failed call leaves the client as it was.  The server is
  * connected whatever its dead mark. */

@@ -6,8 +6,6 @@
  * handlers in mc_reply.c. */
 #include "memcache/mc_internal.h"
 
-#include "ring.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,22 +94,52 @@ const char *hash_ring_mc_last_error(const hash_ring_mc_t *mc)
     return mc ? mc->err : "invalid argument";
 }
 
+/* Members removed from a shared ring by others leave entries (with
+ * connections and buffers) behind: once the table has doubled since the
+ * last sweep, entries whose names are not members of the ring's current
+ * snapshot are dropped as hash_ring_mc_remove_server() drops them.  The
+ * snapshot takes no lock (a lookup's reader section), so this never waits
+ * for a membership change; it runs at the start of a call, when no
+ * operation holds a pointer to an entry.  Without a snapshot (out of
+ * memory) it waits for the next call. */
+static void mc_sweep(hash_ring_mc_t *mc)
+{
+    hash_ring_snapshot_t *snap;
+    if (hash_ring_snapshot_acquire(mc->ring, &snap) != HASH_RING_OK)
+        return;
+    for (size_t i = 0; i < mc->nservers; i++)
+        mc->servers[i]->member = 0;
+    size_t n = hash_ring_snapshot_node_count(snap);
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        size_t len;
+        if (hash_ring_snapshot_node(snap, i, &name, &len, NULL, NULL, NULL) != HASH_RING_OK)
+            continue;
+        mc_server *s = hr_mc_server_get(mc, name, len, 0);
+        if (s != NULL)
+            s->member = 1;
+    }
+    hash_ring_snapshot_release(snap);
+    for (size_t i = mc->nservers; i-- > 0;) {
+        mc_server *s = mc->servers[i];
+        if (s->member)
+            continue;
+        if (!s->addr_given) {
+            hr_mc_server_forget(mc, s);
+        } else {
+            hr_mc_server_release(s);
+            s->dead = 0;
+        }
+    }
+    mc->sweep_at = 2 * mc->nservers + 64;
+}
+
 /* Every public call starts with hr_mc_begin and returns through hr_mc_end. */
 void hr_mc_begin(hash_ring_mc_t *mc)
 {
     mc->err[0] = '\0';
-    /* Members removed from a shared ring by others leave entries (with
-     * buffers) behind: once the table has doubled since the last sweep,
-     * drop those of names that are no longer members.  Here, at the start
-     * of a call, no operation holds a pointer to an entry. */
-    if (mc->nservers >= mc->sweep_at) {
-        for (size_t i = mc->nservers; i-- > 0;) {
-            mc_server *s = mc->servers[i];
-            if (!s->addr_given && !hr_ring_has_member(mc->ring, s->name, s->name_len))
-                hr_mc_server_forget(mc, s);
-        }
-        mc->sweep_at = 2 * mc->nservers + 64;
-    }
+    if (mc->nservers >= mc->sweep_at)
+        mc_sweep(mc);
 }
 
 int hr_mc_end(hash_ring_mc_t *mc, int rc)

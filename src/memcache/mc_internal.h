@@ -34,6 +34,7 @@ struct mc_server {
     hr_mc_addr addr;
     int addr_ok;     /* addr parsed */
     int addr_given;  /* set by hash_ring_mc_set_address: kept while not a member */
+    int member;      /* scratch of the sweep (mc_client.c): in the ring's snapshot */
     char addr_err[96];
     int fd;          /* -1 when not connected */
     int dead;        /* marked dead until dead_until */

@@ -152,10 +152,8 @@ void hr_mc_server_free(mc_server *s)
 {
     if (s == NULL)
         return;
-    hr_mc_server_close(s);
+    hr_mc_server_release(s);
     hr_mc_addr_free(&s->addr);
-    free(s->rbuf);
-    free(s->wbuf);
     free(s->name);
     free(s);
 }

@@ -239,8 +239,11 @@ static void test_unix_queue_full(void **state)
         assert_true(fill[nfill] >= 0);
         fcntl(fill[nfill], F_SETFL, O_NONBLOCK);
         if (connect(fill[nfill], (struct sockaddr *)&u, sizeof u) != 0) {
-            full = errno == EAGAIN;
+            int e = errno;
             close(fill[nfill]);
+            if (e != EAGAIN)
+                break; /* this system refuses otherwise: skipped below */
+            full = 1;
         } else {
             nfill++;
         }

@@ -704,6 +704,18 @@ static void test_large_values(void **state)
     hash_ring_destroy(ring);
 }
 
+/* The server's total_connections stat, asked through client c. */
+static unsigned long long total_connections(hash_ring_mc_t *c, const char *srv, size_t len)
+{
+    hash_ring_mc_stats_t *st = NULL;
+    assert_int_equal(hash_ring_mc_stats(c, srv, len, NULL, &st), HASH_RING_OK);
+    const char *v = hash_ring_mc_stats_find(st, "total_connections");
+    assert_non_null(v);
+    unsigned long long n = strtoull(v, NULL, 10);
+    hash_ring_mc_stats_free(st);
+    return n;
+}
+
 /* A value above this client's maximum, stored by a client with a higher
  * one (memcached -I 2m): that key alone fails (EPROTO, saying why), in get,
  * gets and multi-get; the server is not marked dead, its other keys are
@@ -755,10 +767,24 @@ static void test_value_above_client_max(void **state)
         same += ol == home_len && memcmp(o, home, ol) == 0;
     }
     assert_true(same > 5);
-    /* get and gets: EPROTO, and why */
+    /* mc connects to the home server; from here on that connection must
+     * serve everything: the server's total_connections (read through the
+     * writer's own connection) stays the same */
     const void *v;
     size_t vl;
     uint64_t cas;
+    int hk = 0;
+    for (;; hk++) {
+        const char *o;
+        size_t ol;
+        assert_int_equal(hash_ring_get_node(hash_ring_mc_ring(mc), keys[hk], kl[hk], &o, &ol),
+                         HASH_RING_OK);
+        if (ol == home_len && memcmp(o, home, ol) == 0)
+            break;
+    }
+    assert_int_equal(hash_ring_mc_get(mc, keys[hk], kl[hk], &v, &vl, NULL), HASH_RING_OK);
+    unsigned long long conns0 = total_connections(writer, home, home_len);
+    /* get and gets: EPROTO, and why */
     assert_int_equal(hash_ring_mc_get(mc, "big", 3, &v, &vl, NULL), HASH_RING_EPROTO);
     printf("# get of a %zu-byte value, client maximum 1 MiB: %s\n", nbig,
            hash_ring_mc_last_error(mc));
@@ -797,6 +823,9 @@ static void test_value_above_client_max(void **state)
         }
     }
     hash_ring_mc_result_free(res);
+    /* no new connection to the home server: the skipped data left the
+     * connection usable (before the raw check below, which connects) */
+    assert_int_equal(total_connections(writer, home, home_len), conns0);
     /* still no fail-over: a write of the home server's key lands there */
     assert_int_equal(hash_ring_mc_set(mc, "big", 3, "now small", 9, 0, 0), HASH_RING_OK);
     char home_addr[64];
