@@ -19,6 +19,7 @@ static const char mc_help[] =
     "\n"
     "commands:\n"
     "  set [--ttl S] [--flags N] [--] KEY VALUE   store VALUE\n"
+    "  set [--ttl S] [--flags N] --stdin [--] KEY  store standard input's bytes\n"
     "  get [--] KEY...  one key: its value and a newline; several keys:\n"
     "                   KEY<TAB>VALUE per key found (one round trip per server);\n"
     "                   exit 1 if any key is missing.  --json: {KEY: VALUE|null}\n"
@@ -73,10 +74,12 @@ static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
 {
     const char *key = NULL, *value = NULL;
     uint64_t ttl = 0, flags = 0;
-    int pos = 0, options = 1;
+    int pos = 0, options = 1, from_stdin = 0;
     for (int i = 0; i < argc; i++) {
         if (options && strcmp(argv[i], "--") == 0) {
             options = 0; /* KEY and VALUE may start with '-' after "--" */
+        } else if (options && strcmp(argv[i], "--stdin") == 0) {
+            from_stdin = 1;
         } else if (options && (strcmp(argv[i], "--ttl") == 0 || strcmp(argv[i], "--flags") == 0)) {
             uint64_t *dst = argv[i][2] == 't' ? &ttl : &flags;
             if (i + 1 >= argc || mc_parse_u64(argv[i + 1], UINT32_MAX, dst) != 0)
@@ -89,19 +92,49 @@ static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
                                 argv[i]);
             key = argv[i];
             pos++;
-        } else if (pos == 1) {
+        } else if (pos == 1 && !from_stdin) {
             value = argv[i];
             pos++;
         } else {
             return cli_fail("mc set: unexpected argument '%s' (usage: set [--ttl S] [--flags N] "
-                            "[--] KEY VALUE)",
+                            "[--] KEY VALUE, or --stdin [--] KEY)",
                             argv[i]);
         }
     }
-    if (pos != 2)
-        return cli_fail("mc set: usage: set [--ttl S] [--flags N] [--] KEY VALUE");
-    int rc = hash_ring_mc_set(mc, key, strlen(key), value, strlen(value), (uint32_t)flags,
-                              (uint32_t)ttl);
+    if (pos != (from_stdin ? 1 : 2))
+        return cli_fail("mc set: usage: set [--ttl S] [--flags N] [--] KEY VALUE, or --stdin "
+                        "[--] KEY");
+    size_t vlen = value ? strlen(value) : 0;
+    char *buf = NULL;
+    if (from_stdin) {
+        /* every byte of stdin (NULs too), up to the largest item + 1: the
+         * client then refuses what is above its maximum */
+        size_t cap = 0;
+        for (;;) {
+            if (vlen == cap) {
+                size_t nc = cap ? cap * 2 : 65536;
+                char *b = cap > ((size_t)1 << 30) ? NULL : realloc(buf, nc);
+                if (b == NULL) {
+                    free(buf);
+                    return cli_fail("mc set: standard input is larger than 1 GiB or out of "
+                                    "memory");
+                }
+                buf = b;
+                cap = nc;
+            }
+            size_t n = fread(buf + vlen, 1, cap - vlen, stdin);
+            vlen += n;
+            if (n == 0)
+                break;
+        }
+        if (ferror(stdin)) {
+            free(buf);
+            return cli_fail("mc set: error reading standard input");
+        }
+        value = buf ? buf : "";
+    }
+    int rc = hash_ring_mc_set(mc, key, strlen(key), value, vlen, (uint32_t)flags, (uint32_t)ttl);
+    free(buf);
     if (rc != HASH_RING_OK)
         return mc_fail_rc(mc, "set", rc);
     return CLI_EXIT_OK;

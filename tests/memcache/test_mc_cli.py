@@ -196,6 +196,33 @@ def main():
               "set -- -dash --ttl: %d %r %r" % (rc, err, held))
         rc, out, err = mc("get", "--", "-dash")
         check((rc, out) == (0, "--ttl\n"), "get -- -dash: %d %r" % (rc, out))
+        # --stdin: the value is standard input's bytes, NUL and CR LF included
+        data = b"a\0b\r\nEND\r\n" * 1000
+        p = subprocess.run(base + maps + ["set", "--stdin", "--", "bin"], input=data,
+                           capture_output=True, timeout=30)
+        check(p.returncode == 0 and p.stderr == b"", "set --stdin: %r" % p.stderr)
+        p = subprocess.run(base + maps + ["get", "bin"], capture_output=True, timeout=30)
+        check(p.returncode == 0 and p.stdout == data + b"\n", "get of the --stdin value")
+        p = subprocess.run(base + maps + ["set", "--stdin", "bin", "extra"], input=b"x",
+                           capture_output=True, timeout=30)
+        check(p.returncode == 2 and p.stdout == b"", "set --stdin with a VALUE too")
+        # --max-value: a stored value above it fails its key, saying why
+        rc, out, err = mc("set", "two-k", "x" * 2000)
+        check(rc == 0, "set 2000 bytes: %d %r" % (rc, err))
+        rc, out, err = mc("get", "two-k", opts=["--max-value", "1000"])
+        check(rc == 2 and out == "" and "above this client's maximum" in err,
+              "get above --max-value: %d %r" % (rc, err))
+        rc, out, err = mc("get", "two-k", opts=["--max-value", "2000"])
+        check(rc == 0 and out == "x" * 2000 + "\n", "get at --max-value: %d" % rc)
+        for bad in ("0", "x", "1073741825"):
+            rc, out, err = mc("get", "k", opts=["--max-value", bad])
+            check(rc == 2 and out == "" and "--max-value" in err, "--max-value %s" % bad)
+        # an option after the keys is not sent as a key
+        for args in (["get", "key1", "--json"], ["delete", "-x"], ["incr", "-c", "1"],
+                     ["set", "-x", "v"]):
+            rc, out, err = mc(*args)
+            check(rc == 2 and out == "" and err.count("\n") == 1,
+                  "option-like %r: %d %r" % (args, rc, err))
         # a key named "--help" after "--"; --help after an unknown command is
         # still an unknown command
         rc, out, err = mc("set", "--", "--help", "h")
