@@ -37,19 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void put(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 /* 0, or -1 once the peer is gone. */
 static int put_all(int fd, const char *s, size_t n)
 {
@@ -63,6 +50,11 @@ static int put_all(int fd, const char *s, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+static void put(int fd, const char *s, size_t n)
+{
+    (void)put_all(fd, s, n);
 }
 
 static void puts_fd(int fd, const char *s)
