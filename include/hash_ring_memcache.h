@@ -105,7 +105,9 @@
  *   hash_ring_mc_last_error(); in a multi-get, it is that item's status);
  *   its data is skipped as it arrives, never buffered (within the I/O
  *   timeout, like any reply), the server stays live and keeps its
- *   connection, and the key is not asked of another server.  A value announced above 1 GiB
+ *   connection, and the key is not asked of another server.  (A server
+ *   that fails before the skipped value ends has failed: its keys, that
+ *   one included, fail over as above.)  A value announced above 1 GiB
  *   (memcached's largest item) is malformed.  A stats reply of more than
  *   65,536 lines or 16 MiB is malformed too.
  *

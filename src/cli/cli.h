@@ -28,6 +28,7 @@ typedef struct cli_opts {
     hash_ring_t *ring; /* built from --node / --nodes-file */
     int have_nodes;    /* at least one node was given */
     int nodes_given;   /* --node or --nodes-file was used (even if no node came of it) */
+    int stdin_used;    /* a nodes file was standard input */
 } cli_opts;
 
 /* Prints "hash-ring: MESSAGE" to stderr and returns CLI_EXIT_USAGE. */

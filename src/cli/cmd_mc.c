@@ -20,6 +20,7 @@ static const char mc_help[] =
     "commands:\n"
     "  set [--ttl S] [--flags N] [--] KEY VALUE   store VALUE\n"
     "  set [--ttl S] [--flags N] --stdin [--] KEY  store standard input's bytes\n"
+    "                   (up to --max-value; not with --nodes-file -)\n"
     "  get [--] KEY...  one key: its value and a newline; several keys:\n"
     "                   KEY<TAB>VALUE per key found (one round trip per server);\n"
     "                   exit 1 if any key is missing.  --json: {KEY: VALUE|null}\n"
@@ -70,7 +71,11 @@ static int mc_fail_rc(hash_ring_mc_t *mc, const char *cmd, int rc)
     return cli_fail("mc %s: %s (%s)", cmd, text, detail);
 }
 
-static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
+/* The client's maximum value size (--max-value): mc set --stdin reads no
+ * more than one byte past it. */
+static size_t mc_max_value = 1048576;
+
+static int mc_cmd_set(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 {
     const char *key = NULL, *value = NULL;
     uint64_t ttl = 0, flags = 0;
@@ -106,18 +111,21 @@ static int mc_cmd_set(hash_ring_mc_t *mc, int argc, char **argv)
                         "[--] KEY");
     size_t vlen = value ? strlen(value) : 0;
     char *buf = NULL;
+    if (from_stdin && o->stdin_used)
+        return cli_fail("mc set: --stdin and --nodes-file - both read standard input");
     if (from_stdin) {
-        /* every byte of stdin (NULs too), up to the largest item + 1: the
-         * client then refuses what is above its maximum */
+        /* every byte of stdin (NULs too), up to one past the maximum: the
+         * client then says the value is too large */
         size_t cap = 0;
-        for (;;) {
+        while (vlen <= mc_max_value) {
             if (vlen == cap) {
                 size_t nc = cap ? cap * 2 : 65536;
-                char *b = cap > ((size_t)1 << 30) ? NULL : realloc(buf, nc);
+                if (nc > mc_max_value + 1)
+                    nc = mc_max_value + 1;
+                char *b = realloc(buf, nc);
                 if (b == NULL) {
                     free(buf);
-                    return cli_fail("mc set: standard input is larger than 1 GiB or out of "
-                                    "memory");
+                    return cli_fail("mc set: out of memory");
                 }
                 buf = b;
                 cap = nc;
@@ -190,6 +198,10 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
             missing = 1;
         } else if (st != HASH_RING_OK) {
             hash_ring_mc_result_free(res);
+            if (st == HASH_RING_EPROTO) /* a multi-get item has no detail */
+                return cli_fail("mc get: %s: %s (or a value above the maximum: see "
+                                "--max-value)",
+                                argv[i], hash_ring_strerror(st));
             char what[300];
             snprintf(what, sizeof what, "get: %s", argv[i]);
             return mc_fail_rc(mc, what, st);
@@ -247,9 +259,17 @@ static int mc_cmd_arith(hash_ring_mc_t *mc, int decr, int argc, char **argv)
 {
     const char *name = decr ? "decr" : "incr";
     uint64_t n, nv = 0;
-    int krc = cli_keys(decr ? "mc decr" : "mc incr", &argc, &argv);
+    /* only the key is checked for a misplaced option (N is a number): a
+     * view of the first argument, or of "--" and the key */
+    int nk = argc > 0 && strcmp(argv[0], "--") == 0 ? 2 : 1;
+    if (nk > argc)
+        nk = argc;
+    char **kv = argv;
+    int krc = cli_keys(decr ? "mc decr" : "mc incr", &nk, &kv);
     if (krc != 0)
         return krc;
+    argc -= (int)(kv - argv);
+    argv = kv;
     if (argc != 2 || mc_parse_u64(argv[1], UINT64_MAX, &n) != 0)
         return cli_fail("mc %s: usage: %s KEY N (N a number 0..18446744073709551615)", name,
                         name);
@@ -338,8 +358,7 @@ static int mc_cmd_stats(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 /* The commands, all called the same way. */
 static int mc_run_set(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 {
-    (void)o;
-    return mc_cmd_set(mc, argc, argv);
+    return mc_cmd_set(o, mc, argc, argv);
 }
 
 static int mc_run_delete(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
@@ -404,6 +423,7 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
                 rc = cli_fail("mc: --max-value needs bytes, 1..1073741824");
             else {
                 (void)hash_ring_mc_set_max_value(mc, (size_t)b);
+                mc_max_value = (size_t)b;
                 i++;
             }
         } else if (strcmp(a, "--address") == 0) {

@@ -60,7 +60,7 @@ static const cli_command commands[] = {
 
 int main(int argc, char **argv)
 {
-    cli_opts o = {HASH_RING_DIALECT_PYTHON, 0, NULL, 0, 0};
+    cli_opts o = {HASH_RING_DIALECT_PYTHON, 0, NULL, 0, 0, 0};
     const char **node_specs = calloc((size_t)argc + 1, sizeof *node_specs);
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nspecs = 0, nfiles = 0;
@@ -147,8 +147,11 @@ int main(int argc, char **argv)
                       from_stdin);
         goto out;
     }
-    int help = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
-                                strcmp(argv[i + 1], "-h") == 0);
+    /* COMMAND --help, and mc COMMAND --help, need no nodes */
+    int help = 0;
+    for (int k = i + 1; k < argc && k <= i + (strcmp(cmd->name, "mc") == 0 ? 2 : 1); k++)
+        help |= strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0;
+    o.stdin_used = from_stdin > 0;
     if (from_stdin > 0 && strcmp(cmd->name, "map") == 0 && !help) {
         rc = cli_fail("map reads its keys from standard input: give the nodes with --node "
                       "or a --nodes-file other than -");

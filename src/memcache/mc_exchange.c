@@ -174,8 +174,9 @@ static void mc_on_readable(hash_ring_mc_t *mc, mc_server *s)
         }
         if (r == 0) {
             mc_fail(mc, s, HASH_RING_EIO,
-                    s->rend > s->rstart ? "connection closed in the middle of a reply"
-                                        : "connection closed by the server");
+                    s->rend > s->rstart || s->skip > 0 || s->skip_crlf
+                        ? "connection closed in the middle of a reply"
+                        : "connection closed by the server");
             return;
         }
         s->rend += (size_t)r;

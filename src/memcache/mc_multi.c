@@ -14,6 +14,8 @@
 
 /* ---- Multi-get ------------------------------------------------------------ */
 
+#define MC_BIG 2 /* pending[]: see there */
+
 typedef struct mc_multi {
     const void *const *keys;
     const size_t *lens;
@@ -24,7 +26,9 @@ typedef struct mc_multi {
     mc_server **srv_of; /* server asked in the current round */
     size_t *cand;       /* candidate index (fail-over position) */
     size_t *next_on;    /* next key (index + 1) asked of the same server */
-    unsigned char *pending;
+    unsigned char *pending; /* 1: not answered yet; MC_BIG: a value above
+                             * max_value announced, final when its server
+                             * ends cleanly; 0: answered */
     hash_ring_mc_result_t *res;
     /* Servers already looked up in this call, by the snapshot's name
      * pointer (stable while the snapshot is held): most keys then skip
@@ -153,14 +157,15 @@ static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
         if (i != SIZE_MAX && m->srv_of[i] == s)
             s->mq_next = m->next_on[i];
     }
-    if (i == SIZE_MAX || m->srv_of[i] != s || !m->pending[i])
+    if (i == SIZE_MAX || m->srv_of[i] != s || m->pending[i] != 1)
         return HASH_RING_EPROTO; /* not asked of this server, or answered twice */
     mc_item *it = &m->res->items[i];
     if (rep->kind == HR_MC_VALUE_BIG) {
-        /* above max_value: this key fails, not its server (the data is
-         * skipped), and it is not asked of another server */
-        it->status = HASH_RING_EPROTO;
-        m->pending[i] = 0;
+        /* above max_value: once the server ends its reply cleanly (the
+         * data skipped), this key fails alone, and is not asked of
+         * another server; if the server fails first, it is retried like
+         * the server's other unanswered keys (as a get would be) */
+        m->pending[i] = MC_BIG;
         return 0;
     }
     it->value = mc_value_alloc(m->res, rep->data_len);
@@ -357,10 +362,13 @@ static int mc_multi_run(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t *s
             if (s->fail != 0) {
                 if (mc->failover) {
                     m->cand[i]++; /* retried on the next server */
+                    m->pending[i] = 1;
                     retry++;
                     continue;
                 }
                 m->res->items[i].status = s->fail;
+            } else if (m->pending[i] == MC_BIG) {
+                m->res->items[i].status = HASH_RING_EPROTO;
             } else {
                 m->res->items[i].status =
                     s->result == HASH_RING_OK ? HASH_RING_EMISS : s->result;

@@ -111,8 +111,8 @@ int hr_mc_on_get(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
         /* Stored by a client with a higher limit: this key only fails;
          * the server is fine and keeps its connection (the data is
          * skipped). */
-        hr_mc_errf(mc, "server %s: the value is %zu bytes, above this client's maximum of %zu "
-                   "(hash_ring_mc_set_max_value)", s->name, rep->data_len, mc->max_value);
+        hr_mc_errf(mc, "server %s: the value is %zu bytes, above this client's maximum of %zu",
+                   s->name, rep->data_len, mc->max_value);
         mc->got_value = 2;
         return 0;
     }

@@ -24,6 +24,8 @@
  *   late      the first request of all is answered 800 ms late, with the
  *             value "stale"; every later one with END
  *   statsflood  STAT lines without end, as fast as the client reads them
+ *   bigclose  a VALUE header announcing 2,000,000 bytes (above the client's
+ *             default maximum, within memcached's), 1,000 of them, closes
  * Exits when stdin reaches EOF or on SIGTERM/SIGKILL. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -198,6 +200,13 @@ static int serve(int c, const char *mode)
             puts_fd(c, buf);
         } else if (strcmp(mode, "bignum") == 0) {
             puts_fd(c, "1234567890123456789012345\r\n");
+        } else if (strcmp(mode, "bigclose") == 0) {
+            static char part[1000];
+            memset(part, 'b', sizeof part);
+            snprintf(buf, sizeof buf, "VALUE %s 0 2000000 7\r\n", key);
+            puts_fd(c, buf);
+            put(c, part, sizeof part);
+            return 0;
         } else if (strcmp(mode, "statsflood") == 0) {
             static char flood[64 * 1024];
             for (size_t i = 0; i + 10 <= sizeof flood; i += 10)

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 NAMES = ["192.168.0.246:11212", "192.168.0.247:11212", "192.168.0.249:11212"]
@@ -217,6 +218,27 @@ def main():
         for bad in ("0", "x", "1073741825"):
             rc, out, err = mc("get", "k", opts=["--max-value", bad])
             check(rc == 2 and out == "" and "--max-value" in err, "--max-value %s" % bad)
+        # (from a file: the tool stops reading one byte past the maximum)
+        with tempfile.TemporaryFile() as big:
+            big.write(b"z" * 3000000)
+            big.seek(0)
+            p = subprocess.run(base + maps + ["set", "--stdin", "too-big"], stdin=big,
+                               capture_output=True, timeout=30)
+        check(p.returncode == 2 and b"larger than the maximum" in p.stderr,
+              "set --stdin above the maximum: %d %r" % (p.returncode, p.stderr))
+        rc, out, err = mc("get", "two-k", "key1", opts=["--max-value", "1000"])
+        check(rc == 2 and out == "" and "--max-value" in err,
+              "multi-get above --max-value: %d %r" % (rc, err))
+        # stdin is read once: not by both --nodes-file - and set --stdin
+        p = subprocess.run([binary, "--nodes-file", "-"] + maps + ["set", "--stdin", "k"],
+                           input=b"%s\n" % NAMES[0].encode(), capture_output=True, timeout=30)
+        check(p.returncode == 2 and b"both read standard input" in p.stderr,
+              "--nodes-file - with set --stdin: %d %r" % (p.returncode, p.stderr))
+        # mc COMMAND --help needs no nodes; incr's N is not taken for an option
+        p = subprocess.run([binary, "mc", "get", "--help"], capture_output=True, timeout=30)
+        check(p.returncode == 0 and b"usage: hash-ring" in p.stdout, "mc get --help, no nodes")
+        rc, out, err = mc("incr", "k", "-1")
+        check(rc == 2 and "usage: incr KEY N" in err, "incr k -1: %d %r" % (rc, err))
         # an option after the keys is not sent as a key
         for args in (["get", "key1", "--json"], ["delete", "-x"], ["incr", "-c", "1"],
                      ["set", "-x", "v"]):

@@ -203,6 +203,49 @@ static void test_stats_flood(void **s)
     assert_int_equal(tl_count_fds(), fds);
 }
 
+/* A value above the client's maximum whose server then fails before the
+ * data ends is a server failure like any other: the key is read from the
+ * next server, by get and by multi-get alike. */
+static void test_big_value_then_close(void **s)
+{
+    (void)s;
+    int fds = tl_count_fds();
+    hostile h;
+    hostile_start(&h, "bigclose");
+    tl_daemon d;
+    assert_int_equal(tl_daemon_start(&d, 0, NULL), 0);
+    hash_ring_mc_t *mc = client_of(&h);
+    assert_int_equal(hash_ring_mc_add_server(mc, d.addr, strlen(d.addr), 1), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_set_failover(mc, 1), HASH_RING_OK);
+    char key[32], own[128];
+    for (int i = 0;; i++) {
+        snprintf(key, sizeof key, "bc-%d", i);
+        const char *o;
+        size_t ol;
+        assert_int_equal(hash_ring_get_node(hash_ring_mc_ring(mc), key, strlen(key), &o, &ol),
+                         HASH_RING_OK);
+        snprintf(own, sizeof own, "%.*s", (int)ol, o);
+        if (strcmp(own, h.addr) == 0)
+            break;
+    }
+    assert_int_equal(tl_raw_set(d.addr, key, "next", 0), 0);
+    const void *v;
+    size_t vl;
+    assert_int_equal(hash_ring_mc_get(mc, key, strlen(key), &v, &vl, NULL), HASH_RING_OK);
+    assert_memory_equal(v, "next", 4);
+    const void *keys[1] = {key};
+    size_t lens[1] = {strlen(key)};
+    hash_ring_mc_result_t *res = NULL;
+    assert_int_equal(hash_ring_mc_get_multi(mc, keys, lens, 1, &res), HASH_RING_OK);
+    assert_int_equal(hash_ring_mc_result_item(res, 0, &v, &vl, NULL, NULL), HASH_RING_OK);
+    assert_memory_equal(v, "next", 4);
+    hash_ring_mc_result_free(res);
+    hash_ring_mc_destroy(mc);
+    tl_daemon_kill(&d);
+    hostile_stop(&h);
+    assert_int_equal(tl_count_fds(), fds);
+}
+
 static void test_bad_number(void **s)
 {
     (void)s;
@@ -364,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_error_mid_pipeline),
         cmocka_unit_test(test_late_reply_not_reused),
         cmocka_unit_test(test_stats_flood),
+        cmocka_unit_test(test_big_value_then_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
