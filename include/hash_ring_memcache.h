@@ -55,10 +55,10 @@
  *   next server at once; when every server has failed (or is marked dead)
  *   the read gives HASH_RING_ENOSERVER, and hash_ring_mc_last_error() names
  *   the last failure the call saw (if every server was already marked
- *   dead, it says only that no server is live).  A read that failed over and then missed gives
- *   HASH_RING_EMISS, and the message still names the failure.  In a
- *   multi-get, values received whole from a server before it failed are
- *   kept (each was a complete VALUE for a key asked of it).
+ *   dead, it says only that no server is live).  A read that failed over
+ *   and then missed gives HASH_RING_EMISS, and the message still names the
+ *   failure.  In a multi-get, values received whole from a server before
+ *   it failed are kept (each was a complete VALUE for a key asked of it).
  *
  *   With fail-over switched off (hash_ring_mc_set_failover(mc, 0)) a key
  *   only ever goes to its own server: a failure returns its error, and

@@ -82,6 +82,9 @@ int cli_cmd_map(cli_opts *o, int argc, char **argv)
         return CLI_EXIT_OK;
     if (argc > 0)
         return cli_fail("map: unexpected argument '%s' (keys come from stdin)", argv[0]);
+    if (o->stdin_used)
+        return cli_fail("map reads its keys from standard input: give the nodes with --node "
+                        "or a --nodes-file other than -");
     int rc = cli_check_ring(o->ring);
     if (rc != 0)
         return rc;

@@ -86,10 +86,8 @@ int main(int argc, char **argv)
                 printf("hash-ring %s\n", hash_ring_version_string());
             else
                 fputs(usage, stdout);
-            rc = fflush(stdout) != 0 || ferror(stdout)
-                     ? cli_fail("error writing to standard output")
-                     : CLI_EXIT_OK;
-            goto out;
+            rc = CLI_EXIT_OK;
+            goto written;
         }
         if (OPT("--json")) {
             if (eq != NULL) {
@@ -151,12 +149,7 @@ int main(int argc, char **argv)
     int help = 0;
     for (int k = i + 1; k < argc && k <= i + (strcmp(cmd->name, "mc") == 0 ? 2 : 1); k++)
         help |= strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0;
-    o.stdin_used = from_stdin > 0;
-    if (from_stdin > 0 && strcmp(cmd->name, "map") == 0 && !help) {
-        rc = cli_fail("map reads its keys from standard input: give the nodes with --node "
-                      "or a --nodes-file other than -");
-        goto out;
-    }
+    o.stdin_used = from_stdin > 0; /* map and mc set --stdin refuse it */
     int crc = hash_ring_create(&o.ring, o.dialect);
     if (crc != HASH_RING_OK) {
         rc = cli_fail("cannot create ring: %s", hash_ring_strerror(crc));
@@ -178,6 +171,7 @@ int main(int argc, char **argv)
         goto out;
     }
     rc = cmd->run(&o, argc - i - 1, argv + i + 1);
+written:
     /* A write error (full disk, closed pipe with SIGPIPE ignored) must not
      * pass as success. */
     if (fflush(stdout) != 0 || ferror(stdout)) {

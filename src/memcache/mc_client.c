@@ -94,6 +94,19 @@ const char *hash_ring_mc_last_error(const hash_ring_mc_t *mc)
     return mc ? mc->err : "invalid argument";
 }
 
+/* A server that left the ring: its entry goes, with its connection and
+ * buffers, unless it holds an address given for the name (kept, without
+ * them, for a re-add). */
+static void mc_drop(hash_ring_mc_t *mc, mc_server *s)
+{
+    if (!s->addr_given) {
+        hr_mc_server_forget(mc, s);
+        return;
+    }
+    hr_mc_server_release(s);
+    s->dead = 0;
+}
+
 /* Members removed from a shared ring by others leave entries (with
  * connections and buffers) behind: once the table has doubled since the
  * last sweep, entries whose names are not members of the ring's current
@@ -122,14 +135,8 @@ static void mc_sweep(hash_ring_mc_t *mc)
     hash_ring_snapshot_release(snap);
     for (size_t i = mc->nservers; i-- > 0;) {
         mc_server *s = mc->servers[i];
-        if (s->member)
-            continue;
-        if (!s->addr_given) {
-            hr_mc_server_forget(mc, s);
-        } else {
-            hr_mc_server_release(s);
-            s->dead = 0;
-        }
+        if (!s->member)
+            mc_drop(mc, s);
     }
     mc->sweep_at = 2 * mc->nservers + 64;
 }
@@ -267,15 +274,9 @@ int hash_ring_mc_remove_server(hash_ring_mc_t *mc, const void *server, size_t se
         return hr_mc_end(mc, rc);
     rc = hash_ring_remove_node(mc->ring, server, server_len);
     if (rc == HASH_RING_OK) {
-        /* Its connection and buffers go now; its entry too, unless it
-         * holds an address given for the name (kept for a re-add). */
         mc_server *s = hr_mc_server_get(mc, server, server_len, 0);
-        if (s != NULL && !s->addr_given) {
-            hr_mc_server_forget(mc, s);
-        } else if (s != NULL) {
-            hr_mc_server_release(s);
-            s->dead = 0;
-        }
+        if (s != NULL)
+            mc_drop(mc, s);
     }
     return hr_mc_end(mc, rc);
 }
