@@ -62,10 +62,32 @@ def find_tool(name):
     return path
 
 
+class PortTaken(Exception):
+    """A daemon could not have the port picked for it: another process
+    (a test running beside this one) took it between the pick and the bind.
+    The configuration is tried again on fresh ports."""
+
+
+def free_ports(n, addr="127.0.0.1", avoid=()):
+    """n distinct ports free on addr now, none of them in avoid.  The
+    sockets stay bound until all are picked, so no port comes back twice."""
+    held, out = [], []
+    try:
+        while len(out) < n:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(s)
+            s.bind((addr, 0))
+            port = s.getsockname()[1]
+            if port not in avoid:
+                out.append(port)
+    finally:
+        for s in held:
+            s.close()
+    return out
+
+
 def free_port(addr):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((addr, 0))
-        return s.getsockname()[1]
+    return free_ports(1, addr)[0]
 
 
 def port_is_free(addr, port):
@@ -106,6 +128,58 @@ def wait_listening(addr, port, proc, what):
     raise RuntimeError(f"{what} is not listening on {addr}:{port}")
 
 
+def stat_pid(addr, port):
+    """The pid memcached at addr:port reports, or None."""
+    try:
+        with connect(addr, port, 2) as s:
+            s.sendall(b"stats\r\n")
+            buf = recv_until(s, b"", b"END\r\n")
+    except (OSError, RuntimeError):
+        return None
+    for line in buf.split(b"\r\n"):
+        parts = line.split(b" ")
+        if len(parts) == 3 and parts[:2] == [b"STAT", b"pid"]:
+            return int(parts[2])
+    return None
+
+
+def listener_inodes(port):
+    """Socket inodes listening on TCP port (any address), from /proc/net;
+    None where /proc/net is not there to ask."""
+    found, seen = set(), False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        seen = True
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                found.add(cols[9])
+    return found if seen else None
+
+
+def owns_listener(pid, port):
+    """True when process pid itself listens on TCP port (None: cannot tell)."""
+    inodes = listener_inodes(port)
+    if inodes is None:
+        return None
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
 def die_with_parent():
     """In the child: SIGTERM it if this script dies, even by SIGKILL (a ctest
     timeout), so no daemon outlives the test.  Linux prctl(PR_SET_PDEATHSIG)."""
@@ -142,7 +216,23 @@ class Memcached:
         if os.geteuid() == 0:
             argv += ["-u", "root"]
         self.proc = start(argv, "memcached", os.path.join(workdir, log))
-        wait_listening(addr, port, self.proc, f"memcached on {addr}:{port}")
+        what = f"memcached on {addr}:{port}"
+        if addr.startswith("/"):
+            wait_listening(addr, port, self.proc, what)
+            return
+        # Ready when it answers stats with its own pid: a connection alone
+        # may reach another process that took the port first.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise PortTaken(f"{what} exited with status {self.proc.returncode}")
+            pid = stat_pid(addr, port)
+            if pid == self.proc.pid:
+                return
+            if pid is not None:
+                raise PortTaken(f"{what}: the port is held by process {pid}")
+            time.sleep(0.05)
+        raise RuntimeError(f"{what} is not listening")
 
 
 def recv_until(sock, buf, token):
@@ -233,17 +323,47 @@ def library_map(args, workdir, nodes, keys):
 
 
 def run_config(args, tools, title, servers, keys):
-    """servers: (addr, port, weight, name or None); port as a number or as
-    the text the config line gives; addr a path (port None): a unix socket.
+    """servers: a list, or a function that picks one (called again, for
+    fresh ports, when a daemon loses its port to another process).  Each
+    entry: (addr, port, weight, name or None); port as a number or as the
+    text the config line gives; addr a path (port None): a unix socket.
     The library's node: the name, else the config's "addr:port" text, else
     the path.  Returns (agree, total)."""
+    for attempt in range(5):
+        chosen = servers() if callable(servers) else servers
+        try:
+            return run_once(args, tools, title, chosen, keys)
+        except PortTaken as e:
+            print("note: %s: %s; trying again" % (title, e))
+            sys.stdout.flush()
+    raise RuntimeError("%s: the daemons lost their ports 5 times" % title)
+
+
+def wait_nutcracker(nc, listen, stats):
+    """Until nutcracker itself listens on both ports (not another process
+    that holds one of them); PortTaken when it exits (a port it could not
+    bind)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if nc.poll() is not None:
+            raise PortTaken("nutcracker exited with status %d" % nc.returncode)
+        own = [owns_listener(nc.pid, p) for p in (listen, stats)]
+        if None in own:  # no /proc: a connection is all that can be checked
+            wait_listening("127.0.0.1", listen, nc, "nutcracker")
+            return
+        if all(own):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("nutcracker is not listening on 127.0.0.1:%d" % listen)
+
+
+def run_once(args, tools, title, servers, keys):
     workdir = tempfile.mkdtemp(prefix="hr-peer-twem-")
     started = []
     try:
         mcs = [Memcached(tools, workdir, a, p) for a, p, _, _ in servers]
         started = [m.proc for m in mcs]
-        listen = free_port("127.0.0.1")
-        stats = free_port("127.0.0.1")
+        listen, stats = free_ports(2, avoid={int(p) for _, p, _, _ in servers if p is not None})
         conf = os.path.join(workdir, "nutcracker.yml")
         with open(conf, "w", encoding="utf-8") as f:
             f.write("peers:\n  listen: 127.0.0.1:%d\n  hash: md5\n  distribution: ketama\n"
@@ -255,7 +375,7 @@ def run_config(args, tools, title, servers, keys):
                     "-o", os.path.join(workdir, "nutcracker.log")], "nutcracker",
                    os.path.join(workdir, "nutcracker.out"))
         started.append(nc)
-        wait_listening("127.0.0.1", listen, nc, "nutcracker")
+        wait_nutcracker(nc, listen, stats)
         set_through("127.0.0.1", listen, keys)
         where = [None] * len(keys)
         for si, m in enumerate(mcs):
@@ -357,21 +477,19 @@ def main():
     results = []
     lo = "127.0.0.1"
 
-    def ports(n, addr=lo):
-        return [free_port(addr) for _ in range(n)]
+    # Each configuration is a function that picks its ports, so that one
+    # whose daemon lost a port to another process can run again on others.
+    results.append(run_config(args, tools, "equal weights",
+                              lambda: [(lo, x, 1, None) for x in free_ports(4)], keys))
 
-    p = ports(4)
-    results.append(run_config(args, tools, "equal weights", [(lo, x, 1, None) for x in p], keys))
-
-    p = ports(5)
     results.append(run_config(args, tools, "weights 1,1,3,10,10",
-                              [(lo, x, w, None) for x, w in zip(p, (1, 1, 3, 10, 10))], keys))
+                              lambda: [(lo, x, w, None)
+                                       for x, w in zip(free_ports(5), (1, 1, 3, 10, 10))], keys))
 
-    p = ports(5)
     names = ["alpha", "b", "cache-gamma-03", "delta.example.org", "e5"]
     results.append(run_config(args, tools, "named servers, weights 2,1,1,3,1",
-                              [(lo, x, w, n) for x, w, n in zip(p, (2, 1, 1, 3, 1), names)],
-                              keys))
+                              lambda: [(lo, x, w, n) for x, w, n
+                                       in zip(free_ports(5), (2, 1, 1, 3, 1), names)], keys))
 
     # The port-11211 rule: 127.0.0.2..5 port 11211 (all of 127/8 is
     # loopback), one more server on 127.0.0.1 with another port.
@@ -380,36 +498,40 @@ def main():
     if len(free11211) < 3:
         print("FAIL: port 11211 is busy on too many 127.0.0.x addresses")
         return 1
-    servers = [(a, 11211, 1, None) for a in free11211] + [(lo, free_port(lo), 1, None)]
-    results.append(run_config(args, tools, "port 11211 hashed without port", servers, keys))
+    results.append(run_config(args, tools, "port 11211 hashed without port",
+                              lambda: [(a, 11211, 1, None) for a in free11211]
+                              + [(lo, free_port(lo), 1, None)], keys))
 
     # Ports as written: nutcracker hashes the config's text, leading zeros
     # and all, except that a port whose value is 11211 is left out.
-    p = ports(3)
     z = [a for a in addrs if port_is_free(a, 11211)][:1]
     if not z:
         print("FAIL: port 11211 is busy on every 127.0.0.x address tried")
         return 1
-    results.append(run_config(args, tools, "ports with leading zeros",
-                              [(lo, "0%d" % p[0], 1, None), (lo, "00%d" % p[1], 2, None),
-                               (lo, p[2], 1, None), (z[0], "011211", 1, None)], keys))
+
+    def leading_zeros():
+        p = free_ports(3)
+        return [(lo, "0%d" % p[0], 1, None), (lo, "00%d" % p[1], 2, None),
+                (lo, p[2], 1, None), (z[0], "011211", 1, None)]
+    results.append(run_config(args, tools, "ports with leading zeros", leading_zeros, keys))
 
     # Unix socket servers ("- /path:weight"): nutcracker hashes "/path:".
     sockdir = tempfile.mkdtemp(prefix="hr-twem-sock-")
     try:
         results.append(run_config(args, tools, "unix sockets",
-                                  [(os.path.join(sockdir, "mc-a.sock"), None, 1, None),
-                                   (lo, free_port(lo), 1, None),
-                                   (os.path.join(sockdir, "mc-b.sock"), None, 2, None)], keys))
+                                  lambda: [(os.path.join(sockdir, "mc-a.sock"), None, 1, None),
+                                           (lo, free_port(lo), 1, None),
+                                           (os.path.join(sockdir, "mc-b.sock"), None, 2, None)],
+                                  keys))
     finally:
         shutil.rmtree(sockdir, ignore_errors=True)
 
     # Configured names that look like host:port are hashed as written (a
     # name whose port part is 11211 cannot be told from an address: not here).
-    p = ports(4)
-    names = ["web:080", "[v6]:11212", "cache:1", "db.example:22122"]
+    looks = ["web:080", "[v6]:11212", "cache:1", "db.example:22122"]
     results.append(run_config(args, tools, "names that look like host:port",
-                              [(lo, x, 1, n) for x, n in zip(p, names)], keys))
+                              lambda: [(lo, x, 1, n) for x, n in zip(free_ports(4), looks)],
+                              keys))
 
     # Shared points (committed inputs): two servers producing the same point;
     # keys in the arc ending at it, just after it, and exactly on it.
@@ -437,9 +559,9 @@ def main():
         if fam == "x4":
             # Named servers: the name is what is hashed; both config orders.
             for order in ((a, b), (b, a)):
-                p = ports(2)
                 results.append(run_config(args, tools, "shared point, named %s,%s" % order,
-                                          [(lo, p[0], 1, order[0]), (lo, p[1], 1, order[1])],
+                                          lambda order=order: [(lo, x, 1, n) for x, n
+                                                               in zip(free_ports(2), order)],
                                           ks))
                 shared_rings += 1
         else:
