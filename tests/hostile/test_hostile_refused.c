@@ -57,8 +57,11 @@ static void test_refused_tcp(void **state)
 {
     (void)state;
     char name[64];
-    snprintf(name, sizeof name, "127.0.0.1:%d", tl_free_port());
+    int holder, port = tl_refusing_port(&holder);
+    assert_true(port > 0);
+    snprintf(name, sizeof name, "127.0.0.1:%d", port);
     expect_refused(name, "Connection refused");
+    close(holder);
 }
 
 static void test_refused_ipv6(void **state)
@@ -77,10 +80,12 @@ static void test_refused_ipv6(void **state)
         close(s);
         skip(); /* no ::1 here */
     }
-    close(s);
+    /* s stays bound, never listening: the port refuses, and no other
+     * process can take it meanwhile */
     char name[64];
     snprintf(name, sizeof name, "[::1]:%d", ntohs(a.sin6_port));
     expect_refused(name, "Connection refused");
+    close(s);
 }
 
 static void test_refused_unix(void **state)
@@ -116,7 +121,9 @@ static void test_refused_failover(void **state)
     assert_int_equal(hu_daemon_start(&d[0], 0, NULL), 0);
     assert_int_equal(hu_daemon_start(&d[1], 0, NULL), 0);
     char dead[64];
-    snprintf(dead, sizeof dead, "127.0.0.1:%d", tl_free_port());
+    int holder, port = tl_refusing_port(&holder);
+    assert_true(port > 0);
+    snprintf(dead, sizeof dead, "127.0.0.1:%d", port);
     int fds0 = tl_count_fds();
     const char *srv[3] = {d[0].addr, dead, d[1].addr};
     hash_ring_mc_t *mc = hu_client(srv, 3, hu_ms(1000), hu_ms(1000), 60000, 1);
@@ -191,6 +198,7 @@ static void test_refused_failover(void **state)
     assert_int_equal(tl_count_fds(), fds0 + 1);
     hash_ring_mc_destroy(mc);
     assert_int_equal(tl_count_fds(), fds0);
+    close(holder);
     tl_daemon_kill(&d[0]);
     tl_daemon_kill(&d[1]);
 }

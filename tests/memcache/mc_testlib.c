@@ -105,6 +105,26 @@ int tl_free_port(void)
     return port;
 }
 
+int tl_refusing_port(int *holder)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    *holder = -1;
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *holder = fd;
+    return ntohs(a.sin_port);
+}
+
 /* A blocking connection to "127.0.0.1:PORT" or a unix path, 5 s timeouts. */
 static int tl_connect(const char *addr)
 {

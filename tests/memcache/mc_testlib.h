@@ -28,6 +28,12 @@ void tl_require_memcached(void);
 /* A free TCP port on 127.0.0.1 (bound to port 0, then closed). */
 int tl_free_port(void);
 
+/* A TCP port on 127.0.0.1 that refuses connections for as long as *holder
+ * stays open: bound and never listening, so no other process (a daemon of
+ * a test running beside this one) can take it.  The port, or -1; close
+ * *holder when done. */
+int tl_refusing_port(int *holder);
+
 /* Starts memcached on 127.0.0.1 (port 0: a free one; else that port), or on
  * a unix socket when path is not NULL.  Waits until it answers "stats" with
  * its own pid.  0 or -1.  The daemon dies with the test process (PDEATHSIG). */

@@ -399,9 +399,12 @@ static void test_all_down(void **state)
     (void)state;
     hash_ring_mc_t *mc = NULL;
     assert_int_equal(hash_ring_mc_create_with_ring(&mc, ring), HASH_RING_OK);
+    int holder[NSRV];
     for (int i = 0; i < NSRV; i++) {
         char a[64];
-        snprintf(a, sizeof a, "127.0.0.1:%d", tl_free_port());
+        int port = tl_refusing_port(&holder[i]);
+        assert_true(port > 0);
+        snprintf(a, sizeof a, "127.0.0.1:%d", port);
         assert_int_equal(hash_ring_mc_set_address(mc, names[i], strlen(names[i]), a, strlen(a)),
                          HASH_RING_OK);
     }
@@ -420,6 +423,8 @@ static void test_all_down(void **state)
     hash_ring_mc_result_free(res);
     assert_true(tl_now_ms() - t0 < tl_slack_ms()); /* refused at once, never waited */
     hash_ring_mc_destroy(mc);
+    for (int i = 0; i < NSRV; i++)
+        close(holder[i]);
 }
 
 /* A listener whose accept queue is full: connect cannot complete. */

@@ -926,8 +926,10 @@ static void test_no_fd_leak(void **state)
         hash_ring_mc_disconnect(mc);
         assert_int_equal(tl_count_fds(), before);
     }
-    /* A server that refuses connections. */
-    int dead_port = tl_free_port();
+    /* A server that refuses connections (the port's holder is closed
+     * before the count below). */
+    int holder, dead_port = tl_refusing_port(&holder);
+    assert_true(dead_port > 0);
     char dead[64];
     snprintf(dead, sizeof dead, "127.0.0.1:%d", dead_port);
     assert_int_equal(hash_ring_mc_set_address(mc, names[0], strlen(names[0]), dead, strlen(dead)),
@@ -936,6 +938,7 @@ static void test_no_fd_leak(void **state)
         (void)hash_ring_mc_set(mc, keys[i], lens[i], "y", 1, 0, 0);
     hash_ring_mc_destroy(mc);
     hash_ring_destroy(ring);
+    close(holder);
     assert_int_equal(tl_count_fds(), before);
     printf("# %d descriptors before and after\n", before);
 }
