@@ -129,7 +129,7 @@ int hr_continuum_alloc_points(hr_continuum *c, uint64_t points)
     if (points >= UINT32_MAX)
         return HASH_RING_ENOMEM;
     c->npoints = (size_t)points;
-    c->ent = hr_alloc_array(c->npoints, sizeof *c->ent);
+    c->ent = hr_index_alloc_entries(c->npoints);
     return c->ent ? HASH_RING_OK : HASH_RING_ENOMEM;
 }
 

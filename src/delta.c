@@ -53,7 +53,7 @@ int hr_src_open(hr_src *s, const hr_continuum *old, unsigned shift)
     }
     uint32_t *pts = hr_alloc_array(s->n, sizeof *pts);
     uint32_t *own = hr_alloc_array(s->n, sizeof *own);
-    s->own_ent = hr_alloc_array(s->n, sizeof *s->own_ent);
+    s->own_ent = hr_index_alloc_entries(s->n);
     int rc = (pts && own && s->own_ent) ? HASH_RING_OK : HASH_RING_ENOMEM;
     s->ix.buckets = NULL;
     if (rc == HASH_RING_OK) {

@@ -4,7 +4,9 @@
 #include "hash_ring.h"
 #include "mem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define HR_POINTS_PER_BUCKET 8
 /* Above 2^12 buckets the table no longer stays in the caches while a large
@@ -22,6 +24,16 @@ unsigned hr_index_shift_for(size_t n, size_t nnodes)
     while (bits < HR_MAX_OWNER_BITS && nnodes > ((size_t)1 << bits))
         bits++;
     return 32 - bits;
+}
+
+uint32_t *hr_index_alloc_entries(size_t n)
+{
+    if (n > SIZE_MAX / sizeof(uint32_t) - HR_ENT_PAD)
+        return NULL;
+    uint32_t *e = hr_alloc_array(n + HR_ENT_PAD, sizeof *e);
+    if (e != NULL)
+        memset(e + n, 0, HR_ENT_PAD * sizeof *e);
+    return e;
 }
 
 static size_t hr_nbuckets(const hr_index *ix)

@@ -22,6 +22,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#if defined(__SSE2__) && !defined(HR_SEARCH_PORTABLE)
+#include <emmintrin.h>
+#endif
 
 typedef struct hr_index {
     unsigned shift;    /* low point bits kept per entry: 32 - bits (8..32) */
@@ -34,6 +37,20 @@ typedef struct hr_index {
 
 /* Buckets of more entries than this are searched from a guess. */
 #define HR_BIG_BUCKET 32
+
+/* Buckets of at most this many entries are searched by counting in a
+ * window of this many (a bigger one by counting in HR_BIG_BUCKET). */
+#define HR_SMALL_BUCKET 16
+
+/* Every entry array that hr_index_lower_bound searches has this many
+ * readable entries past its end (the counting search reads a whole
+ * window of HR_SMALL_BUCKET entries and masks off those outside the
+ * bucket).  Allocate entry arrays with hr_index_alloc_entries. */
+#define HR_ENT_PAD HR_SMALL_BUCKET
+
+/* An array of n entries plus HR_ENT_PAD zeroed ones; NULL when out of
+ * memory.  Release with free(). */
+uint32_t *hr_index_alloc_entries(size_t n);
 
 /* The shift for a continuum of n points and nnodes nodes. */
 unsigned hr_index_shift_for(size_t n, size_t nnodes);
@@ -69,8 +86,53 @@ int hr_index_update(hr_index *ix, const hr_index *old, size_t n, const uint32_t 
 void hr_index_free(hr_index *ix);
 size_t hr_index_bytes(const hr_index *ix);
 
+/* How many of the n (<= 32) entries at p have low bits below t: since
+ * they are sorted by their low bits, those are a run at the start.  The
+ * compares are independent of one another and need no branch, where a
+ * halving search is a chain of dependent loads whose loop exit
+ * mispredicts as bucket sizes vary.  Reads p[0..16) when n <= 16, else
+ * p[0..32). */
+#if defined(__SSE2__) && !defined(HR_SEARCH_PORTABLE)
+/* one bit per entry of p[0..16) whose low bits are below t, in order
+ * (unsigned compares done as signed ones on values biased by 2^31) */
+static inline unsigned hr_below_bits16(const uint32_t *p, __m128i m, __m128i tv)
+{
+    const __m128i bias = _mm_set1_epi32(INT32_MIN);
+    __m128i lt[4];
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 4 * k));
+        lt[k] = _mm_cmplt_epi32(_mm_xor_si128(_mm_and_si128(v, m), bias), tv);
+    }
+    return (unsigned)_mm_movemask_epi8(
+        _mm_packs_epi16(_mm_packs_epi32(lt[0], lt[1]), _mm_packs_epi32(lt[2], lt[3])));
+}
+
+static inline size_t hr_count_below(const uint32_t *p, size_t n, uint32_t mask, uint32_t t)
+{
+    const __m128i m = _mm_set1_epi32((int)mask);
+    const __m128i tv = _mm_xor_si128(_mm_set1_epi32((int)t), _mm_set1_epi32(INT32_MIN));
+    uint64_t bits = hr_below_bits16(p, m, tv);
+    if (n > 16)
+        bits |= (uint64_t)hr_below_bits16(p + 16, m, tv) << 16;
+    bits &= ((uint64_t)1 << n) - 1;
+    return (size_t)__builtin_ctzll(~bits);
+}
+#else
+static inline size_t hr_count_below(const uint32_t *p, size_t n, uint32_t mask, uint32_t t)
+{
+    size_t below = 0, w = n > 16 ? 32 : 16;
+    for (size_t i = 0; i < w; i++)
+        below += (size_t)(((p[i] & mask) < t) & (i < n));
+    return below;
+}
+#endif
+
 /* The first i with point(i) >= target (target may be 2^32: none), or n.
  * Inline: it is most of a lookup after the MD5.
+ *
+ * Small rings have about 8 entries a bucket: the bucket's entries below
+ * the target are counted (hr_count_below), reading a window of 16 that
+ * may run past the bucket into the array's padding (HR_ENT_PAD).
  *
  * On large rings the entries are far bigger than the caches, so what a
  * lookup costs is the cache misses it waits for one after another.  The
@@ -85,9 +147,9 @@ static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *en
     size_t b = (size_t)(target >> ix->shift);
     size_t lo = ix->buckets[b], len = ix->buckets[b + 1] - lo;
     uint32_t mask = hr_low_mask(ix), t = (uint32_t)target & mask;
-    if (len == 0)
-        return lo;
     const uint32_t *base = ent + lo;
+    if (len <= HR_SMALL_BUCKET)
+        return lo + hr_count_below(base, len, mask, t);
     if (len > HR_BIG_BUCKET) {
         /* request the bucket's lines at once (at most 8: buckets of
          * crowded rings can be much longer, and the window below reads
@@ -100,21 +162,21 @@ static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *en
             __builtin_prefetch(line);
         /* Points are uniform, so about t * len / 2^shift entries of the
          * bucket are below t (within a few).  If the answer is provably
-         * inside the HR_BIG_BUCKET entries around that guess, search only
-         * those; else (rarely) the whole bucket. */
+         * inside the HR_BIG_BUCKET entries around that guess, count in
+         * those; else (rarely) search the whole bucket. */
         size_t g = (size_t)(((uint64_t)t * len) >> ix->shift);
         size_t w0 = g > HR_BIG_BUCKET / 2 ? g - HR_BIG_BUCKET / 2 : 0;
         if (w0 > len - HR_BIG_BUCKET)
             w0 = len - HR_BIG_BUCKET;
         size_t w1 = w0 + HR_BIG_BUCKET;
-        if ((w0 == 0 || (base[w0 - 1] & mask) < t) && (w1 == len || (base[w1 - 1] & mask) >= t)) {
-            base += w0;
-            len = HR_BIG_BUCKET;
-        }
+        if ((w0 == 0 || (base[w0 - 1] & mask) < t) && (w1 == len || (base[w1 - 1] & mask) >= t))
+            return lo + w0 + hr_count_below(base + w0, HR_BIG_BUCKET, mask, t);
+    } else {
+        /* 17 to 32 entries: the bucket itself is the window */
+        return lo + hr_count_below(base, len, mask, t);
     }
-    /* branch-free halving (a conditional move per step): the entries
-     * searched are in one to three cache lines, so mispredicted branches
-     * would cost more than the loads */
+    /* branch-free halving over the whole bucket (a conditional move per
+     * step) */
     while (len > 1) {
         size_t half = len / 2;
         base = (base[half - 1] & mask) < t ? base + half : base;
