@@ -98,21 +98,18 @@ int hr_digest_check(void)
     return memcmp(d, empty_md5, 16) == 0 ? HASH_RING_OK : HASH_RING_ECRYPTO;
 }
 
-int hr_position(const void *key, size_t len, uint32_t *position)
+int64_t hr_position(const void *key, size_t len)
 {
 #if defined(HASH_RING_HAVE_LOWLEVEL_MD5)
     if (len <= 55) {
         uint32_t w[4];
         hr_md5_short(key, len, w);
-        *position = w[0];
-        return HASH_RING_OK;
+        return w[0];
     }
 #endif
     unsigned char d[16];
     int rc = hr_md5(key, len, d);
-    if (rc == HASH_RING_OK)
-        *position = hr_u32le(d);
-    return rc;
+    return rc == HASH_RING_OK ? (int64_t)hr_u32le(d) : rc;
 }
 
 /* Writes "-" and decimal j into buf (room for 12 bytes); returns the length. */

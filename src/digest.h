@@ -12,8 +12,11 @@ int hr_digest_check(void);
 /* MD5 of (data, len) into out.  HASH_RING_OK or HASH_RING_ECRYPTO. */
 int hr_md5(const void *data, size_t len, unsigned char out[16]);
 
-/* A key's ring position: the first four digest bytes read little-endian. */
-int hr_position(const void *key, size_t len, uint32_t *position);
+/* A key's ring position: the first four digest bytes read little-endian
+ * (0 .. 2^32 - 1), or a negative HASH_RING_* code (HASH_RING_ECRYPTO).
+ * Returned by value, not through a pointer: every lookup waits for it, and
+ * a store and reload would add their latency. */
+int64_t hr_position(const void *key, size_t len);
 
 static inline uint32_t hr_u32le(const unsigned char *d)
 {

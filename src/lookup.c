@@ -74,21 +74,24 @@ int hash_ring_position(const void *key, size_t key_len, uint32_t *position)
 {
     if (!hr_key_ok(key, key_len) || position == NULL)
         return HASH_RING_EINVAL;
-    return hr_position(key ? key : "", key_len, position);
+    int64_t pos = hr_position(key ? key : "", key_len);
+    if (pos < 0)
+        return (int)pos;
+    *position = (uint32_t)pos;
+    return HASH_RING_OK;
 }
 
 int hash_ring_get_node(const hash_ring_t *ring, const void *key, size_t key_len,
                        const char **node, size_t *node_len)
 {
-    uint32_t pos;
     if (ring == NULL || node == NULL || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int rc = hr_position(key ? key : "", key_len, &pos);
-    if (rc != HASH_RING_OK)
-        return rc;
+    int64_t pos = hr_position(key ? key : "", key_len);
+    if (pos < 0)
+        return (int)pos;
     uintptr_t token;
     const hr_continuum *c = hr_ring_enter(ring, &token);
-    rc = hr_get_node(c, pos, node, node_len);
+    int rc = hr_get_node(c, (uint32_t)pos, node, node_len);
     hr_ring_leave(ring, token);
     return rc;
 }
@@ -96,15 +99,14 @@ int hash_ring_get_node(const hash_ring_t *ring, const void *key, size_t key_len,
 int hash_ring_get_nodes(const hash_ring_t *ring, const void *key, size_t key_len,
                         const char **nodes, size_t *node_lens, size_t max, size_t *count)
 {
-    uint32_t pos;
     if (ring == NULL || count == NULL || (nodes == NULL && max > 0) || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int rc = hr_position(key ? key : "", key_len, &pos);
-    if (rc != HASH_RING_OK)
-        return rc;
+    int64_t pos = hr_position(key ? key : "", key_len);
+    if (pos < 0)
+        return (int)pos;
     uintptr_t token;
     const hr_continuum *c = hr_ring_enter(ring, &token);
-    rc = hr_get_nodes(c, pos, nodes, node_lens, max, count);
+    int rc = hr_get_nodes(c, (uint32_t)pos, nodes, node_lens, max, count);
     hr_ring_leave(ring, token);
     return rc;
 }
@@ -112,22 +114,20 @@ int hash_ring_get_nodes(const hash_ring_t *ring, const void *key, size_t key_len
 int hash_ring_snapshot_get_node(const hash_ring_snapshot_t *snap, const void *key,
                                 size_t key_len, const char **node, size_t *node_len)
 {
-    uint32_t pos;
     if (snap == NULL || node == NULL || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int rc = hr_position(key ? key : "", key_len, &pos);
-    return rc == HASH_RING_OK ? hr_get_node(snap, pos, node, node_len) : rc;
+    int64_t pos = hr_position(key ? key : "", key_len);
+    return pos < 0 ? (int)pos : hr_get_node(snap, (uint32_t)pos, node, node_len);
 }
 
 int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *key,
                                  size_t key_len, const char **nodes, size_t *node_lens,
                                  size_t max, size_t *count)
 {
-    uint32_t pos;
     if (snap == NULL || count == NULL || (nodes == NULL && max > 0) || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int rc = hr_position(key ? key : "", key_len, &pos);
-    return rc == HASH_RING_OK ? hr_get_nodes(snap, pos, nodes, node_lens, max, count) : rc;
+    int64_t pos = hr_position(key ? key : "", key_len);
+    return pos < 0 ? (int)pos : hr_get_nodes(snap, (uint32_t)pos, nodes, node_lens, max, count);
 }
 
 int hash_ring_snapshot_get_node_at(const hash_ring_snapshot_t *snap, uint32_t position,
