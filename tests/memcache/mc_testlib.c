@@ -88,23 +88,6 @@ void tl_require_memcached(void)
     }
 }
 
-int tl_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 int tl_refusing_port(int *holder)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -123,6 +106,14 @@ int tl_refusing_port(int *holder)
     }
     *holder = fd;
     return ntohs(a.sin_port);
+}
+
+int tl_free_port(void)
+{
+    int holder, port = tl_refusing_port(&holder);
+    if (holder >= 0)
+        close(holder);
+    return port;
 }
 
 /* A blocking connection to "127.0.0.1:PORT" or a unix path, 5 s timeouts. */
