@@ -9,14 +9,14 @@
  *     entry = owner << shift | (point & ((1 << shift) - 1))
  *
  * bits is at least log2(node count) so every owner index fits.  Small
- * rings get about one bucket per 8 points; the bucket table is capped at
+ * rings get one bucket per 8 to 16 points; the bucket table is capped at
  * 2^12 buckets (16 KB, which stays in cache) unless the owners need more
  * bits (2^17 for 100,000 nodes: 512 KB).  A continuum is thus 4 bytes per
  * point plus about 0.5 byte per point of buckets (more when the owner
  * indexes need the bits: a large membership of few points), and a lookup reads one
- * bucket pair and the entries of one bucket, which hold the owner too: a
- * plain binary search over a 12-million-point array would touch about
- * twenty lines, one after another. */
+ * bucket pair and a window of entries at or around its bucket, which hold
+ * the owner too: a plain binary search over a 12-million-point array would
+ * touch about twenty lines, one after another. */
 #ifndef HR_SEARCH_H
 #define HR_SEARCH_H
 
@@ -39,14 +39,21 @@ typedef struct hr_index {
 #define HR_BIG_BUCKET 32
 
 /* Buckets of at most this many entries are searched by counting in a
- * window of this many (a bigger one by counting in HR_BIG_BUCKET). */
+ * window of this many; those of up to HR_BIG_BUCKET in a window of that
+ * many (hr_count_below). */
 #define HR_SMALL_BUCKET 16
 
 /* Every entry array that hr_index_lower_bound searches has this many
- * readable entries past its end (the counting search reads a whole
- * window of HR_SMALL_BUCKET entries and masks off those outside the
- * bucket).  Allocate entry arrays with hr_index_alloc_entries. */
-#define HR_ENT_PAD HR_SMALL_BUCKET
+ * readable entries past its end: the counting search reads a whole
+ * window and masks off the entries outside the bucket: an empty bucket at
+ * the end reads 16 entries past it, one of 17 entries 15.  Allocate entry
+ * arrays with hr_index_alloc_entries. */
+#define HR_ENT_PAD 16
+
+/* hr_count_below's windows are these sizes, and the padding covers them. */
+_Static_assert(HR_SMALL_BUCKET == 16 && HR_BIG_BUCKET == 32 && HR_ENT_PAD >= HR_SMALL_BUCKET &&
+                   HR_ENT_PAD >= HR_BIG_BUCKET - (HR_SMALL_BUCKET + 1),
+               "hr_count_below reads windows of 16 and 32 entries");
 
 /* An array of n entries plus HR_ENT_PAD zeroed ones; NULL when out of
  * memory.  Release with free(). */
@@ -130,9 +137,11 @@ static inline size_t hr_count_below(const uint32_t *p, size_t n, uint32_t mask, 
 /* The first i with point(i) >= target (target may be 2^32: none), or n.
  * Inline: it is most of a lookup after the MD5.
  *
- * Small rings have about 8 entries a bucket: the bucket's entries below
- * the target are counted (hr_count_below), reading a window of 16 that
- * may run past the bucket into the array's padding (HR_ENT_PAD).
+ * Rings of up to about 200 nodes have 8 to 16 entries a bucket on
+ * average: the bucket's entries below the target are counted
+ * (hr_count_below), in a window of 16 or, for buckets of 17 to 32
+ * entries, of 32, which may run past the bucket into the next ones or the
+ * array's padding (HR_ENT_PAD).
  *
  * On large rings the entries are far bigger than the caches, so what a
  * lookup costs is the cache misses it waits for one after another.  The

@@ -103,7 +103,9 @@ static void test_uniform(void **state)
     } cases[] = {{32, 0},      {32, 1},      {32, 15},     {32, 16},    {32, 17},
                  {32, 31},     {32, 32},     {32, 33},     {32, 500},
                  {28, 100},    {24, 2000},   {20, 50000},  {20, 300000}, {18, 200000},
-                 {16, 100000}, {15, 300000}, {24, 100000}};
+                 {16, 100000}, {15, 300000}, {24, 100000},
+                 /* many owner bits: few low point bits kept (8 at shift 8) */
+                 {12, 300000}, {10, 50000},   {8, 3000}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t n = cases[c].n;
         uint32_t *pts = malloc((n ? n : 1) * sizeof *pts);
