@@ -227,6 +227,34 @@ HASH_RING_API int hash_ring_remove_node(hash_ring_t *ring, const void *name, siz
 HASH_RING_API int hash_ring_set_weight(hash_ring_t *ring, const void *name, size_t name_len,
                                        uint32_t weight);
 
+/* Removes count members with a single rebuild.  names[i] has name_lens[i]
+ * bytes.  All or nothing: if any name is invalid, not a member, or
+ * repeated within the batch, nothing is removed.  count 0 is a successful
+ * no-op.
+ * Errors: HASH_RING_EINVAL (ring NULL, names or name_lens NULL with
+ * count > 0, a name NULL or of length 0, a name repeated in the batch),
+ * HASH_RING_ENOTFOUND (a name that is not a member), HASH_RING_ENOMEM,
+ * HASH_RING_ECRYPTO.  Since 1.1. */
+HASH_RING_API int hash_ring_remove_nodes(hash_ring_t *ring, const void *const *names,
+                                         const size_t *name_lens, size_t count);
+
+/* Makes the membership exactly names[0..count) in that order, with
+ * weights[i] (weights NULL: all 1), in a single rebuild: what a
+ * configuration reload needs.  Members not listed are removed; listed
+ * members keep nothing but their place in the list; only the nodes that
+ * were not members are hashed in full.  Every key is then placed as on a
+ * ring created empty and given the same list with hash_ring_add_nodes
+ * (membership order decides shared points in some dialects).  count 0
+ * empties the ring.  Setting the current list is a successful no-op.  All
+ * or nothing: on any error the membership is unchanged.
+ * Errors: HASH_RING_EINVAL (ring NULL, names or name_lens NULL with
+ * count > 0, a name NULL or of length 0, more than 2^24 names),
+ * HASH_RING_EEXIST (a name repeated in the list), HASH_RING_ENOMEM,
+ * HASH_RING_ECRYPTO.  Since 1.1. */
+HASH_RING_API int hash_ring_set_nodes(hash_ring_t *ring, const void *const *names,
+                                      const size_t *name_lens, const uint32_t *weights,
+                                      size_t count);
+
 /* ---- Key lookups (readers; lock-free, any number of threads) --------- */
 
 /* The node that owns KEY (not a lookup by node name): *node receives its

@@ -1,7 +1,7 @@
 /* continuum.h - an immutable continuum: one published membership (internal).
  *
  * struct hash_ring_snapshot is the continuum itself: a snapshot is just a
- * counted reference to it. */
+ * counted reference to it.  build.h makes them. */
 #ifndef HR_CONTINUUM_H
 #define HR_CONTINUUM_H
 
@@ -35,59 +35,33 @@ struct hash_ring_snapshot {
                         equal positions the winner first; each with the index
                         into nodes of the node that produced it */
     hr_index index;
+    size_t ntied;
+    uint32_t *tied;  /* ascending: every entry whose position equals the one
+                        before it (a shared point's losers), resolved when
+                        the continuum is built so lookups never look back */
 };
 
 typedef struct hash_ring_snapshot hr_continuum;
 
-/* A member of a membership being built: name and weight. */
-typedef struct hr_member {
-    hr_name *name;
-    uint32_t weight;
-} hr_member;
+/* A continuum of nnodes nodes and no points yet (c->ent NULL); takes a
+ * reference on names.  NULL on allocation failure. */
+hr_continuum *hr_continuum_alloc(const hr_dialect *d, hr_names *names, size_t nnodes);
+void hr_continuum_free(hr_continuum *c);
+void hr_continuum_ref(hr_continuum *c);
+void hr_continuum_unref(hr_continuum *c);
 
 /* An empty continuum.  NULL on allocation failure. */
 hr_continuum *hr_continuum_empty(const hr_dialect *d, hr_names *names);
 
-/* Builds the continuum of `members` (membership order).  `old` is the
- * continuum currently published, whose members' name->member fields hold
- * their index in it; points of unchanged nodes are taken from `old` and
- * merged rather than re-hashed when that is cheaper.  `old` is unchanged.
- * HASH_RING_OK, HASH_RING_ENOMEM or HASH_RING_ECRYPTO. */
-int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t n,
-                       hr_continuum **out);
-
-/* Forces a from-scratch build (the reference the merge path is tested against). */
-int hr_continuum_build_full(const hr_dialect *d, hr_names *names, const hr_member *members,
-                            size_t n, hr_continuum **out);
-
-void hr_continuum_ref(hr_continuum *c);
-void hr_continuum_unref(hr_continuum *c);
-
-/* ---- Shared by the two builders (continuum.c, merge.c) ---- */
-
-/* A continuum of n nodes with no points yet; takes a reference on names. */
-hr_continuum *hr_continuum_alloc(const hr_dialect *d, hr_names *names, size_t nnodes);
-void hr_continuum_free(hr_continuum *c);
-/* Fills c->nodes from members (hash counts per the dialect); returns the
- * number of points they produce. */
-uint64_t hr_continuum_plan(hr_continuum *c, const hr_member *m, size_t n);
-/* Allocates the entries for `points` points. */
+/* Allocates the entries for `points` points.  HASH_RING_OK or
+ * HASH_RING_ENOMEM. */
 int hr_continuum_alloc_points(hr_continuum *c, uint64_t points);
-/* Generates, sorts and packs every point of c->nodes, with shares and
- * index (the from-scratch path). */
-int hr_continuum_fill(hr_continuum *c);
-/* Nonzero when node a wins a shared position against node b. */
-int hr_continuum_before(const hr_continuum *c, uint32_t a, uint32_t b);
-/* Puts each run of equal positions of (pts, own) in tie order. */
-void hr_continuum_fix_ties(const hr_continuum *c, uint32_t *pts, uint32_t *own, size_t n);
 
-/* Counters of merge.c: merges done, and merges that fell back to a full
- * build (never expected; tests assert it stays 0). */
-void hr_merge_counts(unsigned long *merges, unsigned long *fallbacks);
-
-
-/* The owner reported for point i: the run's winner in report_winner dialects. */
-uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i);
+/* The tie order, in one place: puts the n entries x[0..n) of one shared
+ * position (owner = x >> shift) in the dialect's order, the winner first.
+ * The tie rules are total orders, so the result does not depend on the
+ * order the entries came in. */
+void hr_continuum_order_run(const hr_continuum *c, uint32_t *x, size_t n, unsigned shift);
 
 /* Point i's position, and the index of the node that produced it. */
 static inline uint32_t hr_continuum_point(const hr_continuum *c, size_t i)
@@ -100,7 +74,14 @@ static inline uint32_t hr_continuum_owner(const hr_continuum *c, size_t i)
     return hr_entry_owner(&c->index, c->ent[i]);
 }
 
-/* Index of the first point a lookup at `pos` reaches (npoints > 0). */
+/* The first k with tied[k] >= i. */
+size_t hr_continuum_tied_from(const hr_continuum *c, size_t i);
+
+/* The owner reported for point i: the run's winner in report_winner dialects. */
+uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i);
+
+/* Index of the first point a lookup at `pos` reaches (npoints > 0): the
+ * first of its run of equal positions. */
 static inline size_t hr_continuum_first_point(const hr_continuum *c, uint32_t pos)
 {
     uint64_t target = (uint64_t)pos + c->dialect->strict;
@@ -113,6 +94,5 @@ static inline uint32_t hr_continuum_owner_at(const hr_continuum *c, uint32_t pos
 {
     return hr_continuum_owner(c, hr_continuum_first_point(c, pos));
 }
-
 
 #endif

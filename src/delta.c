@@ -2,12 +2,11 @@
  * where they sit in the current continuum (see merge.c for the whole). */
 #include "delta.h"
 
-#include "digest.h"
 #include "hash_ring.h"
 #include "mem.h"
 
 #include <stdlib.h>
-#include <string.h>
+
 static int hr_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -18,14 +17,13 @@ static int hr_cmp_u64(const void *a, const void *b)
 int hr_delta_gen(const hr_dialect *d, const hr_name *nm, uint32_t who, uint32_t from,
                  uint32_t to, uint64_t *e, size_t *k, uint32_t *scratch)
 {
-    int rc = hr_digest_points(nm->hkey, nm->hlen, from, to, d->per_digest, scratch);
+    int rc = hr_build_points(d, nm, from, to, scratch);
     for (size_t j = 0; rc == HASH_RING_OK && j < (size_t)(to - from) * d->per_digest; j++)
         e[(*k)++] = (uint64_t)scratch[j] << 32 | who;
     return rc;
 }
 
-/* Sorts the pairs in e into dl (position order; ties per `tie`, if given). */
-int hr_delta_sort(const hr_continuum *tie, uint64_t *e, hr_delta *dl)
+int hr_delta_sort(uint64_t *e, hr_delta *dl)
 {
     qsort(e, dl->n, sizeof *e, hr_cmp_u64);
     dl->pts = hr_alloc_array(dl->n, sizeof *dl->pts);
@@ -37,8 +35,6 @@ int hr_delta_sort(const hr_continuum *tie, uint64_t *e, hr_delta *dl)
         dl->pts[i] = (uint32_t)(e[i] >> 32);
         dl->own[i] = (uint32_t)e[i];
     }
-    if (tie != NULL)
-        hr_continuum_fix_ties(tie, dl->pts, dl->own, dl->n);
     return HASH_RING_OK;
 }
 
@@ -105,18 +101,20 @@ int hr_locate_deletions(const hr_src *src, hr_delta *del)
     return 1;
 }
 
-/* Each insertion goes before old entry at[i]: after every old entry with a
- * smaller position and after the equal-position entries that win over it. */
-void hr_locate_insertions(const hr_continuum *c, const hr_src *src, const uint32_t *map,
-                          hr_delta *ins)
+void hr_locate_insertions(const hr_src *src, hr_delta *ins, uint32_t *tie_pts, size_t *ntie,
+                          size_t *nshared)
 {
+    *ntie = *nshared = 0;
     for (size_t i = 0; i < ins->n; i++) {
         uint32_t p = ins->pts[i];
         size_t q = hr_index_lower_bound(&src->ix, src->ent, src->n, p);
-        while (hr_src_at(src, q, p) && (map[hr_src_owner(src, q)] == HR_NOT_MEMBER ||
-                                        hr_continuum_before(c, map[hr_src_owner(src, q)],
-                                                            ins->own[i])))
-            q++;
         ins->at[i] = q;
+        int shared = hr_src_at(src, q, p) || (i > 0 && ins->pts[i - 1] == p) ||
+                     (i + 1 < ins->n && ins->pts[i + 1] == p);
+        if (!shared)
+            continue;
+        ++*nshared;
+        if (*ntie == 0 || tie_pts[*ntie - 1] != p)
+            tie_pts[(*ntie)++] = p;
     }
 }

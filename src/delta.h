@@ -3,7 +3,7 @@
 #ifndef HR_DELTA_H
 #define HR_DELTA_H
 
-#include "continuum.h"
+#include "build.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -44,9 +44,9 @@ static inline int hr_src_at(const hr_src *s, size_t q, uint32_t p)
 int hr_delta_gen(const hr_dialect *d, const hr_name *nm, uint32_t who, uint32_t from,
                  uint32_t to, uint64_t *e, size_t *k, uint32_t *scratch);
 
-/* Sorts the dl->n pairs in e into dl (position order; ties per `tie`, if
- * given).  HASH_RING_OK or HASH_RING_ENOMEM. */
-int hr_delta_sort(const hr_continuum *tie, uint64_t *e, hr_delta *dl);
+/* Sorts the dl->n pairs in e into dl (by position, then owner).
+ * HASH_RING_OK or HASH_RING_ENOMEM. */
+int hr_delta_sort(uint64_t *e, hr_delta *dl);
 
 /* Opens a view of old packed with `shift` (repacking it if needed). */
 int hr_src_open(hr_src *s, const hr_continuum *old, unsigned shift);
@@ -55,8 +55,11 @@ void hr_src_close(hr_src *s);
 /* Sets del->at to each deletion's entry in src; 0 if one is missing. */
 int hr_locate_deletions(const hr_src *src, hr_delta *del);
 
-/* Sets ins->at to where each insertion goes in src (map: old to new index). */
-void hr_locate_insertions(const hr_continuum *c, const hr_src *src, const uint32_t *map,
-                          hr_delta *ins);
+/* Sets ins->at to where each insertion goes in src: before the old entries
+ * at its position.  The positions an insertion shares with an old entry or
+ * another insertion go to tie_pts (ascending, distinct; *ntie of them), and
+ * *nshared counts the insertions at them. */
+void hr_locate_insertions(const hr_src *src, hr_delta *ins, uint32_t *tie_pts, size_t *ntie,
+                          size_t *nshared);
 
 #endif

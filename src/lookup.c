@@ -27,7 +27,10 @@ static int hr_get_node(const hr_continuum *c, uint32_t pos, const char **node, s
     return HASH_RING_OK;
 }
 
-/* Distinct owners in ring order from pos; see hash_ring_get_nodes. */
+/* Distinct owners in ring order from pos; see hash_ring_get_nodes.  Where
+ * a dialect reports a shared point's winner for all its entries, the
+ * losers (c->tied) are skipped: the scan always meets the winner first (a
+ * scan starts at the first entry of a run, and entry 0 is one). */
 static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
                         size_t *lens, size_t max, size_t *count)
 {
@@ -45,9 +48,17 @@ static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
             return HASH_RING_ENOMEM;
     }
     size_t start = hr_continuum_first_point(c, pos), n = c->npoints;
+    size_t ntied = c->dialect->report_winner ? c->ntied : 0;
+    size_t t = ntied ? hr_continuum_tied_from(c, start) : 0;
     for (size_t s = 0; s < n && found < max; s++) {
         size_t i = start + s < n ? start + s : start + s - n;
-        uint32_t o = hr_continuum_point_owner(c, i);
+        if (i == 0)
+            t = 0;
+        if (t < ntied && c->tied[t] == i) {
+            t++;
+            continue;
+        }
+        uint32_t o = hr_continuum_owner(c, i);
         int dup = 0;
         if (seen != NULL) {
             dup = seen[o >> 3] & (1u << (o & 7));
@@ -60,7 +71,7 @@ static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
         }
         if (dup)
             continue;
-        nodes[found] = c->nodes[o].name->bytes;
+        nodes[found] = c->lookup_names[o];
         if (lens != NULL)
             lens[found] = c->nodes[o].len;
         found++;

@@ -9,15 +9,14 @@
  * located in the old arrays by binary search; the new arrays are then the
  * old ones copied run by run between those positions (memcpy, plus an
  * owner-index remap when a node was removed), with the insertions placed.
- * The order of surviving entries among themselves is kept, because neither
- * membership order nor name order between surviving nodes ever changes.
- * When the change touches a large part of the ring (a big batch, a weight
- * change that moves every node's count) a from-scratch build is cheaper and
- * is used instead.
+ * Insertions go before the old entries at their position; afterwards each
+ * run of equal positions the change may have touched (an old run, a
+ * position an insertion shares) is put back in tie order.  When the change
+ * touches a large part of the ring (a big batch, a weight change that moves
+ * every node's count) build.c builds from scratch instead.
  */
-#include "continuum.h"
+#include "build.h"
 #include "delta.h"
-#include "digest.h"
 #include "hash_ring.h"
 #include "mem.h"
 
@@ -25,8 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Merges that had to fall back to a full build (never expected; the tests
- * check it stays 0), and merges done. */
+#ifdef HASH_RING_TEST_HOOKS
+/* Merges done, and merges that had to fall back to a full build (never
+ * expected; the tests check it stays 0). */
 static atomic_ulong hr_merge_fallbacks, hr_merges;
 
 void hr_merge_counts(unsigned long *merges, unsigned long *fallbacks)
@@ -34,6 +34,10 @@ void hr_merge_counts(unsigned long *merges, unsigned long *fallbacks)
     *merges = atomic_load(&hr_merges);
     *fallbacks = atomic_load(&hr_merge_fallbacks);
 }
+#define HR_COUNT(counter) atomic_fetch_add_explicit(&(counter), 1, memory_order_relaxed)
+#else
+#define HR_COUNT(counter) ((void)0)
+#endif
 
 /* How owner indexes change: not at all (nodes added or reweighted), by
  * one below a removed node (one node removed), or through the map. */
@@ -192,6 +196,76 @@ static hr_remap hr_remap_of(const hr_continuum *old, const uint32_t *map, int id
     return rm;
 }
 
+/* The end of the run of entries at entry q's position (same bucket, same
+ * low bits). */
+static size_t hr_run_end(const hr_continuum *c, size_t q)
+{
+    const hr_index *ix = &c->index;
+    uint32_t mask = hr_low_mask(ix), low = c->ent[q] & mask;
+    size_t end = ix->buckets[(size_t)(hr_continuum_point(c, q) >> ix->shift) + 1], r = q + 1;
+    while (r < end && (c->ent[r] & mask) == low)
+        r++;
+    return r;
+}
+
+/* Puts back in tie order each run at the positions pts[0..n) (ascending,
+ * distinct), moves the run's arc to its new winner, and lists c->tied
+ * (room for `room` entries). */
+static int hr_fix_runs(hr_continuum *c, const uint32_t *pts, size_t n, size_t room)
+{
+    if (room == 0)
+        return HASH_RING_OK;
+    c->tied = hr_alloc_array(room, sizeof *c->tied);
+    if (c->tied == NULL)
+        return HASH_RING_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        size_t q = hr_index_lower_bound(&c->index, c->ent, c->npoints, pts[k]);
+        if (q == c->npoints || hr_continuum_point(c, q) != pts[k])
+            continue;
+        size_t end = hr_run_end(c, q);
+        if (end - q < 2)
+            continue;
+        uint32_t was = hr_continuum_owner(c, q);
+        hr_continuum_order_run(c, c->ent + q, end - q, c->index.shift);
+        uint32_t now = hr_continuum_owner(c, q);
+        if (now != was) {
+            uint64_t arc = hr_arc(&c->index, c->ent, c->npoints, q);
+            c->nodes[was].share -= arc;
+            c->nodes[now].share += arc;
+        }
+        for (size_t r = q + 1; r < end && c->ntied < room; r++)
+            c->tied[c->ntied++] = (uint32_t)r;
+    }
+    return HASH_RING_OK;
+}
+
+/* The positions whose runs the merge may have disordered: the old runs'
+ * and those insertions share (ascending, distinct), into *out. */
+static int hr_run_positions(const hr_continuum *old, const uint32_t *ins_pts, size_t nins,
+                            uint32_t **out, size_t *n)
+{
+    *n = 0;
+    *out = NULL;
+    if (old->ntied + nins == 0)
+        return HASH_RING_OK;
+    uint32_t *v = hr_alloc_array(old->ntied + nins, sizeof *v);
+    if (v == NULL)
+        return HASH_RING_ENOMEM;
+    size_t a = 0, b = 0, k = 0;
+    while (a < old->ntied || b < nins) {
+        uint32_t p;
+        if (b == nins || (a < old->ntied && hr_continuum_point(old, old->tied[a]) <= ins_pts[b]))
+            p = hr_continuum_point(old, old->tied[a++]);
+        else
+            p = ins_pts[b++];
+        if (k == 0 || v[k - 1] != p)
+            v[k++] = p;
+    }
+    *out = v;
+    *n = k;
+    return HASH_RING_OK;
+}
+
 /* Merges the sorted deltas into c.  On an internal inconsistency (never
  * expected) *merged is cleared and the caller builds from scratch. */
 static int hr_merge_into(hr_continuum *c, const hr_continuum *old, const uint32_t *map,
@@ -199,13 +273,16 @@ static int hr_merge_into(hr_continuum *c, const hr_continuum *old, const uint32_
 {
     hr_src src;
     hr_starts st = {0, NULL, NULL, NULL};
+    uint32_t *tie_pts = NULL, *runs = NULL;
+    size_t ntie = 0, ntie_ins = 0, nruns = 0;
     unsigned shift = hr_index_shift_for(c->npoints, c->nnodes);
     int rc = hr_src_open(&src, old, shift);
     if (rc == HASH_RING_OK) {
         st.old_at = hr_alloc_array(ins->n + del->n + 1, sizeof *st.old_at);
         st.new_at = hr_alloc_array(ins->n + del->n + 1, sizeof *st.new_at);
         st.ins_at = hr_alloc_array(ins->n, sizeof *st.ins_at);
-        if (st.old_at == NULL || st.new_at == NULL || st.ins_at == NULL)
+        tie_pts = hr_alloc_array(ins->n, sizeof *tie_pts);
+        if (!st.old_at || !st.new_at || !st.ins_at || !tie_pts)
             rc = HASH_RING_ENOMEM;
     }
     if (rc == HASH_RING_OK) {
@@ -215,112 +292,66 @@ static int hr_merge_into(hr_continuum *c, const hr_continuum *old, const uint32_
             assert(!"a deleted digest is missing from the continuum");
             *merged = 0;
         } else {
-            hr_locate_insertions(c, &src, map, ins);
+            hr_locate_insertions(&src, ins, tie_pts, &ntie, &ntie_ins);
             if (hr_apply_deltas(c, &src, &rm, ins, del, &st) != c->npoints) {
                 assert(!"continuum merge disagrees with the plan");
                 *merged = 0;
             }
         }
         if (!*merged)
-            atomic_fetch_add(&hr_merge_fallbacks, 1);
+            HR_COUNT(hr_merge_fallbacks);
     }
     if (rc == HASH_RING_OK && *merged) {
         /* derive the search index and the shares rather than recount them */
         rc = hr_index_update(&c->index, &src.ix, c->npoints, ins->pts, ins->n, del->pts,
                              del->n);
+        if (rc == HASH_RING_OK)
+            rc = hr_run_positions(old, tie_pts, ntie, &runs, &nruns);
         if (rc == HASH_RING_OK) {
             hr_merge_shares(c, old, &src, map, ins, del, &st);
-            atomic_fetch_add_explicit(&hr_merges, 1, memory_order_relaxed);
+            rc = hr_fix_runs(c, runs, nruns, old->ntied + ntie_ins);
         }
+        if (rc == HASH_RING_OK)
+            HR_COUNT(hr_merges);
     }
     hr_src_close(&src);
     free(st.old_at);
     free(st.new_at);
     free(st.ins_at);
+    free(tie_pts);
+    free(runs);
     return rc;
 }
 
-int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t n,
-                       hr_continuum **out)
+int hr_merge(hr_continuum *c, const hr_continuum *old, const hr_plan *p, int *merged)
 {
-    const hr_dialect *d = old->dialect;
-    unsigned p = d->per_digest;
-    hr_continuum *c = hr_continuum_alloc(d, old->names, n);
-    if (c == NULL)
-        return HASH_RING_ENOMEM;
-    uint64_t points = hr_continuum_plan(c, members, n);
-    int rc = hr_continuum_alloc_points(c, points);
-
-    uint32_t *map = NULL, *scratch = NULL;
-    uint64_t *e_ins = NULL, *e_del = NULL;
+    const hr_dialect *d = c->dialect;
+    unsigned per = d->per_digest;
+    uint32_t *scratch = hr_alloc_array((size_t)p->maxd * per, sizeof *scratch);
+    uint64_t *e_ins = hr_alloc_array((size_t)p->nins, sizeof *e_ins);
+    uint64_t *e_del = hr_alloc_array((size_t)p->ndel, sizeof *e_del);
     hr_delta ins = {0, NULL, NULL, NULL}, del = {0, NULL, NULL, NULL};
-    int merge = 0, identity = 1;
-    if (rc == HASH_RING_OK && old->npoints > 0) {
-        /* old index -> new index; digests that appear or disappear */
-        map = hr_alloc_array(old->nnodes, sizeof *map);
-        rc = map ? HASH_RING_OK : HASH_RING_ENOMEM;
-        for (size_t o = 0; rc == HASH_RING_OK && o < old->nnodes; o++)
-            map[o] = HR_NOT_MEMBER;
-        uint64_t nins = 0, ndel = 0, maxd = 0;
-        for (size_t i = 0; rc == HASH_RING_OK && i < n; i++) {
-            uint32_t o = members[i].name->member;
-            uint32_t was = o == HR_NOT_MEMBER ? 0 : old->nodes[o].hashes;
-            uint32_t now = c->nodes[i].hashes;
-            if (o != HR_NOT_MEMBER)
-                map[o] = (uint32_t)i;
-            if (o != HR_NOT_MEMBER && o != i)
-                identity = 0;
-            uint32_t dj = now > was ? now - was : was - now;
-            *(now > was ? &nins : &ndel) += (uint64_t)dj * p;
-            maxd = dj > maxd ? dj : maxd;
-        }
-        for (size_t o = 0; rc == HASH_RING_OK && o < old->nnodes; o++) {
-            if (map[o] != HR_NOT_MEMBER)
-                continue;
-            identity = 0;
-            ndel += (uint64_t)old->nodes[o].hashes * p;
-            maxd = old->nodes[o].hashes > maxd ? old->nodes[o].hashes : maxd;
-        }
-        /* a merge costs the delta's digests plus copying; a full build
-         * costs every digest plus a sort */
-        merge = rc == HASH_RING_OK && (nins + ndel) * 4 < points;
-        /* the merge works in the new packing, which must also hold the old
-         * owner indexes (not so when removals shrink a ring of nodes with
-         * few points below a power of two: then build from scratch) */
-        unsigned shift = hr_index_shift_for((size_t)points, n);
-        if (old->nnodes > ((size_t)1 << (32 - shift)))
-            merge = 0;
-        if (merge) {
-            scratch = hr_alloc_array((size_t)maxd * p, sizeof *scratch);
-            e_ins = hr_alloc_array((size_t)nins, sizeof *e_ins);
-            e_del = hr_alloc_array((size_t)ndel, sizeof *e_del);
-            if (!scratch || !e_ins || !e_del)
-                rc = HASH_RING_ENOMEM;
-        }
-        for (size_t i = 0; merge && rc == HASH_RING_OK && i < n; i++) {
-            uint32_t o = members[i].name->member;
-            uint32_t was = o == HR_NOT_MEMBER ? 0 : old->nodes[o].hashes;
-            uint32_t now = c->nodes[i].hashes;
-            if (now > was)
-                rc = hr_delta_gen(d, members[i].name, (uint32_t)i, was, now, e_ins, &ins.n,
-                                  scratch);
-            else if (now < was)
-                rc = hr_delta_gen(d, members[i].name, o, now, was, e_del, &del.n, scratch);
-        }
-        for (size_t o = 0; merge && rc == HASH_RING_OK && o < old->nnodes; o++)
-            if (map[o] == HR_NOT_MEMBER)
-                rc = hr_delta_gen(d, old->nodes[o].name, (uint32_t)o, 0, old->nodes[o].hashes,
-                                  e_del, &del.n, scratch);
-        if (merge && rc == HASH_RING_OK)
-            rc = hr_delta_sort(c, e_ins, &ins);
-        if (merge && rc == HASH_RING_OK)
-            rc = hr_delta_sort(NULL, e_del, &del);
-        if (merge && rc == HASH_RING_OK)
-            rc = hr_merge_into(c, old, map, identity, &ins, &del, &merge);
+    int rc = scratch && e_ins && e_del ? HASH_RING_OK : HASH_RING_ENOMEM;
+    for (size_t i = 0; rc == HASH_RING_OK && i < c->nnodes; i++) {
+        uint32_t o = p->was[i];
+        uint32_t before = o == HR_NOT_MEMBER ? 0 : old->nodes[o].hashes;
+        uint32_t now = c->nodes[i].hashes;
+        if (now > before)
+            rc = hr_delta_gen(d, p->m[i].name, (uint32_t)i, before, now, e_ins, &ins.n,
+                              scratch);
+        else if (now < before)
+            rc = hr_delta_gen(d, p->m[i].name, o, now, before, e_del, &del.n, scratch);
     }
-    if (rc == HASH_RING_OK && !merge)
-        rc = hr_continuum_fill(c);
-    free(map);
+    for (size_t o = 0; rc == HASH_RING_OK && o < old->nnodes; o++)
+        if (p->map[o] == HR_NOT_MEMBER)
+            rc = hr_delta_gen(d, old->nodes[o].name, (uint32_t)o, 0, old->nodes[o].hashes,
+                              e_del, &del.n, scratch);
+    if (rc == HASH_RING_OK)
+        rc = hr_delta_sort(e_ins, &ins);
+    if (rc == HASH_RING_OK)
+        rc = hr_delta_sort(e_del, &del);
+    if (rc == HASH_RING_OK)
+        rc = hr_merge_into(c, old, p->map, p->identity, &ins, &del, merged);
     free(scratch);
     free(e_ins);
     free(e_del);
@@ -330,10 +361,5 @@ int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t
     free(del.pts);
     free(del.own);
     free(del.at);
-    if (rc != HASH_RING_OK) {
-        hr_continuum_free(c);
-        return rc;
-    }
-    *out = c;
-    return HASH_RING_OK;
+    return rc;
 }

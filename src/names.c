@@ -2,6 +2,7 @@
 #include "names.h"
 
 #include "hash_ring.h"
+#include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -143,8 +144,6 @@ int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len,
         n->hkey = alt;
     }
     n->hash = h;
-    n->member = HR_NOT_MEMBER;
-    n->mark = 0;
     hr_names_place(t->slots, t->cap, n);
     t->count++;
     *out = n;
@@ -173,4 +172,56 @@ void hr_names_forget(hr_names *t, hr_name *n)
         t->slots[j] = NULL;
         i = j;
     }
+}
+
+int hr_name_map_init(hr_name_map *m, size_t n)
+{
+    size_t cap = 4;
+    while (cap / 2 < n && cap < SIZE_MAX / 4)
+        cap *= 2;
+    m->mask = cap - 1;
+    m->key = calloc(cap, sizeof *m->key);
+    m->val = hr_alloc_array(cap, sizeof *m->val);
+    if (m->key == NULL || m->val == NULL) {
+        hr_name_map_free(m);
+        return HASH_RING_ENOMEM;
+    }
+    return HASH_RING_OK;
+}
+
+void hr_name_map_free(hr_name_map *m)
+{
+    free(m->key);
+    free(m->val);
+    m->key = NULL;
+    m->val = NULL;
+}
+
+/* Names are keyed by address: the address alone identifies an interned
+ * name, and hashing it reads no name (a cache miss each on large rings). */
+static size_t hr_name_map_home(const hr_name_map *m, const hr_name *nm)
+{
+    return (size_t)(((uint64_t)(uintptr_t)nm * 0x9e3779b97f4a7c15u) >> 32) & m->mask;
+}
+
+int hr_name_map_put(hr_name_map *m, const hr_name *nm, uint32_t v, uint32_t *old)
+{
+    size_t i = hr_name_map_home(m, nm);
+    for (; m->key[i] != NULL; i = (i + 1) & m->mask)
+        if (m->key[i] == nm) {
+            if (old != NULL)
+                *old = m->val[i];
+            return 0;
+        }
+    m->key[i] = nm;
+    m->val[i] = v;
+    return 1;
+}
+
+uint32_t hr_name_map_get(const hr_name_map *m, const hr_name *nm)
+{
+    for (size_t i = hr_name_map_home(m, nm); m->key[i] != NULL; i = (i + 1) & m->mask)
+        if (m->key[i] == nm)
+            return m->val[i];
+    return HR_NOT_MEMBER;
 }

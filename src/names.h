@@ -16,17 +16,11 @@
 
 #define HR_NOT_MEMBER UINT32_MAX
 
-/* hr_name.mark bits, set and cleared within one writer call */
-#define HR_MARK_SEEN 1u /* in the batch being added */
-#define HR_MARK_NEW 2u  /* interned by that call */
-
 typedef struct hr_name {
     size_t len;        /* name bytes (NUL follows) */
     size_t hlen;       /* bytes hashed for the node's points */
     const char *hkey;  /* == bytes, or the dialect's host:port form after the name */
     uint64_t hash;     /* table hash */
-    uint32_t member;   /* writers only: index in the current continuum, or HR_NOT_MEMBER */
-    uint32_t mark;     /* writers only: scratch for batch checks (HR_MARK_*) */
     char bytes[];      /* name, NUL, then the hashed form when it differs */
 } hr_name;
 
@@ -53,5 +47,25 @@ int hr_names_intern(hr_names *t, const hr_dialect *d, const void *p, size_t len,
  * no continuum ever held (a published name must stay: lookups returned
  * pointers to it).  Writers only. */
 void hr_names_forget(hr_names *t, hr_name *n);
+
+/* A map from interned names (by identity) to indexes, sized once for the
+ * names of one writer call: which names a batch repeats, which member of
+ * one continuum is which member of the next. */
+typedef struct hr_name_map {
+    size_t mask;            /* capacity - 1 (a power of two) */
+    const hr_name **key;
+    uint32_t *val;
+} hr_name_map;
+
+/* Room for n names.  HASH_RING_OK or HASH_RING_ENOMEM. */
+int hr_name_map_init(hr_name_map *m, size_t n);
+void hr_name_map_free(hr_name_map *m);
+
+/* Maps nm to v unless nm is there already: returns 1 if added, 0 if not
+ * (*old, if not NULL, receives the value it has). */
+int hr_name_map_put(hr_name_map *m, const hr_name *nm, uint32_t v, uint32_t *old);
+
+/* nm's value, or HR_NOT_MEMBER. */
+uint32_t hr_name_map_get(const hr_name_map *m, const hr_name *nm);
 
 #endif

@@ -8,6 +8,7 @@
  * the exchange leaves the ring untouched. */
 #include "ring.h"
 
+#include "build.h"
 #include "digest.h"
 #include "hash_ring.h"
 
@@ -63,10 +64,6 @@ int hash_ring_get_dialect(const hash_ring_t *ring, hash_ring_dialect_t *out)
 /* Publishes next in place of cur (both under wlock) and reclaims cur. */
 static void hr_publish(hash_ring_t *r, hr_continuum *cur, hr_continuum *next)
 {
-    for (size_t i = 0; i < cur->nnodes; i++)
-        cur->nodes[i].name->member = HR_NOT_MEMBER;
-    for (size_t i = 0; i < next->nnodes; i++)
-        next->nodes[i].name->member = (uint32_t)i;
     atomic_store_explicit(&r->current, next, memory_order_seq_cst);
     hr_epoch_synchronize(&r->epoch);
     hr_continuum_unref(cur);
@@ -76,7 +73,7 @@ static void hr_publish(hash_ring_t *r, hr_continuum *cur, hr_continuum *next)
 static int hr_apply(hash_ring_t *r, hr_continuum *cur, const hr_member *m, size_t n)
 {
     hr_continuum *next = NULL;
-    int rc = hr_continuum_build(cur, m, n, &next);
+    int rc = hr_build(cur, r->dialect, r->names, m, n, &next);
     if (rc == HASH_RING_OK)
         hr_publish(r, cur, next);
     return rc;
@@ -97,23 +94,6 @@ static hr_member *hr_members_copy(const hr_continuum *cur, size_t extra)
     return m;
 }
 
-/* Clears the marks of the batch's names; after a failure, also forgets
- * the names the batch interned, so that refused calls cost no memory.
- * Each such name is listed once (moved to the front of b) before any is
- * freed: a batch may name it twice. */
-static void hr_batch_end(hash_ring_t *ring, hr_member *b, size_t count, int failed)
-{
-    size_t fresh = 0;
-    for (size_t i = 0; i < count; i++) {
-        hr_name *nm = b[i].name;
-        if (failed && (nm->mark & HR_MARK_NEW))
-            b[fresh++].name = nm; /* fresh <= i: an entry already read */
-        nm->mark = 0;
-    }
-    for (size_t i = 0; i < fresh; i++)
-        hr_names_forget(ring->names, b[i].name);
-}
-
 _Static_assert(HR_MAX_NODES <= (1u << HR_MAX_OWNER_BITS),
                "every member index must fit in an entry's owner bits");
 
@@ -122,66 +102,114 @@ static int hr_name_ok(const void *name, size_t len)
     return name != NULL && len > 0;
 }
 
-int hash_ring_add_nodes(hash_ring_t *ring, const void *const *names, const size_t *name_lens,
-                        const uint32_t *weights, size_t count)
+/* Checks a batch's arguments: HASH_RING_OK or HASH_RING_EINVAL. */
+static int hr_batch_ok(const hash_ring_t *ring, const void *const *names,
+                       const size_t *name_lens, size_t count)
 {
     if (ring == NULL || (count > 0 && (names == NULL || name_lens == NULL)))
         return HASH_RING_EINVAL;
     for (size_t i = 0; i < count; i++)
         if (!hr_name_ok(names[i], name_lens[i]))
             return HASH_RING_EINVAL;
-    if (count == 0)
-        return HASH_RING_OK;
-    if (count > HR_MAX_NODES)
-        return HASH_RING_EINVAL;
+    return count > HR_MAX_NODES ? HASH_RING_EINVAL : HASH_RING_OK;
+}
+
+/* The names of a batch being added, interned: b[i].name, with weights.
+ * Names this call created are listed in fresh[0..*nfresh) (room for
+ * count), so that a refused call forgets them and costs no memory. */
+static int hr_intern_batch(hash_ring_t *ring, const void *const *names, const size_t *name_lens,
+                           const uint32_t *weights, size_t count, hr_member *b, hr_name **fresh,
+                           size_t *nfresh)
+{
+    /* room for the names the table lacks, first: a call that fails later
+     * keeps no allocation of its own (the table only ever trades an array
+     * for a larger one, and only for names it will hold) */
+    size_t unknown = 0;
+    *nfresh = 0;
+    for (size_t i = 0; i < count; i++)
+        unknown += hr_names_find(ring->names, names[i], name_lens[i]) == NULL;
+    int rc = hr_names_reserve(ring->names, unknown);
+    for (size_t i = 0; rc == HASH_RING_OK && i < count; i++) {
+        int created;
+        rc = hr_names_intern(ring->names, ring->dialect, names[i], name_lens[i], &b[i].name,
+                             &created);
+        if (rc == HASH_RING_OK && created)
+            fresh[(*nfresh)++] = b[i].name;
+        b[i].weight = weights ? weights[i] : 1;
+    }
+    return rc;
+}
+
+static void hr_forget(hash_ring_t *ring, hr_name **fresh, size_t nfresh)
+{
+    for (size_t i = 0; i < nfresh; i++)
+        hr_names_forget(ring->names, fresh[i]);
+}
+
+/* HASH_RING_EEXIST if a name of b[0..count) is repeated in it. */
+static int hr_check_distinct(const hr_member *b, size_t count, hr_name_map *seen)
+{
+    int rc = hr_name_map_init(seen, count);
+    for (size_t i = 0; rc == HASH_RING_OK && i < count; i++)
+        if (!hr_name_map_put(seen, b[i].name, (uint32_t)i, NULL))
+            rc = HASH_RING_EEXIST;
+    return rc;
+}
+
+/* The member index of nm in c, or HR_NOT_MEMBER (a scan of the 8-byte
+ * name pointers a lookup reads). */
+static uint32_t hr_member_index(const hr_continuum *c, const hr_name *nm)
+{
+    for (size_t i = 0; i < c->nnodes; i++)
+        if (c->lookup_names[i] == nm->bytes)
+            return (uint32_t)i;
+    return HR_NOT_MEMBER;
+}
+
+int hash_ring_add_nodes(hash_ring_t *ring, const void *const *names, const size_t *name_lens,
+                        const uint32_t *weights, size_t count)
+{
+    int rc = hr_batch_ok(ring, names, name_lens, count);
+    if (rc != HASH_RING_OK || count == 0)
+        return rc;
 
     pthread_mutex_lock(&ring->wlock);
     hr_continuum *cur = atomic_load_explicit(&ring->current, memory_order_relaxed);
-    int rc = HASH_RING_OK;
+    size_t n = cur->nnodes, nfresh = 0;
     hr_member *m = NULL;
-    size_t n = cur->nnodes;
+    hr_name **fresh = NULL;
+    hr_name_map seen = {0, NULL, NULL};
     if (n + count > HR_MAX_NODES) {
         rc = HASH_RING_EINVAL;
         goto out;
     }
     m = hr_members_copy(cur, count);
-    if (m == NULL) {
+    fresh = malloc(count * sizeof *fresh);
+    if (m == NULL || fresh == NULL) {
         rc = HASH_RING_ENOMEM;
         goto out;
     }
-    /* room for the names the table lacks, first: a call that fails later
-     * keeps no allocation of its own (the table only ever trades an array
-     * for a larger one, and only for names it will hold) */
-    size_t unknown = 0;
-    for (size_t i = 0; i < count; i++)
-        unknown += hr_names_find(ring->names, names[i], name_lens[i]) == NULL;
-    rc = hr_names_reserve(ring->names, unknown);
-    if (rc != HASH_RING_OK)
-        goto out;
-    size_t interned = 0;
-    for (; interned < count; interned++) {
-        hr_name *nm;
-        int created;
-        rc = hr_names_intern(ring->names, ring->dialect, names[interned], name_lens[interned],
-                             &nm, &created);
-        if (rc != HASH_RING_OK)
-            break;
-        if (created)
-            nm->mark |= HR_MARK_NEW;
-        m[n + interned].name = nm;
-        m[n + interned].weight = weights ? weights[interned] : 1;
-    }
-    /* Already a member, or twice in the batch. */
-    for (size_t i = 0; rc == HASH_RING_OK && i < count; i++) {
-        hr_name *nm = m[n + i].name;
-        if (nm->member != HR_NOT_MEMBER || (nm->mark & HR_MARK_SEEN))
-            rc = HASH_RING_EEXIST;
-        nm->mark |= HR_MARK_SEEN;
+    rc = hr_intern_batch(ring, names, name_lens, weights, count, m + n, fresh, &nfresh);
+    if (rc == HASH_RING_OK)
+        rc = hr_check_distinct(m + n, count, &seen);
+    /* a name the ring knew already may be a member */
+    if (rc == HASH_RING_OK && nfresh < count) {
+        if (count == 1) {
+            if (hr_member_index(cur, m[n].name) != HR_NOT_MEMBER)
+                rc = HASH_RING_EEXIST;
+        } else {
+            for (size_t i = 0; i < n && rc == HASH_RING_OK; i++)
+                if (hr_name_map_get(&seen, m[i].name) != HR_NOT_MEMBER)
+                    rc = HASH_RING_EEXIST;
+        }
     }
     if (rc == HASH_RING_OK)
         rc = hr_apply(ring, cur, m, n + count);
-    hr_batch_end(ring, m + n, interned, rc != HASH_RING_OK);
+    if (rc != HASH_RING_OK)
+        hr_forget(ring, fresh, nfresh);
 out:
+    hr_name_map_free(&seen);
+    free(fresh);
     free(m);
     pthread_mutex_unlock(&ring->wlock);
     return rc;
@@ -193,38 +221,111 @@ int hash_ring_add_node(hash_ring_t *ring, const void *name, size_t name_len, uin
     return hash_ring_add_nodes(ring, names, &name_len, &weight, 1);
 }
 
-/* Shared by remove and set_weight: finds the member, rebuilds with edit. */
-static int hr_change(hash_ring_t *ring, const void *name, size_t name_len, int remove,
-                     uint32_t weight)
+int hash_ring_remove_nodes(hash_ring_t *ring, const void *const *names, const size_t *name_lens,
+                           size_t count)
+{
+    int rc = hr_batch_ok(ring, names, name_lens, count);
+    if (rc != HASH_RING_OK || count == 0)
+        return rc;
+
+    pthread_mutex_lock(&ring->wlock);
+    hr_continuum *cur = atomic_load_explicit(&ring->current, memory_order_relaxed);
+    hr_name_map gone = {0, NULL, NULL};
+    hr_member *m = NULL;
+    const hr_name *one = NULL;
+    if (count == 1) {
+        one = hr_names_find(ring->names, names[0], name_lens[0]);
+    } else {
+        rc = hr_name_map_init(&gone, count);
+        for (size_t i = 0; rc == HASH_RING_OK && i < count; i++) {
+            const hr_name *nm = hr_names_find(ring->names, names[i], name_lens[i]);
+            if (nm == NULL)
+                rc = HASH_RING_ENOTFOUND;
+            else if (!hr_name_map_put(&gone, nm, (uint32_t)i, NULL))
+                rc = HASH_RING_EINVAL;
+        }
+    }
+    if (rc == HASH_RING_OK && count == 1 && one == NULL)
+        rc = HASH_RING_ENOTFOUND;
+    if (rc == HASH_RING_OK) {
+        m = hr_members_copy(cur, 0);
+        rc = m ? HASH_RING_OK : HASH_RING_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; rc == HASH_RING_OK && i < cur->nnodes; i++) {
+        int drop = one ? m[i].name == one : hr_name_map_get(&gone, m[i].name) != HR_NOT_MEMBER;
+        if (!drop)
+            m[n++] = m[i];
+    }
+    /* every name of the batch must have been a member */
+    if (rc == HASH_RING_OK && cur->nnodes - n != count)
+        rc = HASH_RING_ENOTFOUND;
+    if (rc == HASH_RING_OK)
+        rc = hr_apply(ring, cur, m, n);
+    hr_name_map_free(&gone);
+    free(m);
+    pthread_mutex_unlock(&ring->wlock);
+    return rc;
+}
+
+int hash_ring_remove_node(hash_ring_t *ring, const void *name, size_t name_len)
+{
+    const void *names[1] = {name};
+    return hash_ring_remove_nodes(ring, names, &name_len, 1);
+}
+
+int hash_ring_set_weight(hash_ring_t *ring, const void *name, size_t name_len, uint32_t weight)
 {
     if (ring == NULL || !hr_name_ok(name, name_len))
         return HASH_RING_EINVAL;
     pthread_mutex_lock(&ring->wlock);
     hr_continuum *cur = atomic_load_explicit(&ring->current, memory_order_relaxed);
     hr_name *nm = hr_names_find(ring->names, name, name_len);
+    uint32_t idx = nm ? hr_member_index(cur, nm) : HR_NOT_MEMBER;
     int rc = HASH_RING_OK;
     hr_member *m = NULL;
-    if (nm == NULL || nm->member == HR_NOT_MEMBER) {
+    if (idx == HR_NOT_MEMBER)
         rc = HASH_RING_ENOTFOUND;
-        goto out;
+    else if (cur->nodes[idx].weight != weight) {
+        m = hr_members_copy(cur, 0);
+        rc = m ? HASH_RING_OK : HASH_RING_ENOMEM;
+        if (rc == HASH_RING_OK) {
+            m[idx].weight = weight;
+            rc = hr_apply(ring, cur, m, cur->nnodes);
+        }
     }
-    size_t idx = nm->member, n = cur->nnodes;
-    if (!remove && cur->nodes[idx].weight == weight)
-        goto out;
-    m = hr_members_copy(cur, 0);
-    if (m == NULL) {
-        rc = HASH_RING_ENOMEM;
-        goto out;
-    }
-    if (remove) {
-        for (size_t i = idx; i + 1 < n; i++)
-            m[i] = m[i + 1];
-        n--;
-    } else {
-        m[idx].weight = weight;
-    }
-    rc = hr_apply(ring, cur, m, n);
-out:
+    free(m);
+    pthread_mutex_unlock(&ring->wlock);
+    return rc;
+}
+
+int hash_ring_set_nodes(hash_ring_t *ring, const void *const *names, const size_t *name_lens,
+                        const uint32_t *weights, size_t count)
+{
+    int rc = hr_batch_ok(ring, names, name_lens, count);
+    if (rc != HASH_RING_OK)
+        return rc;
+
+    pthread_mutex_lock(&ring->wlock);
+    hr_continuum *cur = atomic_load_explicit(&ring->current, memory_order_relaxed);
+    size_t nfresh = 0;
+    hr_member *m = malloc((count + 1) * sizeof *m);
+    hr_name **fresh = malloc((count + 1) * sizeof *fresh);
+    hr_name_map seen = {0, NULL, NULL};
+    rc = m && fresh ? HASH_RING_OK : HASH_RING_ENOMEM;
+    if (rc == HASH_RING_OK)
+        rc = hr_intern_batch(ring, names, name_lens, weights, count, m, fresh, &nfresh);
+    if (rc == HASH_RING_OK)
+        rc = hr_check_distinct(m, count, &seen);
+    int same = rc == HASH_RING_OK && count == cur->nnodes;
+    for (size_t i = 0; same && i < count; i++)
+        same = m[i].name == cur->nodes[i].name && m[i].weight == cur->nodes[i].weight;
+    if (rc == HASH_RING_OK && !same)
+        rc = hr_apply(ring, cur, m, count);
+    if (rc != HASH_RING_OK)
+        hr_forget(ring, fresh, nfresh);
+    hr_name_map_free(&seen);
+    free(fresh);
     free(m);
     pthread_mutex_unlock(&ring->wlock);
     return rc;
@@ -239,16 +340,6 @@ int hr_ring_has_member(const hash_ring_t *ring, const void *name, size_t len)
         member = c->nodes[i].len == len && memcmp(c->nodes[i].name->bytes, name, len) == 0;
     hr_ring_leave(ring, token);
     return member;
-}
-
-int hash_ring_remove_node(hash_ring_t *ring, const void *name, size_t name_len)
-{
-    return hr_change(ring, name, name_len, 1, 0);
-}
-
-int hash_ring_set_weight(hash_ring_t *ring, const void *name, size_t name_len, uint32_t weight)
-{
-    return hr_change(ring, name, name_len, 0, weight);
 }
 
 int hash_ring_snapshot_acquire(const hash_ring_t *ring, hash_ring_snapshot_t **out)

@@ -108,10 +108,12 @@ void hr_index_free(hr_index *ix)
     ix->buckets = NULL;
 }
 
+#ifdef HASH_RING_TEST_HOOKS
 size_t hr_index_bytes(const hr_index *ix)
 {
     return ix->buckets ? (hr_nbuckets(ix) + 1) * sizeof(uint32_t) : 0;
 }
+#endif
 
 uint32_t hr_index_point(const hr_index *ix, const uint32_t *ent, size_t i)
 {

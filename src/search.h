@@ -91,7 +91,10 @@ int hr_index_update(hr_index *ix, const hr_index *old, size_t n, const uint32_t 
                     size_t nins, const uint32_t *del, size_t ndel);
 
 void hr_index_free(hr_index *ix);
+#ifdef HASH_RING_TEST_HOOKS
+/* Test builds only: the bucket table's size in bytes. */
 size_t hr_index_bytes(const hr_index *ix);
+#endif
 
 /* How many of the n (<= 32) entries at p have low bits below t: since
  * they are sorted by their low bits, those are a run at the start.  The

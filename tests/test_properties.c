@@ -2,7 +2,7 @@
  * dialect: incremental rebuilds equal from-scratch builds, keys move only
  * where the membership change says, lookups equal a linear scan, shares are
  * exact, shared points follow the tie rule.  Links the internals to reach
- * hr_continuum_build_full and the producing owner of each point. */
+ * hr_build_full and the producing owner of each point. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "build.h"
 #include "continuum.h"
 #include "digest.h"
 #include "hash_ring.h"
@@ -83,6 +84,10 @@ static void assert_same(const hr_continuum *a, const hr_continuum *b)
     /* the search index too (a merge derives it from the old one) */
     assert_int_equal(a->index.shift, b->index.shift);
     assert_memory_equal(a->index.buckets, b->index.buckets, hr_index_bytes(&a->index));
+    /* and the shared points' losers */
+    assert_int_equal(a->ntied, b->ntied);
+    if (a->ntied > 0)
+        assert_memory_equal(a->tied, b->tied, a->ntied * sizeof *a->tied);
 }
 
 static void check_against_full(hash_ring_t *r)
@@ -95,7 +100,7 @@ static void check_against_full(hash_ring_t *r)
         m[i].weight = s->nodes[i].weight;
     }
     hr_continuum *full = NULL;
-    assert_int_equal(hr_continuum_build_full(s->dialect, s->names, m, s->nnodes, &full), 0);
+    assert_int_equal(hr_build_full(s->dialect, s->names, m, s->nnodes, &full), 0);
     assert_same(s, full);
 
     /* and a new ring built from the final list in the same order */
