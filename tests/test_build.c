@@ -221,11 +221,130 @@ static void test_twemproxy_crowded(void **state)
     free(m);
 }
 
+/* Replica lists (hash_ring_get_nodes) against a walk of the model's
+ * points: from the first point a lookup reaches, distinct owners, where a
+ * shared point counts once for python (its winner: Python's continuum is a
+ * dict) and once per node that produced it elsewhere. */
+static void check_replicas(hash_ring_t *r, const member *m, size_t n, const char *const *keys,
+                           size_t nkeys)
+{
+    size_t np;
+    mpoint *want = model(m, n, &np);
+    int py = g_dialect == HASH_RING_DIALECT_PYTHON;
+    const char **got = malloc((n + 1) * sizeof *got);
+    uint32_t *exp = malloc((n + 1) * sizeof *exp);
+    unsigned char *seen = malloc(n);
+    assert_true(got && exp && seen && np > 0);
+    for (size_t k = 0; k < nkeys; k++) {
+        unsigned char d[16];
+        unsigned int dl = 0;
+        assert_int_equal(EVP_Digest(keys[k], strlen(keys[k]), d, &dl, EVP_md5(), NULL), 1);
+        uint32_t pos = (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 |
+                       (uint32_t)d[3] << 24;
+        size_t start = 0;
+        while (start < np && (py ? want[start].pos <= pos : want[start].pos < pos))
+            start++;
+        memset(seen, 0, n);
+        size_t ne = 0;
+        for (size_t s = 0; s < np && ne < n; s++) {
+            size_t i = (start + s) % np;
+            if (py && i > 0 && want[i - 1].pos == want[i].pos)
+                continue; /* a loser: the dict holds the winner only */
+            uint32_t o = want[i].member;
+            if (!seen[o]) {
+                seen[o] = 1;
+                exp[ne++] = o;
+            }
+        }
+        static const size_t maxes[] = {1, 2, 3, 4, 8, 65};
+        for (size_t x = 0; x < sizeof maxes / sizeof *maxes; x++) {
+            size_t max = maxes[x] < n ? maxes[x] : n, count = 0;
+            assert_int_equal(hash_ring_get_nodes(r, keys[k], strlen(keys[k]), got, NULL, max,
+                                                 &count),
+                             HASH_RING_OK);
+            assert_int_equal(count, max < ne ? max : ne);
+            for (size_t i = 0; i < count; i++)
+                assert_string_equal(got[i], m[exp[i]].name);
+        }
+    }
+    free(got);
+    free(exp);
+    free(seen);
+    free(want);
+}
+
+/* Rings of names whose points coincide (tests/peers/shared_points.tsv: the
+ * x3 pairs share a point in the 3-point dialects, the x4 pairs in the
+ * 4-point ones), looked up with the keys that hash exactly onto those
+ * points, in every order of each pair. */
+static void test_shared_point_replicas(void **state)
+{
+    (void)state;
+    FILE *f = fopen(HR_SHARED_POINTS, "r");
+    assert_non_null(f);
+    char line[256];
+    member m[64];
+    static char keybuf[96][40];
+    const char *keys[96];
+    size_t n = 0, nkeys = 0;
+    memset(m, 0, sizeof m);
+    while (fgets(line, sizeof line, f) != NULL) {
+        char fam[16], a[32], b[32], key[40];
+        unsigned long point;
+        if (sscanf(line, "%15s %lu %31s %31s %39s", fam, &point, a, b, key) != 5 || fam[0] != 'x')
+            continue;
+        int dup = 0;
+        for (size_t i = 0; i < n; i++)
+            dup |= strcmp(m[i].name, a) == 0 || strcmp(m[i].name, b) == 0;
+        if (!dup && n + 2 <= 16) {
+            snprintf(m[n++].name, sizeof m[0].name, "%s", a);
+            snprintf(m[n++].name, sizeof m[0].name, "%s", b);
+        }
+        snprintf(keybuf[nkeys], sizeof keybuf[0], "%s", key);
+        keys[nkeys] = keybuf[nkeys];
+        nkeys++;
+    }
+    fclose(f);
+    assert_true(n >= 8);
+    size_t npairs = n;
+    for (; n < 48; n++)
+        snprintf(m[n].name, sizeof m[0].name, "node-%zu", n);
+    for (; nkeys < 96; nkeys++) {
+        snprintf(keybuf[nkeys], sizeof keybuf[0], "key-%zu", nkeys);
+        keys[nkeys] = keybuf[nkeys];
+    }
+    for (size_t i = 0; i < n; i++) {
+        m[i].len = m[i].hlen = strlen(m[i].name);
+        m[i].weight = 1;
+    }
+    static const hash_ring_dialect_t ds[] = {HASH_RING_DIALECT_PYTHON,
+                                             HASH_RING_DIALECT_TWEMPROXY};
+    for (size_t di = 0; di < 2; di++) {
+        g_dialect = ds[di];
+        for (int swap = 0; swap < 2; swap++) {
+            if (swap) /* each pair in the other order: the other node wins */
+                for (size_t i = 0; i + 1 < npairs; i += 2) {
+                    member t = m[i];
+                    m[i] = m[i + 1];
+                    m[i + 1] = t;
+                }
+            hash_ring_t *r;
+            assert_int_equal(hash_ring_create(&r, g_dialect), HASH_RING_OK);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(hash_ring_add_node(r, m[i].name, m[i].len, 1), HASH_RING_OK);
+            check_ring(r, m, n);
+            check_replicas(r, m, n, keys, nkeys);
+            hash_ring_destroy(r);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_python_large),
         cmocka_unit_test(test_twemproxy_crowded),
+        cmocka_unit_test(test_shared_point_replicas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

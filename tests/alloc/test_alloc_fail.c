@@ -286,6 +286,76 @@ static int run_weight_huge(hash_ring_t *r)
     return hash_ring_set_weight(r, name, len, UINT32_MAX);
 }
 
+/* Removes nodes first..first+count-1 (of node_name) in one call. */
+static int run_remove_batch(hash_ring_t *r, size_t first, size_t count)
+{
+    char buf[40][48];
+    const void *names[40];
+    size_t lens[40];
+    for (size_t i = 0; i < count; i++) {
+        lens[i] = node_name(first + count - 1 - i, buf[i]); /* not in ring order */
+        names[i] = buf[i];
+    }
+    return hash_ring_remove_nodes(r, names, lens, count);
+}
+
+static int run_remove_batch_small(hash_ring_t *r)
+{
+    return run_remove_batch(r, 4, 3); /* 3 of 30: merged */
+}
+
+static int run_remove_batch_big(hash_ring_t *r)
+{
+    return run_remove_batch(r, 2, 20); /* 20 of 25: full rebuild */
+}
+
+/* set_nodes to the nodes listed (node_name indexes, weights i % 4 + 1
+ * except where noted): new names, kept ones, a reordering. */
+static int run_set(hash_ring_t *r, const size_t *idx, size_t count)
+{
+    char buf[40][48];
+    const void *names[40];
+    size_t lens[40];
+    uint32_t weights[40];
+    for (size_t i = 0; i < count; i++) {
+        lens[i] = node_name(idx[i], buf[i]);
+        names[i] = buf[i];
+        weights[i] = 1u + (uint32_t)(idx[i] % 4);
+    }
+    if (count > 3)
+        weights[3] = 0;
+    return hash_ring_set_nodes(r, names, lens, weights, count);
+}
+
+static int run_set_replace(hash_ring_t *r)
+{
+    /* 30 nodes: two removed (8, 9), two new (700, 701), 20 and 21 swapped */
+    size_t idx[30], k = 0;
+    for (size_t i = 0; i < 30; i++)
+        if (i != 8 && i != 9)
+            idx[k++] = i == 20 ? 21 : i == 21 ? 20 : i;
+    idx[k++] = 700;
+    idx[k++] = 701;
+    return run_set(r, idx, k);
+}
+
+static int run_set_other(hash_ring_t *r)
+{
+    static const size_t idx[] = {900, 2, 901, 0, 902};
+    return run_set(r, idx, sizeof idx / sizeof *idx);
+}
+
+static int run_set_readd(hash_ring_t *r)
+{
+    static const size_t idx[] = {0, 1, 3, 4, 5, 6, 7, 8, 9, 2}; /* 2 was removed */
+    return run_set(r, idx, sizeof idx / sizeof *idx);
+}
+
+static int run_set_empty(hash_ring_t *r)
+{
+    return hash_ring_set_nodes(r, NULL, NULL, NULL, 0);
+}
+
 /* Queries: outputs are checked against a clean run by the caller through
  * the fingerprint; here their status and out-parameters. */
 static const char *q_nodes[128];
@@ -354,6 +424,13 @@ static const op ops[] = {
     {"set_weight up", 10, setup_none, run_weight_up, 1, 1},
     {"set_weight to 0", 10, setup_none, run_weight_zero, 1, 1},
     {"set_weight to UINT32_MAX", 10, setup_none, run_weight_huge, 1, 1},
+    {"remove_nodes, 3 of 30", 30, setup_none, run_remove_batch_small, 1, 1},
+    {"remove_nodes, 20 of 25", 25, setup_none, run_remove_batch_big, 1, 1},
+    {"set_nodes, 2 of 30 replaced, 2 swapped", 30, setup_none, run_set_replace, 1, 1},
+    {"set_nodes, another list", 10, setup_none, run_set_other, 1, 1},
+    {"set_nodes onto an empty ring", 0, setup_none, run_set_other, 1, 1},
+    {"set_nodes with a removed name", 10, setup_removed, run_set_readd, 1, 1},
+    {"set_nodes, empty list", 10, setup_none, run_set_empty, 1, 1},
     {"get_nodes max 70 of 70", 70, setup_none, run_get_nodes_70, 0, 1},
     {"get_nodes max 100 of 70", 70, setup_none, run_get_nodes_100, 0, 1},
     {"get_nodes max 64 of 70", 70, setup_none, run_get_nodes_64, 0, 0},
@@ -463,8 +540,8 @@ static void test_ops(void **state)
                   total_enomem, total_tolerated);
 }
 
-/* Refused adds (a member already, a name twice in the batch) keep no
- * memory: 20,000 of them, each with names the ring has never seen, leave
+/* Refused adds (a member already, a name twice in the batch), set_nodes
+ * and remove_nodes keep no memory: 20,000 of them, each with names the ring has never seen, leave
  * the live block count where it was, and the ring unchanged.  Names that
  * were members once stay (lookups returned pointers to them). */
 static void test_refused_adds_keep_nothing(void **state)
@@ -493,6 +570,15 @@ static void test_refused_adds_keep_nothing(void **state)
             assert_int_equal(hash_ring_add_nodes(r, twice, twice_len, NULL, 3),
                              HASH_RING_EEXIST);
             assert_int_equal(hash_ring_add_node(r, member, member_len, 1), HASH_RING_EEXIST);
+            /* set_nodes refuses a repeated name; remove_nodes a non-member
+             * or a name repeated */
+            assert_int_equal(hash_ring_set_nodes(r, twice, twice_len, NULL, 3), HASH_RING_EEXIST);
+            const void *rm[2] = {member, a};
+            size_t rm_len[2] = {member_len, (size_t)al};
+            assert_int_equal(hash_ring_remove_nodes(r, rm, rm_len, 2), HASH_RING_ENOTFOUND);
+            const void *rm2[2] = {member, member};
+            size_t rm2_len[2] = {member_len, member_len};
+            assert_int_equal(hash_ring_remove_nodes(r, rm2, rm2_len, 2), HASH_RING_EINVAL);
             if (ah_live() != live0)
                 fail_msg("%s: after %zu refused batches %ld blocks more are live",
                          hash_ring_dialect_name((hash_ring_dialect_t)d), i + 1,
