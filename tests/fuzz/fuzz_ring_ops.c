@@ -3,7 +3,8 @@
  * The input is a program.  Byte 0 selects the dialects to run (bit d set:
  * run dialect d; no bit among the low seven: all of them); the rest is read
  * again from its start for each selected dialect, as a sequence of
- * operations: add, batch add, remove, set_weight, key lookups, replica
+ * operations: add, batch add, remove, batch remove, set_nodes, set_weight,
+ * key lookups, replica
  * lists, snapshots acquired / queried / released, and calls with invalid
  * arguments.  Names are bytes from the input (empty, with NUL bytes, long,
  * repeated, host:port forms), weights are 0, 1, UINT32_MAX or arbitrary.
@@ -935,6 +936,144 @@ static void op_set_weight(fz_state *st)
     fz_check_ring(st);
 }
 
+/* remove_nodes: members picked by index (mostly valid calls) or names
+ * generated freely (non-members, invalid names, repeats). */
+static void op_remove_batch(fz_state *st)
+{
+    uint8_t sel = in_u8(&st->in);
+    size_t count = sel % (FZ_MAX_BATCH + 1u);
+    int pick = (sel & 0x10) != 0;
+    if (pick && count > st->n)
+        count = st->n;
+    const void *names[FZ_MAX_BATCH] = {NULL};
+    size_t lens[FZ_MAX_BATCH] = {0}, pools[FZ_MAX_BATCH];
+    for (size_t i = 0; i < count; i++) {
+        if (pick) {
+            size_t m = st->mem[(in_u8(&st->in) + i) % st->n];
+            names[i] = st->pool[m].b;
+            lens[i] = st->pool[m].len;
+            pools[i] = m;
+        } else {
+            fz_ref r = fz_gen_name(st);
+            names[i] = r.ptr;
+            lens[i] = r.len;
+            pools[i] = r.pool;
+        }
+    }
+    int invalid = 0, missing = 0, repeat = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (pools[i] == FZ_NONE) {
+            invalid = 1;
+            continue;
+        }
+        missing |= fz_member_index(st, pools[i]) == FZ_NONE;
+        for (size_t k = 0; k < i; k++)
+            repeat |= pools[k] == pools[i];
+    }
+    int rc = count == 0 && (sel & 0x20) ? hash_ring_remove_nodes(st->ring, NULL, NULL, 0)
+                                        : hash_ring_remove_nodes(st->ring, names, lens, count);
+    if (count == 0) {
+        FZ_EQ(rc, HASH_RING_OK);
+    } else if (invalid) {
+        FZ_EQ(rc, HASH_RING_EINVAL);
+    } else if (missing && repeat) {
+        FZ_RC2(rc, HASH_RING_ENOTFOUND, HASH_RING_EINVAL); /* the first met decides */
+    } else if (missing) {
+        FZ_EQ(rc, HASH_RING_ENOTFOUND);
+    } else if (repeat) {
+        FZ_EQ(rc, HASH_RING_EINVAL);
+    } else {
+        FZ_EQ(rc, HASH_RING_OK);
+        size_t kept = 0;
+        for (size_t i = 0; i < st->n; i++) {
+            int gone = 0;
+            for (size_t k = 0; k < count; k++)
+                gone |= pools[k] == st->mem[i];
+            if (!gone) {
+                st->mem[kept] = st->mem[i];
+                st->w[kept++] = st->w[i];
+            }
+        }
+        st->n = kept;
+        st->dirty = 1;
+    }
+    fz_check_ring(st);
+}
+
+/* set_nodes: the current list edited (members dropped, new names put
+ * anywhere, members swapped, weights changed: a configuration reload), or a
+ * list generated freely (repeats, invalid names). */
+static void op_set_nodes(fz_state *st)
+{
+    uint8_t sel = in_u8(&st->in);
+    size_t count = 0;
+    size_t pools[FZ_MAX_MEMBERS];
+    uint32_t weights[FZ_MAX_MEMBERS];
+    const void *names[FZ_MAX_MEMBERS];
+    size_t lens[FZ_MAX_MEMBERS];
+    int use_weights = (sel & 0x08) != 0;
+    if (sel & 0x10) {
+        for (size_t i = 0; i < st->n; i++)
+            if (in_u8(&st->in) % 8u != 0) { /* most are kept */
+                pools[count] = st->mem[i];
+                weights[count++] = (in_u8(&st->in) & 7u) ? st->w[i] : fz_gen_weight(&st->in);
+            }
+        size_t add = sel % 4u;
+        for (size_t k = 0; k < add && count < FZ_MAX_MEMBERS; k++) {
+            fz_ref r = fz_gen_name(st);
+            size_t at = in_u8(&st->in) % (count + 1);
+            memmove(&pools[at + 1], &pools[at], (count - at) * sizeof *pools);
+            memmove(&weights[at + 1], &weights[at], (count - at) * sizeof *weights);
+            pools[at] = r.pool;
+            weights[at] = fz_gen_weight(&st->in);
+            count++;
+        }
+        if (count > 1 && (sel & 0x20)) {
+            size_t a = in_u8(&st->in) % count, b = in_u8(&st->in) % count, t = pools[a];
+            uint32_t tw = weights[a];
+            pools[a] = pools[b];
+            weights[a] = weights[b];
+            pools[b] = t;
+            weights[b] = tw;
+        }
+        use_weights = 1;
+    } else {
+        count = sel % (FZ_MAX_BATCH + 1u);
+        for (size_t i = 0; i < count; i++) {
+            pools[i] = fz_gen_name(st).pool;
+            weights[i] = fz_gen_weight(&st->in);
+        }
+    }
+    int invalid = 0, dup = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (pools[i] == FZ_NONE) {
+            invalid = 1;
+            names[i] = (sel & 0x40) ? NULL : "";
+            lens[i] = (sel & 0x40) ? 1 : 0;
+            continue;
+        }
+        names[i] = st->pool[pools[i]].b;
+        lens[i] = st->pool[pools[i]].len;
+        for (size_t k = 0; k < i; k++)
+            dup |= pools[k] == pools[i];
+    }
+    int rc = count == 0 && (sel & 0x04)
+                 ? hash_ring_set_nodes(st->ring, NULL, NULL, NULL, 0)
+                 : hash_ring_set_nodes(st->ring, names, lens, use_weights ? weights : NULL, count);
+    if (invalid) {
+        FZ_EQ(rc, HASH_RING_EINVAL);
+    } else if (dup) {
+        FZ_EQ(rc, HASH_RING_EEXIST);
+    } else {
+        FZ_EQ(rc, HASH_RING_OK);
+        st->n = 0;
+        st->dirty = 1;
+        for (size_t i = 0; i < count; i++)
+            fz_apply_add(st, pools[i], use_weights ? weights[i] : 1u);
+    }
+    fz_check_ring(st);
+}
+
 static void op_lookup(fz_state *st)
 {
     unsigned char kb[64];
@@ -1150,7 +1289,7 @@ static void fz_run(hash_ring_dialect_t d, const uint8_t *data, size_t size)
     fz_check_ring(st);
     while (!in_done(&st->in) && fz_ctx.step < FZ_MAX_STEPS) {
         fz_ctx.step++;
-        fz_ctx.op = in_u8(&st->in) % 13u;
+        fz_ctx.op = in_u8(&st->in) % 15u;
         switch (fz_ctx.op) {
         case 0:
         case 1:
@@ -1185,6 +1324,12 @@ static void fz_run(hash_ring_dialect_t d, const uint8_t *data, size_t size)
             break;
         case 11:
             op_probe(st);
+            break;
+        case 13:
+            op_remove_batch(st);
+            break;
+        case 14:
+            op_set_nodes(st);
             break;
         default: /* a held snapshot, lightly: key lookups only */
             if (st->nheld > 0)
