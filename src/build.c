@@ -83,29 +83,52 @@ static int hr_sort_bucket(uint32_t *ent, size_t lo, size_t hi, uint32_t mask)
     return HASH_RING_OK;
 }
 
-/* Puts each run of equal points of a sorted bucket in tie order. */
-static void hr_bucket_ties(const hr_continuum *c, uint32_t *ent, size_t lo, size_t hi)
+/* Appends entry i to c->tied, growing it by doubling (*room). */
+static int hr_tied_push(hr_continuum *c, size_t *room, size_t i)
+{
+    if (c->ntied == *room) {
+        size_t cap = *room ? 2 * *room : 16;
+        uint32_t *t = hr_alloc_array(cap, sizeof *t);
+        if (t == NULL)
+            return HASH_RING_ENOMEM;
+        if (c->ntied > 0)
+            memcpy(t, c->tied, c->ntied * sizeof *t);
+        free(c->tied);
+        c->tied = t;
+        *room = cap;
+    }
+    c->tied[c->ntied++] = (uint32_t)i;
+    return HASH_RING_OK;
+}
+
+/* Puts each run of equal points of a sorted bucket in tie order, and lists
+ * the runs' other entries (c->tied: rare, so the list grows as they come). */
+static int hr_bucket_ties(hr_continuum *c, uint32_t *ent, size_t lo, size_t hi, size_t *room)
 {
     uint32_t mask = hr_low_mask(&c->index);
-    for (size_t i = lo; i + 1 < hi;) {
-        size_t end = i + 1;
+    int rc = HASH_RING_OK;
+    for (size_t i = lo; i + 1 < hi; i++) {
+        if ((ent[i + 1] & mask) != (ent[i] & mask))
+            continue;
+        size_t end = i + 2;
         while (end < hi && (ent[end] & mask) == (ent[i] & mask))
             end++;
-        if (end - i > 1)
-            hr_continuum_order_run(c, ent + i, end - i, c->index.shift);
-        i = end;
+        hr_continuum_order_run(c, ent + i, end - i, c->index.shift);
+        for (size_t k = i + 1; k < end && rc == HASH_RING_OK; k++)
+            rc = hr_tied_push(c, room, k);
+        i = end - 1;
     }
+    return rc;
 }
 
 /* Exact shares: the arc ending at each run of equal positions belongs to the
  * run's first entry; the first run also takes the wrap-around arc.  The
- * other entries of a run add an arc of length 0, so no branch is needed.
- * The same walk finds the runs' other entries (c->tied). */
-static int hr_shares(hr_continuum *c)
+ * other entries of a run add an arc of length 0, so no branch is needed. */
+static void hr_shares(hr_continuum *c)
 {
-    size_t n = c->npoints, ntied = 0;
+    size_t n = c->npoints;
     if (n == 0)
-        return HASH_RING_OK;
+        return;
     const hr_index *ix = &c->index;
     uint32_t mask = hr_low_mask(ix), prev = hr_index_point(ix, c->ent, n - 1);
     size_t nb = (size_t)1 << (32 - ix->shift);
@@ -119,22 +142,11 @@ static int hr_shares(hr_continuum *c)
             uint64_t arc = (uint32_t)(p - prev);
             if (first && arc == 0)
                 arc = (uint64_t)1 << 32;
-            ntied += arc == 0;
             first = 0;
             c->nodes[hr_entry_owner(ix, c->ent[i])].share += arc;
             prev = p;
         }
     }
-    if (ntied == 0)
-        return HASH_RING_OK;
-    c->tied = hr_alloc_array(ntied, sizeof *c->tied);
-    if (c->tied == NULL)
-        return HASH_RING_ENOMEM;
-    for (size_t b = 0; b < nb; b++)
-        for (size_t i = ix->buckets[b] + 1; i < ix->buckets[b + 1]; i++)
-            if ((c->ent[i] & mask) == (c->ent[i - 1] & mask))
-                c->tied[c->ntied++] = (uint32_t)i;
-    return HASH_RING_OK;
 }
 
 /* Fine buckets of about 16 points for the from-scratch sort; the index
@@ -309,11 +321,13 @@ static int hr_fill(hr_continuum *c)
         }
         hr_dist ds = {ent, next, end, fshift, n, 0, 0, &om};
         hr_distribute(&ds, ix);
+        size_t room = 0;
         for (size_t f = 0; rc == HASH_RING_OK && f < nf; f++) {
             size_t lo = f ? end[f - 1] : 0, hi = end[f];
             if (hi - lo > 1) {
                 rc = hr_sort_bucket(ent, lo, hi, mask);
-                hr_bucket_ties(c, ent, lo, hi);
+                if (rc == HASH_RING_OK)
+                    rc = hr_bucket_ties(c, ent, lo, hi, &room);
             }
         }
         /* index bucket b is fine buckets [b << (fbits - ibits), ...) */
@@ -325,7 +339,7 @@ static int hr_fill(hr_continuum *c)
         ix->buckets = buckets;
         buckets = NULL;
         if (rc == HASH_RING_OK)
-            rc = hr_shares(c);
+            hr_shares(c);
     }
     hr_owner_map_free(&om);
     free(buckets);

@@ -9,7 +9,6 @@
 #include "ring.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 static int hr_key_ok(const void *key, size_t len)
 {

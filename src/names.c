@@ -4,6 +4,7 @@
 #include "hash_ring.h"
 #include "mem.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 

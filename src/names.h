@@ -10,7 +10,6 @@
 
 #include "dialect.h"
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 

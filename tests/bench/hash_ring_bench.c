@@ -463,7 +463,7 @@ static memcached_st *mc_of(const names *nm, size_t n, int one_at_a_time)
 
 /* ---- 1. Lookups ------------------------------------------------------- */
 
-enum { L_MD5, L_MD5_IUF, L_RING, L_SNAP, L_MC, L_FLOOR };
+enum { L_MD5, L_MD5_IUF, L_RING, L_SNAP, L_MC, L_FLOOR, L_NODES3 };
 
 typedef struct lookup_case {
     const char *name;
@@ -509,6 +509,14 @@ static double run_lookups(lookup_case *c, const keypool *kp, size_t count, size_
             if (hash_ring_get_node(c->ring, k, kl, &node, NULL) != HASH_RING_OK)
                 die("hash_ring_get_node failed");
             acc += (uintptr_t)node;
+            break;
+        }
+        case L_NODES3: {
+            const char *nodes[3];
+            size_t got;
+            if (hash_ring_get_nodes(c->ring, k, kl, nodes, NULL, 3, &got) != HASH_RING_OK)
+                die("hash_ring_get_nodes failed");
+            acc += (uintptr_t)nodes[got - 1];
             break;
         }
         case L_SNAP: {
@@ -615,8 +623,14 @@ static void bench_lookup(const keypool *kp, const names *nm)
         cases[nc].nodes = sizes[s];
         floor_of[s] = nc++;
     }
-    size_t isnap = 0, imc10 = 0, imc100 = 0;
+    size_t isnap = 0, imc10 = 0, imc100 = 0, inodes3 = 0;
     if (i100 != 0) {
+        inodes3 = nc;
+        cases[nc].name = "hash_ring_get_nodes(3), 100 nodes";
+        cases[nc].kind = L_NODES3;
+        cases[nc].nodes = 100;
+        cases[nc].ring = ring_of(nm, 100, HASH_RING_DIALECT_PYTHON);
+        nc++;
         isnap = nc;
         cases[nc].name = "hash_ring_snapshot_get_node, 100 nodes";
         cases[nc].kind = L_SNAP;
@@ -673,6 +687,12 @@ static void bench_lookup(const keypool *kp, const names *nm)
                      cases[c].nodes);
             continue;
         }
+        if (cases[c].kind == L_NODES3) {
+            /* three replicas against one: the scan past the first point */
+            set_base(rows[c], rows[i100]);
+            set_target(rows[c], T_LE, 1.3);
+            continue;
+        }
         if (cases[c].kind == L_SNAP || cases[c].nodes <= 1000 || i100 == 0)
             set_base(rows[c], rows[0]);
         else
@@ -702,6 +722,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
         }
     }
     (void)isnap;
+    (void)inodes3;
     for (size_t c = 0; c < nc; c++) {
         hash_ring_snapshot_release(cases[c].snap);
         hash_ring_destroy(cases[c].ring);
@@ -863,6 +884,42 @@ static void bench_build(const names *nm)
         x = add_row("build", "remove 1 node from a 10,000-node ring", rem, g_opt.reps, "ms");
         set_base_how(x, full10k, 0);
         set_target(x, T_LE, 0.20);
+    }
+
+    /* A configuration reload: set_nodes replacing 100 of 10,000 nodes
+     * (the first 100 out, 100 new ones in at the end), and back. */
+    if (full10k != NULL && nm->n >= 10100) {
+        hash_ring_t *r = ring_of(nm, 10000, HASH_RING_DIALECT_PYTHON);
+        double set[64];
+        for (unsigned rep = 0; rep < g_opt.reps; rep++) {
+            size_t from = rep % 2 ? 0 : 100;
+            double t0 = clock_sec();
+            check_hr(hash_ring_set_nodes(r, nm->ptr + from, nm->len + from, NULL, 10000),
+                     "hash_ring_set_nodes");
+            set[rep] = (clock_sec() - t0) * 1e3;
+        }
+        hash_ring_destroy(r);
+        row *x = add_row("build", "set_nodes: 100 of a 10,000-node ring replaced", set,
+                         g_opt.reps, "ms");
+        set_base_how(x, full10k, 0);
+        set_target(x, T_LE, 0.20);
+    }
+
+    /* Draining: 20,000 of 25,000 nodes removed in one call. */
+    if (full10k != NULL && nm->n >= 25000) {
+        double rm[64];
+        unsigned nrm = g_opt.reps < 3 ? g_opt.reps : 3;
+        for (unsigned rep = 0; rep < nrm; rep++) {
+            hash_ring_t *r = ring_of(nm, 25000, HASH_RING_DIALECT_PYTHON);
+            double t0 = clock_sec();
+            check_hr(hash_ring_remove_nodes(r, nm->ptr + 5000, nm->len + 5000, 20000),
+                     "hash_ring_remove_nodes");
+            rm[rep] = (clock_sec() - t0) * 1e3;
+            hash_ring_destroy(r);
+        }
+        row *x = add_row("build", "remove_nodes: 20,000 of 25,000 in one call", rm, nrm,
+                         "ms");
+        set_base_how(x, full10k, 0);
     }
 }
 
