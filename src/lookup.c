@@ -6,6 +6,7 @@
 #include "continuum.h"
 #include "digest.h"
 #include "hash_ring.h"
+#include "mem.h"
 #include "ring.h"
 
 #include <stdlib.h>
@@ -128,6 +129,156 @@ int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *k
         return HASH_RING_EINVAL;
     int64_t pos = hr_position(key ? key : "", key_len);
     return pos < 0 ? (int)pos : hr_get_nodes(snap, (uint32_t)pos, nodes, node_lens, max, count);
+}
+
+/* ---- Batches -------------------------------------------------------- */
+
+/* Keys hashed per group, and how far ahead of the key being resolved the
+ * bucket and entry lines are requested.  On a ring bigger than the caches
+ * each key's entries are a miss; requested PREFETCH keys ahead, the misses
+ * of many keys overlap instead of queueing one after another. */
+#define HR_BATCH_GROUP 256
+#define HR_BATCH_AHEAD 16
+
+static int hr_keys_ok(const void *const *keys, const size_t *lens, size_t count)
+{
+    if (count == 0)
+        return 1;
+    if (keys == NULL || lens == NULL)
+        return 0;
+    for (size_t i = 0; i < count; i++)
+        if (!hr_key_ok(keys[i], lens[i]))
+            return 0;
+    return 1;
+}
+
+/* The lookup target of position pos: the first point at or above it. */
+static inline uint64_t hr_target(const hr_continuum *c, uint32_t pos)
+{
+    return (uint64_t)pos + c->dialect->strict;
+}
+
+/* Requests the line of the bucket entry a target reads. */
+static inline void hr_prefetch_bucket(const hr_continuum *c, uint64_t target)
+{
+    if (target <= UINT32_MAX)
+        __builtin_prefetch(&c->index.buckets[target >> c->index.shift]);
+}
+
+/* Requests the entries where a target's search will start (the bucket's
+ * first line and the line its guess falls in). */
+static inline void hr_prefetch_entries(const hr_continuum *c, uint64_t target)
+{
+    if (target > UINT32_MAX)
+        return;
+    const hr_index *ix = &c->index;
+    size_t b = (size_t)(target >> ix->shift);
+    size_t lo = ix->buckets[b], len = ix->buckets[b + 1] - lo;
+    size_t g = (size_t)((((uint64_t)target & hr_low_mask(ix)) * len) >> ix->shift);
+    __builtin_prefetch(c->ent + lo);
+    __builtin_prefetch(c->ent + lo + g);
+}
+
+/* Owner indexes of the keys at pos[0..n) (n > 0, c has points), with the
+ * bucket and entry reads of later keys requested ahead. */
+static void hr_resolve(const hr_continuum *c, const uint32_t *pos, size_t n, uint32_t *owner)
+{
+    size_t ahead = n < HR_BATCH_AHEAD ? n : HR_BATCH_AHEAD;
+    for (size_t i = 0; i < ahead; i++)
+        hr_prefetch_bucket(c, hr_target(c, pos[i]));
+    for (size_t i = 0; i < ahead / 2; i++)
+        hr_prefetch_entries(c, hr_target(c, pos[i]));
+    for (size_t i = 0; i < n; i++) {
+        if (i + HR_BATCH_AHEAD < n)
+            hr_prefetch_bucket(c, hr_target(c, pos[i + HR_BATCH_AHEAD]));
+        if (i + HR_BATCH_AHEAD / 2 < n)
+            hr_prefetch_entries(c, hr_target(c, pos[i + HR_BATCH_AHEAD / 2]));
+        owner[i] = hr_continuum_owner_at(c, pos[i]);
+    }
+}
+
+/* The batch lookups' one path: the owner index of every key, all from
+ * continuum c; nodes/lens or indices receive them.  Keys are hashed a
+ * group at a time, then resolved; nothing is written before every key of
+ * the call is hashed (a failed hash leaves the outputs untouched), so the
+ * positions of a call longer than a group are kept in an allocated array. */
+static int hr_batch(const hr_continuum *c, const void *const *keys, const size_t *lens,
+                    size_t count, const char **nodes, size_t *node_lens, size_t *indices)
+{
+    if (count == 0)
+        return HASH_RING_OK;
+    if (c->npoints == 0)
+        return HASH_RING_EEMPTY;
+    uint32_t small[HR_BATCH_GROUP];
+    uint32_t *pos = small;
+    if (count > HR_BATCH_GROUP) {
+        pos = hr_alloc_array(count, sizeof *pos);
+        if (pos == NULL)
+            return HASH_RING_ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        int64_t p = hr_position(lens[i] ? keys[i] : "", lens[i]);
+        if (p < 0) {
+            if (pos != small)
+                free(pos);
+            return (int)p;
+        }
+        pos[i] = (uint32_t)p;
+    }
+    /* resolved in place: each position is read before its slot is reused */
+    uint32_t owner[HR_BATCH_GROUP];
+    for (size_t at = 0; at < count; at += HR_BATCH_GROUP) {
+        size_t n = count - at < HR_BATCH_GROUP ? count - at : HR_BATCH_GROUP;
+        hr_resolve(c, pos + at, n, owner);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t o = owner[i];
+            if (indices != NULL) {
+                indices[at + i] = o;
+                continue;
+            }
+            nodes[at + i] = c->lookup_names[o];
+            if (node_lens != NULL)
+                node_lens[at + i] = c->nodes[o].len;
+        }
+    }
+    if (pos != small)
+        free(pos);
+    return HASH_RING_OK;
+}
+
+int hash_ring_snapshot_get_node_batch(const hash_ring_snapshot_t *snap,
+                                      const void *const *keys, const size_t *key_lens,
+                                      size_t count, const char **nodes, size_t *node_lens)
+{
+    if (snap == NULL || (nodes == NULL && count > 0) || !hr_keys_ok(keys, key_lens, count))
+        return HASH_RING_EINVAL;
+    return hr_batch(snap, keys, key_lens, count, nodes, node_lens, NULL);
+}
+
+int hash_ring_snapshot_get_index_batch(const hash_ring_snapshot_t *snap,
+                                       const void *const *keys, const size_t *key_lens,
+                                       size_t count, size_t *indices)
+{
+    if (snap == NULL || (indices == NULL && count > 0) || !hr_keys_ok(keys, key_lens, count))
+        return HASH_RING_EINVAL;
+    return hr_batch(snap, keys, key_lens, count, NULL, NULL, indices);
+}
+
+int hash_ring_get_node_batch(const hash_ring_t *ring, const void *const *keys,
+                             const size_t *key_lens, size_t count, const char **nodes,
+                             size_t *node_lens)
+{
+    if (ring == NULL || (nodes == NULL && count > 0) || !hr_keys_ok(keys, key_lens, count))
+        return HASH_RING_EINVAL;
+    /* A reference, not a reader section: a long batch must not hold up
+     * the writers that wait for readers to leave. */
+    hash_ring_snapshot_t *snap;
+    int rc = hash_ring_snapshot_acquire(ring, &snap);
+    if (rc != HASH_RING_OK)
+        return rc;
+    rc = hr_batch(snap, keys, key_lens, count, nodes, node_lens, NULL);
+    hash_ring_snapshot_release(snap);
+    return rc;
 }
 
 int hash_ring_snapshot_get_node_at(const hash_ring_snapshot_t *snap, uint32_t position,
