@@ -133,12 +133,14 @@ int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *k
 
 /* ---- Batches -------------------------------------------------------- */
 
-/* Keys hashed per group, and how far ahead of the key being resolved the
- * bucket and entry lines are requested.  On a ring bigger than the caches
- * each key's entries are a miss; requested PREFETCH keys ahead, the misses
- * of many keys overlap instead of queueing one after another. */
-#define HR_BATCH_GROUP 256
-#define HR_BATCH_AHEAD 16
+/* Keys hashed per group.  A group's bucket reads are requested as soon as
+ * it is hashed, its entry reads once the next group is hashed, and it is
+ * resolved once the group after that is hashed: on a ring bigger than the
+ * caches the misses of a group overlap with the hashing of the next ones
+ * instead of queueing one after another. */
+#define HR_BATCH_GROUP 16
+/* Batches up to this many keys keep their positions on the stack. */
+#define HR_BATCH_STACK 256
 
 static int hr_keys_ok(const void *const *keys, const size_t *lens, size_t count)
 {
@@ -158,50 +160,47 @@ static inline uint64_t hr_target(const hr_continuum *c, uint32_t pos)
     return (uint64_t)pos + c->dialect->strict;
 }
 
-/* Requests the line of the bucket entry a target reads. */
-static inline void hr_prefetch_bucket(const hr_continuum *c, uint64_t target)
+/* Requests the bucket entries the targets of pos[0..n) read. */
+static void hr_prefetch_buckets(const hr_continuum *c, const uint32_t *pos, size_t n)
 {
-    if (target <= UINT32_MAX)
-        __builtin_prefetch(&c->index.buckets[target >> c->index.shift]);
-}
-
-/* Requests the entries where a target's search will start (the bucket's
- * first line and the line its guess falls in). */
-static inline void hr_prefetch_entries(const hr_continuum *c, uint64_t target)
-{
-    if (target > UINT32_MAX)
-        return;
-    const hr_index *ix = &c->index;
-    size_t b = (size_t)(target >> ix->shift);
-    size_t lo = ix->buckets[b], len = ix->buckets[b + 1] - lo;
-    size_t g = (size_t)((((uint64_t)target & hr_low_mask(ix)) * len) >> ix->shift);
-    __builtin_prefetch(c->ent + lo);
-    __builtin_prefetch(c->ent + lo + g);
-}
-
-/* Owner indexes of the keys at pos[0..n) (n > 0, c has points), with the
- * bucket and entry reads of later keys requested ahead. */
-static void hr_resolve(const hr_continuum *c, const uint32_t *pos, size_t n, uint32_t *owner)
-{
-    size_t ahead = n < HR_BATCH_AHEAD ? n : HR_BATCH_AHEAD;
-    for (size_t i = 0; i < ahead; i++)
-        hr_prefetch_bucket(c, hr_target(c, pos[i]));
-    for (size_t i = 0; i < ahead / 2; i++)
-        hr_prefetch_entries(c, hr_target(c, pos[i]));
     for (size_t i = 0; i < n; i++) {
-        if (i + HR_BATCH_AHEAD < n)
-            hr_prefetch_bucket(c, hr_target(c, pos[i + HR_BATCH_AHEAD]));
-        if (i + HR_BATCH_AHEAD / 2 < n)
-            hr_prefetch_entries(c, hr_target(c, pos[i + HR_BATCH_AHEAD / 2]));
-        owner[i] = hr_continuum_owner_at(c, pos[i]);
+        uint64_t t = hr_target(c, pos[i]);
+        if (t <= UINT32_MAX)
+            __builtin_prefetch(&c->index.buckets[t >> c->index.shift]);
     }
 }
 
-/* The batch lookups' one path: the owner index of every key, all from
- * continuum c; nodes/lens or indices receive them.  Keys are hashed a
- * group at a time, then resolved; nothing is written before every key of
- * the call is hashed (a failed hash leaves the outputs untouched), so the
- * positions of a call longer than a group are kept in an allocated array. */
+/* Requests the entry lines where the searches of pos[0..n) will look: the
+ * line of the bucket's guess (hr_index_lower_bound) and its neighbours. */
+static void hr_prefetch_entries(const hr_continuum *c, const uint32_t *pos, size_t n)
+{
+    const hr_index *ix = &c->index;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t = hr_target(c, pos[i]);
+        if (t > UINT32_MAX)
+            continue;
+        size_t b = (size_t)(t >> ix->shift);
+        size_t lo = ix->buckets[b], len = ix->buckets[b + 1] - lo;
+        size_t g = (size_t)((((uint64_t)t & hr_low_mask(ix)) * len) >> ix->shift);
+        const uint32_t *at = c->ent + lo + g;
+        __builtin_prefetch(at);
+        __builtin_prefetch(at - (g < HR_BIG_BUCKET / 2 ? g : HR_BIG_BUCKET / 2));
+        __builtin_prefetch(at + HR_BIG_BUCKET / 2);
+    }
+}
+
+/* Replaces the positions pos[0..n) by their owners' indexes. */
+static void hr_resolve(const hr_continuum *c, uint32_t *pos, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pos[i] = hr_continuum_owner_at(c, pos[i]);
+}
+
+/* The batch lookups' one path: the owner of every key, all from continuum
+ * c, into nodes/node_lens or indices.  Every key is hashed and resolved
+ * into a scratch array before any output is written, so a failed hash
+ * leaves the outputs untouched; calls longer than HR_BATCH_STACK keys
+ * allocate it. */
 static int hr_batch(const hr_continuum *c, const void *const *keys, const size_t *lens,
                     size_t count, const char **nodes, size_t *node_lens, size_t *indices)
 {
@@ -209,37 +208,49 @@ static int hr_batch(const hr_continuum *c, const void *const *keys, const size_t
         return HASH_RING_OK;
     if (c->npoints == 0)
         return HASH_RING_EEMPTY;
-    uint32_t small[HR_BATCH_GROUP];
+    uint32_t small[HR_BATCH_STACK];
     uint32_t *pos = small;
-    if (count > HR_BATCH_GROUP) {
+    if (count > HR_BATCH_STACK) {
         pos = hr_alloc_array(count, sizeof *pos);
         if (pos == NULL)
             return HASH_RING_ENOMEM;
     }
-    for (size_t i = 0; i < count; i++) {
-        int64_t p = hr_position(lens[i] ? keys[i] : "", lens[i]);
-        if (p < 0) {
-            if (pos != small)
-                free(pos);
-            return (int)p;
-        }
-        pos[i] = (uint32_t)p;
-    }
-    /* resolved in place: each position is read before its slot is reused */
-    uint32_t owner[HR_BATCH_GROUP];
-    for (size_t at = 0; at < count; at += HR_BATCH_GROUP) {
-        size_t n = count - at < HR_BATCH_GROUP ? count - at : HR_BATCH_GROUP;
-        hr_resolve(c, pos + at, n, owner);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t o = owner[i];
-            if (indices != NULL) {
-                indices[at + i] = o;
-                continue;
+    const size_t G = HR_BATCH_GROUP;
+    size_t groups = (count + G - 1) / G;
+    /* group g is hashed at step g, its entries requested at step g + 1,
+     * and it is resolved at step g + 2 */
+    for (size_t step = 0; step < groups + 2; step++) {
+        if (step < groups) {
+            size_t at = step * G, n = count - at < G ? count - at : G;
+            for (size_t i = at; i < at + n; i++) {
+                int64_t p = hr_position(lens[i] ? keys[i] : "", lens[i]);
+                if (p < 0) {
+                    if (pos != small)
+                        free(pos);
+                    return (int)p;
+                }
+                pos[i] = (uint32_t)p;
             }
-            nodes[at + i] = c->lookup_names[o];
-            if (node_lens != NULL)
-                node_lens[at + i] = c->nodes[o].len;
+            hr_prefetch_buckets(c, pos + at, n);
         }
+        if (step >= 1 && step - 1 < groups) {
+            size_t at = (step - 1) * G, n = count - at < G ? count - at : G;
+            hr_prefetch_entries(c, pos + at, n);
+        }
+        if (step >= 2) {
+            size_t at = (step - 2) * G, n = count - at < G ? count - at : G;
+            hr_resolve(c, pos + at, n);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        uint32_t o = pos[i];
+        if (indices != NULL) {
+            indices[i] = o;
+            continue;
+        }
+        nodes[i] = c->lookup_names[o];
+        if (node_lens != NULL)
+            node_lens[i] = c->nodes[o].len;
     }
     if (pos != small)
         free(pos);
