@@ -13,7 +13,6 @@
 #include "hash_ring.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect)
 {
@@ -329,17 +328,6 @@ int hash_ring_set_nodes(hash_ring_t *ring, const void *const *names, const size_
     free(m);
     pthread_mutex_unlock(&ring->wlock);
     return rc;
-}
-
-int hr_ring_has_member(const hash_ring_t *ring, const void *name, size_t len)
-{
-    uintptr_t token;
-    const hr_continuum *c = hr_ring_enter(ring, &token);
-    int member = 0;
-    for (size_t i = 0; i < c->nnodes && !member; i++)
-        member = c->nodes[i].len == len && memcmp(c->nodes[i].name->bytes, name, len) == 0;
-    hr_ring_leave(ring, token);
-    return member;
 }
 
 int hash_ring_snapshot_acquire(const hash_ring_t *ring, hash_ring_snapshot_t **out)
