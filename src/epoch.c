@@ -17,22 +17,34 @@ void hr_epoch_init(hr_epoch *e)
         atomic_init(&e->slot[i].period, 0);
 }
 
-/* Where the calling thread starts looking for a free slot: a hash of its
+/* Where the calling thread looks for a free slot first: a hash of its
  * id, so that concurrent threads mostly start apart and a thread keeps
- * reusing one slot, whose line stays in its core's cache. */
+ * reusing one slot, whose line stays in its core's cache.  The thread
+ * pointer identifies the thread without a call where the compiler offers
+ * it. */
 static unsigned hr_home_slot(void)
 {
-    uint64_t t = (uint64_t)(uintptr_t)pthread_self();
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer) && (defined(__x86_64__) || defined(__aarch64__))
+#define HR_THREAD_ID() ((uintptr_t)__builtin_thread_pointer())
+#endif
+#endif
+#ifndef HR_THREAD_ID
+#define HR_THREAD_ID() ((uintptr_t)pthread_self())
+#endif
+    uint64_t t = (uint64_t)HR_THREAD_ID();
     return (unsigned)((t * 0x9e3779b97f4a7c15u) >> 58) % HR_EPOCH_SLOTS;
 }
 
 uintptr_t hr_epoch_enter(hr_epoch *e)
 {
-    uint_fast64_t p = atomic_load(&e->period);
+    uint_fast64_t p = atomic_load(&e->period), free_ = 0;
     unsigned home = hr_home_slot();
-    for (unsigned k = 0; k < HR_EPOCH_SLOTS; k++) {
+    if (atomic_compare_exchange_strong(&e->slot[home].period, &free_, p))
+        return HR_TOKEN_SLOT + home;
+    for (unsigned k = 1; k < HR_EPOCH_SLOTS; k++) {
         unsigned i = (home + k) % HR_EPOCH_SLOTS;
-        uint_fast64_t free_ = 0;
+        free_ = 0;
         /* a busy slot is skipped without taking its line for writing */
         if (atomic_load_explicit(&e->slot[i].period, memory_order_relaxed) == 0 &&
             atomic_compare_exchange_strong(&e->slot[i].period, &free_, p))

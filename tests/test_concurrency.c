@@ -269,10 +269,10 @@ static void test_release_elsewhere(void **state)
     assert_null(ret);
 }
 
-/* Reader slots (src/epoch.c) are taken on a thread's first lookup and
- * given back at its exit: 300 short-lived threads, a few at a time, each
- * looking keys up while a writer keeps changing the ring; every lookup
- * answers and the writer never stalls on a slot a dead thread left busy. */
+/* Short-lived threads: 300 of them, a few at a time, each looking keys
+ * up while a writer keeps changing the ring; every lookup answers and the
+ * writer never stalls on a reader slot (src/epoch.c) a dead thread left
+ * busy. */
 typedef struct churn {
     hash_ring_t *ring;
     atomic_int stop;
@@ -347,7 +347,7 @@ static void test_thread_churn(void **state)
 
 /* fork() while another thread is inside lookups: in the child only the
  * forking thread exists, so a writer there must not wait for the reader
- * that was caught mid-lookup (pthread_atfork in src/epoch.c).  The child
+ * that was caught mid-lookup (the fork handlers in src/ring.c).  The child
  * changes the ring and exits; alarm() turns a hang into a failure. */
 static void *fork_reader(void *arg)
 {
@@ -390,11 +390,10 @@ static void test_fork_mid_lookup(void **state)
     churn_stop(&c, t);
 }
 
-/* The same with the reader on the fallback path (src/epoch.c: a thread
- * without a slot counts itself in the ring's fallback counters): lookups
- * from a thread-specific destructor that runs after the library has taken
- * the exiting thread's slot back.  A child must not wait for the count
- * the reader left in its parent's counters. */
+/* The same with the reader in a thread-specific-data destructor of an
+ * exiting thread (where a library that kept per-thread state would have
+ * given it back already).  A child must not wait for the lookup the
+ * reader was making in its parent. */
 static pthread_key_t fb_key;
 static churn *fb_churn;
 static atomic_int fb_bad, fb_in_destructor;
@@ -413,10 +412,9 @@ static void *fb_reader(void *arg)
 {
     churn *c = arg;
     const char *n;
-    /* a first lookup takes a slot, so the library's key is in use */
+    /* a lookup before the destructor, as a thread of an application would */
     if (hash_ring_get_node(c->ring, "k", 1, &n, NULL) != 0)
         return (void *)1;
-    /* the library's key was created first: its destructor runs first */
     (void)pthread_setspecific(fb_key, c);
     return NULL;
 }
@@ -428,7 +426,7 @@ static void test_fork_mid_fallback_lookup(void **state)
     fb_churn = &c;
     assert_int_equal(pthread_key_create(&fb_key, fb_destructor), 0);
     pthread_t t = churn_start(&c, fb_reader);
-    while (!atomic_load(&fb_in_destructor)) /* then it looks up without a slot */
+    while (!atomic_load(&fb_in_destructor)) /* then it looks up in the destructor */
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     fork_and_change(&c, getenv("HASH_RING_UNDER_VALGRIND") ? 3 : 40);
     /* the parent's own writers still wait for it: a change works */
@@ -653,8 +651,8 @@ static void test_fork_mid_change(void **state)
 }
 
 /* A lookup in a signal handler that interrupted a lookup of the same
- * thread (src/epoch.c: the inner one must leave the thread's slot to the
- * outer one).  The reader walks 100 replicas per call, so most signals
+ * thread (src/epoch.c: the inner one must take another slot and leave the
+ * outer one's alone).  The reader walks 100 replicas per call, so most signals
  * land inside its read section, while a writer keeps replacing and
  * reclaiming continuums; ASan (CI runs this suite under it) reports the
  * outer lookup reading a reclaimed continuum if the inner one released it. */
@@ -705,7 +703,7 @@ static void test_lookup_in_signal_handler(void **state)
     assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
     pthread_t reader;
     assert_int_equal(pthread_create(&reader, NULL, sig_reader, &c), 0);
-    /* the reader's first lookup (which takes its slot) comes before any signal */
+    /* signals once the reader is looking keys up */
     struct timespec pause = {0, 100000};
     while (!atomic_load(&sig_ready))
         nanosleep(&pause, NULL);
@@ -729,10 +727,10 @@ static void test_lookup_in_signal_handler(void **state)
     hash_ring_destroy(c.ring);
 }
 
-/* Lookups from a thread-specific-data destructor that runs after the
- * library's own (which gave the thread's slot back): they go through the
- * ring's fallback counters (src/epoch.c) while a writer keeps replacing
- * continuums, over several destructor rounds (the key re-arms itself). */
+/* Lookups from a thread-specific-data destructor, late in the thread's
+ * exit, while a writer keeps replacing continuums, over several destructor
+ * rounds (the key re-arms itself): the library keeps nothing per thread
+ * that its exit could have taken away. */
 static pthread_key_t late_key;
 static churn *late_churn;
 static atomic_int late_bad, late_done;
@@ -765,8 +763,6 @@ static void *late_thread(void *arg)
 static void test_lookup_in_late_destructor(void **state)
 {
     (void)state;
-    /* created after the library's key (made when it was loaded), so its
-     * destructor runs after the library's in each round */
     assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
     churn c;
     pthread_t w = churn_start(&c, churn_writer);
