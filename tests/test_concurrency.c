@@ -586,11 +586,11 @@ static int storm_child(hash_ring_t *r)
     return hash_ring_remove_node(r, "child", 5) == 0 ? 0 : 41;
 }
 
-/* Waits for pid up to `seconds`; on expiry kills it.  The exit status, or
+/* Waits for pid up to `limit` seconds; on expiry kills it.  The exit status, or
  * -1 after a kill. */
-static int wait_or_kill(pid_t pid, double seconds)
+static int wait_or_kill(pid_t pid, double limit)
 {
-    double deadline = now() + seconds;
+    double deadline = now() + limit;
     int status;
     pid_t got;
     while ((got = waitpid(pid, &status, WNOHANG)) == 0 && now() < deadline)
