@@ -184,9 +184,9 @@ def main():
             f.write("Source: probe\n\nPackage: probe\nArchitecture: any\n")
         hrpkg.run(["dpkg-deb", "-R", debs[runtime], os.path.join(sh, "ring")], quiet=True)
         hrpkg.run(["dpkg-deb", "-x", debs[mc], os.path.join(sh, "mc")], quiet=True)
+        mc_so = os.path.join(sh, "mc", "usr", libdir, f"libhash_ring_memcache.so.{version}")
         r = hrpkg.run(["dpkg-shlibdeps", "-O", f"-l{os.path.join(sh, 'ring', 'usr', libdir)}",
-                       os.path.join(sh, "mc", "usr", libdir, f"libhash_ring_memcache.so.{version}")],
-                      cwd=sh, check_rc=False)
+                       mc_so], cwd=sh, check_rc=False)
         m = re.search(r"^shlibs:Depends=(.*)$", r.stdout, re.M)
         computed = sorted(d.strip() for d in m.group(1).split(",")) if m else []
         check(r.returncode == 0 and computed == sorted(mdep),

@@ -9,8 +9,9 @@ hash_ring.pc and hash_ring_memcache.pc (whose Requires names hash_ring at
 this version), each shared library's file name (VERSION) and SONAME
 (SOVERSION = major) for libhash_ring and libhash_ring_memcache (MEMCACHE ON,
 the default; OFF when the client is not built), the CPack package versions
-and names, and what the library reports at run time (PROBE, linked with the library, prints hash_ring_version() and
-hash_ring_version_string() next to the header macros it was compiled with).
+and names, and what the library reports at run time (PROBE, linked with
+the library, prints hash_ring_version() and hash_ring_version_string() next
+to the header macros it was compiled with).
 """
 
 import os

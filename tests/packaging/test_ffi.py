@@ -20,7 +20,8 @@ ctypes from the standard library and, declaring no struct layout at all
   - placements: for every folder of tests/vectors and every DIALECT.get.tsv
     in it, a ring of nodes.tsv in that dialect answers every key as the
     peer did, one key a call (hash_ring_get_node) and in batches
-    (hash_ring_get_node_batch: all keys in one call, and 1,000 a call); DIALECT.replicas.tsv and DIALECT.continuum.tsv likewise
+    (hash_ring_get_node_batch: all keys in one call, and 1,000 a call);
+    DIALECT.replicas.tsv and DIALECT.continuum.tsv likewise
     (hash_ring_get_nodes, hash_ring_snapshot_point); snapshots agree with
     the ring, their batch calls too (hash_ring_snapshot_get_node_batch,
     hash_ring_snapshot_get_index_batch); shares sum to 2^32;
