@@ -453,7 +453,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
             size_t vl2;
             int st2;
             if (!mc_eproto_failed(mc, key, &st2, &v2, &vl2) && st2 == HASH_RING_EPROTO) {
-                status = cli_fail("mc get: %s: %s", key,
+                status = cli_fail("mc get: %s: %s (see --max-value)", key,
                                   res != NULL ? hash_ring_mc_last_error(mc) : detail);
                 break;
             }
