@@ -1028,6 +1028,37 @@ def group_diff_files():
                           "--add", "s4:11211=3"]) == want, "diff --from with changes (%s)" % d)
             check(run_ok(["--dialect", d, "--nodes-file", a, "--json", "diff", "--to", b]) == want,
                   "diff ring options --to (%s)" % d)
+        # exact, by hand: each ring's continuum (checked against the peers
+        # by the continuum group) and the dialect's lookup rule; every
+        # position of the union and every gap between them, as Python ints
+        for d in ("python", "libketama", "libmemcached", "hashring"):
+            def cont(f):
+                rows = [l.split(b"\t") for l in run_ok(["--dialect", d, "--nodes-file", f,
+                                                          "continuum"]).split(b"\n")[:-1]]
+                pts, own = [], []
+                for r in rows:
+                    if not pts or pts[-1] != int(r[0]):   # the first listed wins
+                        pts.append(int(r[0]))
+                        own.append(r[1])
+                return pts, own
+
+            def owner(ring, pos):
+                pts, own = ring
+                i = (bisect.bisect_right if lookup_rule(d) == ">" else bisect.bisect_left)(pts, pos)
+                return own[i % len(pts)]
+            ra, rb = cont(a), cont(b)
+            u = sorted(set(ra[0]) | set(rb[0]))
+            moved = {}
+            for k, p in enumerate(u):
+                nxt = u[k + 1] if k + 1 < len(u) else u[0] + TWO32
+                for pos, cnt in ((p, 1), ((p + 1) % TWO32, nxt - p - 1)):
+                    x, y = owner(ra, pos), owner(rb, pos)
+                    if cnt and x != y:
+                        moved[(x, y)] = moved.get((x, y), 0) + cnt
+            js = loads_exact(run_ok(["--dialect", d, "--json", "diff", "--from", a, "--to", b]))
+            got = {(q["from"].encode(), q["to"].encode()): q["positions"] for q in js["pairs"]}
+            check(got == moved and js["moved"]["positions"] == sum(moved.values()),
+                  "diff %s exact by hand: %r, want %r" % (d, got, moved))
         for args, needle in ((["--node", "x", "diff", "--from", a, "--to", b], "--from"),
                              (["diff", "--to", b], "--to needs"),
                              (["diff", "--from", a, "--to", b, "--add", "z"], "--to gives"),
