@@ -11,9 +11,10 @@
  * positions covers all 2^32 positions exactly once.
  *
  * Both continuums are walked once, in step, with no copy of either: the
- * cost is one pass over their points.  Whether a ring sends a key equal to
- * a point to that point ('>=') or onward ('>') is asked of the library at
- * one point where the answer shows. */
+ * cost is one pass over their points.  The walk applies the '>=' rule (a
+ * key equal to a point goes to it).  A '>' dialect gives position x the
+ * owner '>=' gives x + 1 (mod 2^32) in both rings alike, so its movement is
+ * the same map shifted by one position: the same counts for every pair. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -163,7 +164,6 @@ typedef struct cli_walk {
     uint32_t pos0; /* the first position, for wrapping */
     const char *owner0;
     size_t olen0;
-    int ge; /* a key equal to a point goes to it ('>=') */
 } cli_walk;
 
 static int cli_walk_at(cli_walk *w, size_t i)
@@ -204,36 +204,16 @@ static int cli_same(const char *a, size_t alen, const char *b, size_t blen)
     return alen == blen && (a == b || memcmp(a, b, alen) == 0);
 }
 
-/* Starts a walk, and finds the ring's rule at a position whose own owner
- * differs from the next position's (none: one owner, the rule is moot). */
 static int cli_walk_init(cli_walk *w, const hash_ring_snapshot_t *snap)
 {
     memset(w, 0, sizeof *w);
     w->snap = snap;
     w->n = hash_ring_snapshot_point_count(snap);
-    w->ge = 1;
     int rc = cli_walk_at(w, 0);
-    if (rc != HASH_RING_OK || w->n == 0)
-        return rc;
     w->pos0 = w->pos;
     w->owner0 = w->owner;
     w->olen0 = w->olen;
-    while (rc == HASH_RING_OK && w->i < w->n) {
-        uint32_t p = w->pos;
-        const char *o = w->owner;
-        size_t ol = w->olen;
-        rc = cli_walk_next(w);
-        const char *next = w->i < w->n ? w->owner : w->owner0;
-        size_t nl = w->i < w->n ? w->olen : w->olen0;
-        if (rc == HASH_RING_OK && !cli_same(o, ol, next, nl)) {
-            const char *got;
-            size_t gl;
-            rc = hash_ring_snapshot_get_node_at(snap, p, &got, &gl);
-            w->ge = cli_same(got, gl, o, ol);
-            break;
-        }
-    }
-    return rc == HASH_RING_OK ? cli_walk_at(w, 0) : rc;
+    return rc;
 }
 
 /* Records count positions owned by a before and b after, if they differ. */
@@ -247,7 +227,7 @@ static int cli_eval(const name_index *xa, const name_index *xb, const char *a, s
 }
 
 /* The walk over U: at each position u of U, its own owner and its gap's
- * owner in each ring, then on to the next position of U. */
+ * owner in each ring ('>='), then on to the next position of U. */
 static int cli_walk_both(cli_walk *wa, cli_walk *wb, const name_index *xa, const name_index *xb,
                          move_acc *acc, uint64_t *moved, uint64_t *covered)
 {
@@ -270,8 +250,8 @@ static int cli_walk_both(cli_walk *wa, cli_walk *wb, const name_index *xa, const
             /* the first point after u, wrapping */
             gap[k] = w[k]->i < w[k]->n ? w[k]->owner : w[k]->owner0;
             gapl[k] = w[k]->i < w[k]->n ? w[k]->olen : w[k]->olen0;
-            at[k] = hit && w[k]->ge ? cur : gap[k];
-            atl[k] = hit && w[k]->ge ? curl : gapl[k];
+            at[k] = hit ? cur : gap[k];
+            atl[k] = hit ? curl : gapl[k];
         }
         if (rc != HASH_RING_OK)
             break;
