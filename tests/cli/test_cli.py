@@ -513,6 +513,15 @@ def group_demo():
     check(first and all(s3[k.encode()] == n.encode() for k, n in first),
           "demo text placements (ring 1) match Python's")
     check(any(l.startswith("moved\t") for l in out), "demo text shows what moves")
+    # node rows: exact positions, then percentages (the JSON's exact shares)
+    js = loads_exact(run_ok(["--json", "demo"]))
+    rows = [l.split("\t") for l in out if l.startswith("192.168.0.") and l.count("\t") == 5]
+    want = [n for r in js["rings"] for n in r["nodes"]]
+    check(len(rows) == 6 and all(
+        int(r[3]) == n["positions"] and percent_ok(r[4].encode(), Fraction(n["share"]))
+        and percent_ok(r[5].encode(), Fraction(n["weight"], sum(m["weight"] for m in ring["nodes"])))
+        for r, n, ring in zip(rows, want, [js["rings"][0]] * 3 + [js["rings"][1]] * 3)),
+        "demo text node rows: %r" % rows)
     print("demo: %d placements compared with peers" % checked)
 
 
