@@ -1086,8 +1086,10 @@ def group_man_page():
     with open(ARGS.man, "rb") as f:
         page = f.read()
     for word in (b"\n.B mc", b"1048576", b"4096", b"64\\ MiB", b"--strip-cr", b"--from",
-                 b"HOST:PORT:WEIGHT", b"1048000", b"--raw"):
-        check(word in page, "man page mentions %r" % word)
+                 b"--to", b"HOST:PORT:WEIGHT", b"1048000", b"--raw", b"--no-failover"):
+        roff = word.replace(b"-", b"\\-") if word.startswith(b"--") else word
+        check(roff in page, "man page mentions %r" % word)
+    check(b"\n.SH NODES FILES" in page, "man page has NODES FILES")
     print("man_page: checked")
 
 
