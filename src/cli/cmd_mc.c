@@ -73,7 +73,7 @@ static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
  * says more (the detail may already start with the status's text). */
 static int mc_fail_rc(hash_ring_mc_t *mc, const char *cmd, int rc)
 {
-    const char *text = hash_ring_strerror(rc), *detail = hash_ring_mc_last_error(mc);
+    const char *text = hash_ring_mc_strerror(rc), *detail = hash_ring_mc_last_error(mc);
     size_t tl = strlen(text);
     if (detail[0] == '\0' || strcmp(detail, text) == 0)
         return cli_fail("mc %s: %s", cmd, text);
@@ -247,7 +247,7 @@ static hash_ring_mc_t *mc_direct(mc_get_ctx *x, size_t m, char *why, size_t whys
         x->srv[m].c = c;
         return c;
     }
-    snprintf(why, whysize, "%s", c != NULL ? hash_ring_mc_last_error(c) : hash_ring_strerror(rc));
+    snprintf(why, whysize, "%s", c != NULL ? hash_ring_mc_last_error(c) : hash_ring_mc_strerror(rc));
     hash_ring_mc_destroy(c);
     return NULL;
 }
@@ -285,7 +285,7 @@ static int mc_walk(mc_get_ctx *x, mc_item *it, const char *key)
     int rc = hash_ring_snapshot_get_nodes(x->snap, key, klen, x->names, x->lens, x->nmembers,
                                           &count);
     if (rc != HASH_RING_OK) {
-        snprintf(it->why, sizeof it->why, "%s", hash_ring_strerror(rc));
+        snprintf(it->why, sizeof it->why, "%s", hash_ring_mc_strerror(rc));
         return rc;
     }
     for (size_t j = 1; j < count; j++) {
@@ -383,7 +383,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
         goto out;
     }
     if ((rc = hash_ring_snapshot_acquire(o->ring, &x.snap)) != HASH_RING_OK) {
-        status = cli_fail("mc get: %s", hash_ring_strerror(rc));
+        status = cli_fail("mc get: %s", hash_ring_mc_strerror(rc));
         goto out;
     }
     x.nmembers = hash_ring_snapshot_node_count(x.snap);
@@ -430,7 +430,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
         if (res != NULL) {
             st = hash_ring_mc_result_item(res, (size_t)i, &v, &vl, NULL, NULL);
             if (st != HASH_RING_OK && st != HASH_RING_EMISS)
-                snprintf(detail, sizeof detail, "%s", hash_ring_strerror(st));
+                snprintf(detail, sizeof detail, "%s", hash_ring_mc_strerror(st));
         } else {
             st = hash_ring_mc_get(mc, key, strlen(key), &v, &vl, NULL);
             if (st != HASH_RING_OK && st != HASH_RING_EMISS)
@@ -442,7 +442,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
         }
         if ((rc = hash_ring_snapshot_get_node(x.snap, key, strlen(key), &it->owner,
                                               &it->owner_len)) != HASH_RING_OK) {
-            status = cli_fail("mc get: %s: %s", key, hash_ring_strerror(rc));
+            status = cli_fail("mc get: %s: %s", key, hash_ring_mc_strerror(rc));
             break;
         }
         size_t m = mc_member(&x, it->owner, it->owner_len);
@@ -501,7 +501,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
             mc_failed_text(&x, it, failed, sizeof failed);
             status = mc_failover_on
                          ? cli_fail("mc get: %s: %s (%s)", key,
-                                    it->why[0] ? it->why : hash_ring_strerror(rc), failed)
+                                    it->why[0] ? it->why : hash_ring_mc_strerror(rc), failed)
                          : cli_fail("mc get: %s: %s (fail-over is off)", key, failed);
             break;
         }
@@ -671,7 +671,7 @@ static int mc_cmd_stats(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
     hash_ring_snapshot_t *snap;
     int rc = hash_ring_snapshot_acquire(o->ring, &snap);
     if (rc != HASH_RING_OK)
-        return cli_fail("mc stats: %s", hash_ring_strerror(rc));
+        return cli_fail("mc stats: %s", hash_ring_mc_strerror(rc));
     size_t n = hash_ring_snapshot_node_count(snap);
     mc_srv_stat *s = calloc(n ? n : 1, sizeof *s);
     int any_down = 0, status = CLI_EXIT_OK;
@@ -871,7 +871,7 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
     }
     rc = hash_ring_mc_create_with_ring(&mc, o->ring);
     if (rc != HASH_RING_OK) {
-        rc = cli_fail("mc: %s", hash_ring_strerror(rc));
+        rc = cli_fail("mc: %s", hash_ring_mc_strerror(rc));
         goto out;
     }
     (void)hash_ring_mc_set_connect_timeout(mc, mc_timeout_ms);
