@@ -491,6 +491,15 @@ void cli_text(FILE *f, const void *s, size_t len)
 {
     const unsigned char *u = s;
     for (size_t i = 0; i < len;) {
+        /* a run of printable ASCII in one write */
+        size_t j = i;
+        while (j < len && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '\\')
+            j++;
+        if (j > i) {
+            fwrite(u + i, 1, j - i, f);
+            i = j;
+            continue;
+        }
         unsigned char c = u[i];
         if (c == '\\') {
             fputs("\\\\", f);
