@@ -33,7 +33,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  get KEY...          KEY<TAB>NODE per key\n"
-    "  map                 the same for keys read from stdin, one per line\n"
+    "  map                 the same for keys read from stdin, one per line (up to\n"
+    "                      1048576 bytes a line; --strip-cr for CRLF input)\n"
     "  replicas N KEY...   KEY<TAB>NODE1<TAB>...: the first N distinct nodes\n"
     "  continuum           POINT<TAB>NODE for every point, in ring order\n"
     "  stats               each node's exact share of the key space\n"
@@ -47,7 +48,8 @@ static const char usage[] =
     "CR as \\t \\n \\r, other control bytes and non-UTF-8 bytes as \\xHH.\n"
     "'hash-ring COMMAND --help' describes a command; see also hash-ring(1).\n"
     "Exit status: 0 success, 1 (mc only) a key not found or a server down,\n"
-    "2 usage or input error (one line on stderr, nothing on stdout).\n";
+    "2 usage or input error (one line on stderr, nothing on stdout; map, which\n"
+    "streams, may have printed part of its output).\n";
 
 typedef struct cli_command {
     const char *name;
