@@ -134,7 +134,15 @@ typedef enum hash_ring_dialect {
     HASH_RING_DIALECT_LIBMEMCACHED = 3,   /* libmemcached KETAMA_WEIGHTED */
     HASH_RING_DIALECT_TWEMPROXY = 4,      /* twemproxy ketama + md5 */
     HASH_RING_DIALECT_HASHRING = 5,       /* npm hashring 3.x, default */
-    HASH_RING_DIALECT_HASHRING_PYTHON = 6 /* npm hashring 3.x, compatibility 'hash_ring' */
+    HASH_RING_DIALECT_HASHRING_PYTHON = 6, /* npm hashring 3.x, compatibility 'hash_ring' */
+    /* Since 1.1; the rules of each are in the README ("More clients"). */
+    HASH_RING_DIALECT_SPYMEMCACHED = 7,
+    HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED = 8,
+    HASH_RING_DIALECT_UHASHRING = 9,
+    HASH_RING_DIALECT_NODE_MEMCACHED = 10,
+    HASH_RING_DIALECT_NGINX = 11,
+    HASH_RING_DIALECT_DALLI = 12,
+    HASH_RING_DIALECT_PECL_MEMCACHE = 13
 } hash_ring_dialect_t;
 
 /* ---- Status codes ---------------------------------------------------- */

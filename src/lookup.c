@@ -47,7 +47,7 @@ static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
     size_t start = hr_continuum_first_point(c, pos), n = c->npoints;
     for (size_t s = 0; s < n && found < max; s++) {
         size_t i = start + s < n ? start + s : start + s - n;
-        uint32_t o = hr_continuum_point_owner(c, i);
+        uint32_t o = hr_continuum_walk_owner(c, i);
         int dup = 0;
         if (seen != NULL) {
             dup = seen[o >> 3] & (1u << (o & 7));
@@ -86,7 +86,7 @@ int hash_ring_get_node(const hash_ring_t *ring, const void *key, size_t key_len,
 {
     if (ring == NULL || node == NULL || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int64_t pos = hr_position(key ? key : "", key_len);
+    int64_t pos = hr_dialect_position(ring->dialect, key ? key : "", key_len);
     if (pos < 0)
         return (int)pos;
     uintptr_t token;
@@ -101,7 +101,7 @@ int hash_ring_get_nodes(const hash_ring_t *ring, const void *key, size_t key_len
 {
     if (ring == NULL || count == NULL || (nodes == NULL && max > 0) || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int64_t pos = hr_position(key ? key : "", key_len);
+    int64_t pos = hr_dialect_position(ring->dialect, key ? key : "", key_len);
     if (pos < 0)
         return (int)pos;
     uintptr_t token;
@@ -116,7 +116,7 @@ int hash_ring_snapshot_get_node(const hash_ring_snapshot_t *snap, const void *ke
 {
     if (snap == NULL || node == NULL || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int64_t pos = hr_position(key ? key : "", key_len);
+    int64_t pos = hr_dialect_position(snap->dialect, key ? key : "", key_len);
     return pos < 0 ? (int)pos : hr_get_node(snap, (uint32_t)pos, node, node_len);
 }
 
@@ -126,7 +126,7 @@ int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *k
 {
     if (snap == NULL || count == NULL || (nodes == NULL && max > 0) || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int64_t pos = hr_position(key ? key : "", key_len);
+    int64_t pos = hr_dialect_position(snap->dialect, key ? key : "", key_len);
     return pos < 0 ? (int)pos : hr_get_nodes(snap, (uint32_t)pos, nodes, node_lens, max, count);
 }
 

@@ -15,7 +15,7 @@ cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 # Everything the build and the tests use, from Debian's archive.
-PACKAGES="build-essential cmake pkg-config libssl-dev libcmocka-dev valgrind
+PACKAGES="build-essential cmake pkg-config libssl-dev zlib1g-dev libcmocka-dev valgrind
   memcached nutcracker libmemcached-dev python3 python3-memcache
   abigail-tools clang libclang-rt-14-dev file dpkg-dev procps lintian"
 
