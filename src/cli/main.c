@@ -16,7 +16,9 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --dialect NAME      python (default), node, libketama, libmemcached,\n"
-    "                      twemproxy, hashring, hashring-python\n"
+    "                      twemproxy, hashring, hashring-python, spymemcached,\n"
+    "                      spymemcached-weighted, uhashring, node-memcached,\n"
+    "                      nginx, dalli, pecl-memcache\n"
     "  --node NAME[=W]     add a node (weight W, default 1); repeatable; the name\n"
     "                      ends at the last '='\n"
     "  --nodes-file FILE   add nodes from FILE: 'NAME' or 'NAME WEIGHT' per line\n"
@@ -113,7 +115,9 @@ int main(int argc, char **argv)
         if (OPT("--dialect")) {
             if (hash_ring_dialect_from_name(val, &o.dialect) != HASH_RING_OK) {
                 rc = cli_fail("unknown dialect '%s' (python, node, libketama, libmemcached, "
-                              "twemproxy, hashring, hashring-python)",
+                              "twemproxy, hashring, hashring-python, spymemcached, "
+                              "spymemcached-weighted, uhashring, node-memcached, nginx, "
+                              "dalli, pecl-memcache)",
                               val);
                 goto out;
             }
