@@ -76,7 +76,7 @@ test)
 
     echo "=== EVP build: MD5 through EVP_Digest instead of the low-level functions"
     build build-evp -DHASH_RING_FORCE_EVP=ON -DHASH_RING_BUILD_CLI=OFF
-    ctest --test-dir build-evp --output-on-failure -j"$jobs" -R '^test_(digest|vectors|vectors_clients|api|properties)$'
+    ctest --test-dir build-evp --output-on-failure -j"$jobs" -R '^test_(digest|vectors|vectors_clients|api|properties|properties_clients)$'
 
     echo "=== ASan + UBSan: the whole suite"
     build build-asan -DHASH_RING_SANITIZE=address,undefined
