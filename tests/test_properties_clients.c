@@ -455,6 +455,55 @@ static void test_random_pools(void **state)
     }
 }
 
+/* Pools where float formulas and exact ones part (ALGORITHM.md note 1):
+ * weights 1,1,3,10,10 (libmemcached's float32 formula gives 7,7,23,80,80
+ * digests, exact division 8,8,24,80,80) and equal pools of 7, 25 and 61
+ * nodes (39 digests a node in double or float32 at some of them). */
+static void test_formula_pools(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x5eed0002;
+    static const uint32_t uneven[] = {1, 1, 3, 10, 10};
+    static const size_t equal[] = {7, 25, 61};
+    for (int d = FIRST_NEW; d <= LAST_NEW; d++) {
+        for (size_t pool = 0; pool < 4; pool++) {
+            static mnode nodes[61];
+            size_t n = pool == 0 ? 5 : equal[pool - 1];
+            for (size_t i = 0; i < n; i++) {
+                snprintf(nodes[i].name, sizeof nodes[i].name, "10.0.1.%zu:11211", i);
+                nodes[i].w = pool == 0 ? uneven[i] : 1;
+            }
+            model m;
+            model_build(&m, (hash_ring_dialect_t)d, nodes, n);
+            hash_ring_t *r = ring_of((hash_ring_dialect_t)d, nodes, n);
+            hash_ring_snapshot_t *s;
+            assert_int_equal(hash_ring_snapshot_acquire(r, &s), 0);
+            for (size_t i = 0; i < n; i++) {
+                size_t pts;
+                assert_int_equal(hash_ring_snapshot_node(s, i, NULL, NULL, NULL, &pts, NULL), 0);
+                size_t per = d == HASH_RING_DIALECT_NGINX || d == HASH_RING_DIALECT_DALLI ||
+                                     d == HASH_RING_DIALECT_PECL_MEMCACHE
+                                 ? 1
+                                 : 4;
+                assert_int_equal(pts, (size_t)model_count((hash_ring_dialect_t)d, nodes, n, i) *
+                                          per);
+            }
+            hash_ring_snapshot_release(s);
+            compare(r, &m, nodes, &seed, 2000);
+            hash_ring_destroy(r);
+            free(m.pts);
+        }
+    }
+    /* the pools do tell the formulas apart */
+    mnode five[5];
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(five[i].name, sizeof five[i].name, "n%zu", i);
+        five[i].w = uneven[i];
+    }
+    assert_int_equal(model_count(HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED, five, 5, 0), 7);
+    assert_int_equal(model_count(HASH_RING_DIALECT_UHASHRING, five, 5, 0), 8);
+}
+
 /* A single Dalli server owns every key, whatever its weight (> 0). */
 static void test_dalli_single(void **state)
 {
@@ -787,6 +836,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_pools),
+        cmocka_unit_test(test_formula_pools),
         cmocka_unit_test(test_dalli_single),
         cmocka_unit_test(test_shared_points),
         cmocka_unit_test(test_client_names),
