@@ -85,12 +85,15 @@ static inline uint64_t hr_dialect_weight(const hr_dialect *d, uint32_t w)
 }
 
 /* Hashes (digests) per node for effective weight w of total T among n
- * nodes (w <= T, n >= 1, T >= 1, n <= HR_MAX_NODES). */
+ * nodes (w <= T, n >= 1, T >= 1, n <= HR_MAX_NODES); UINT32_MAX when
+ * w * 160 does not fit. */
 uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size_t n);
 
 /* Maximum member count: every point stores its owner's membership index
  * in at most 24 bits (search.h: HR_MAX_OWNER_BITS), and every point count
- * and index stays inside 32 bits (at most 41 hashes of 4 points a node). */
+ * and index stays inside 32 bits (at most 41 hashes of 4 points a node in
+ * the normalised formulas, 160 n in Dalli's; the w * 160 dialects are held
+ * below 2^32 points by hr_continuum_alloc_points). */
 #define HR_MAX_NODES (1u << 24)
 
 /* Room hr_dialect_hash_name needs beyond the name's length (":11211"). */
