@@ -1,6 +1,6 @@
 /* dialect.c - the ketama dialects as data, and their arithmetic.
  *
- * Every constant here was stated in ALGORITHM.md and checked against the
+ * Every constant here was stated in src/DIALECTS.md and checked against the
  * peers' output (tests/vectors and the live peer tests). */
 #include "dialect.h"
 #include "digest.h"

@@ -2,7 +2,7 @@
  * from ketama's MD5 (nginx, Dalli, pecl memcache: CRC-32 from zlib,
  * SHA-1 from libcrypto), and Dalli's last-point-at-or-below lookup.
  *
- * Every rule here is stated in ALGORITHM.md ("More clients") and checked
+ * Every rule here is stated in src/DIALECTS.md ("More clients") and checked
  * against the clients' placements (tests/vectors/clients). */
 #include "continuum.h"
 #include "dialect.h"

@@ -1,5 +1,5 @@
 /* test_properties_clients.c - the seven client dialects against models
- * written here from their rules (ALGORITHM.md "More clients", README "More
+ * written here from their rules (src/DIALECTS.md "More clients", README "More
  * clients"), on random pools (weights, port 11211, host names, pools
  * without ports, unix sockets where the client has them), random keys,
  * keys forged to sit exactly on a point, and rings where two nodes share a
@@ -455,7 +455,7 @@ static void test_random_pools(void **state)
     }
 }
 
-/* Pools where float formulas and exact ones part (ALGORITHM.md note 1):
+/* Pools where float formulas and exact ones part (src/DIALECTS.md note 1):
  * weights 1,1,3,10,10 (libmemcached's float32 formula gives 7,7,23,80,80
  * digests, exact division 8,8,24,80,80) and equal pools of 7, 25 and 61
  * nodes (39 digests a node in double or float32 at some of them). */
