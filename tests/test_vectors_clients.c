@@ -181,6 +181,27 @@ static void test_clients(void **state)
             }
             assert_int_equal(bad, 0);
             assert_true(n > 0);
+            /* the batch lookup gives the same answers */
+            const void **keys = malloc(l.n * sizeof *keys);
+            size_t *klen = malloc(l.n * sizeof *klen);
+            const char **got = malloc(l.n * sizeof *got);
+            assert_true(keys && klen && got);
+            size_t nk = 0;
+            for (size_t i = 0; i < l.n; i++) {
+                if (l.line[i][0] == '\0')
+                    continue;
+                keys[nk] = l.line[i]; /* the tab was cut above */
+                klen[nk++] = strlen(l.line[i]);
+            }
+            assert_int_equal(hash_ring_get_node_batch(r, keys, klen, nk, got, NULL), HASH_RING_OK);
+            for (size_t i = 0, k = 0; i < l.n; i++) {
+                if (l.line[i][0] == '\0')
+                    continue;
+                assert_string_equal(got[k++], l.line[i] + strlen(l.line[i]) + 1);
+            }
+            free(keys);
+            free(klen);
+            free(got);
             if (is_shared) {
                 /* the case the file is about: a point of two nodes (the
                  * ".t." rings share one only where ":11211" is dropped
