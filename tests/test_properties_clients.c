@@ -832,6 +832,34 @@ static void test_weight_limits(void **state)
     }
 }
 
+/* A 1 MB name with NUL bytes and ':' in it: stored and returned whole,
+ * with the points of one node of weight 1 (40 digests x 4, or 160). */
+static void test_megabyte_name(void **state)
+{
+    (void)state;
+    size_t len = (size_t)1 << 20;
+    char *name = malloc(len);
+    assert_non_null(name);
+    for (size_t i = 0; i < len; i++)
+        name[i] = (char)(i * 7u % 251u);
+    for (int d = FIRST_NEW; d <= LAST_NEW; d++) {
+        hash_ring_t *r;
+        assert_int_equal(hash_ring_create(&r, (hash_ring_dialect_t)d), 0);
+        assert_int_equal(hash_ring_add_node(r, name, len, 1), 0);
+        const char *node;
+        size_t nlen;
+        assert_int_equal(hash_ring_get_node(r, "k", 1, &node, &nlen), 0);
+        assert_int_equal(nlen, len);
+        assert_memory_equal(node, name, len);
+        hash_ring_snapshot_t *s;
+        assert_int_equal(hash_ring_snapshot_acquire(r, &s), 0);
+        assert_int_equal(hash_ring_snapshot_point_count(s), 160);
+        hash_ring_snapshot_release(s);
+        hash_ring_destroy(r);
+    }
+    free(name);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_client_names),
         cmocka_unit_test(test_incremental_and_shares),
         cmocka_unit_test(test_weight_limits),
+        cmocka_unit_test(test_megabyte_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
