@@ -1,0 +1,26 @@
+# Placements by Ruby Dalli 3.x (Dalli::Ring, the continuum every command
+# consults), with live memcached daemons behind every server.
+#
+#   ruby dalli_peer.rb NODES KEYS
+#
+# NODES: one server string a line, exactly as an application passes it to
+# Dalli::Client.new ("host", "host:port", "host:port:weight", "/socket",
+# "/socket:weight"), in that order; KEYS: one key per line.  For every key it
+# asks the ring (server_for_key, which needs the server alive), then stores
+# the key through the client (set, raw, value = the key's index); the
+# caller reads the daemons back.  Output: the ring's owner index per key.
+require 'dalli'
+
+servers = File.readlines(ARGV[0], chomp: true).reject(&:empty?)
+keys = File.read(ARGV[1], mode: 'rb').split("\n", -1)
+keys.pop if keys.last == ''
+client = Dalli::Client.new(servers, socket_timeout: 10)
+ring = client.send(:ring)
+index = {}
+ring.servers.each_with_index { |s, i| index[s] = i }
+out = keys.map { |k| index.fetch(ring.server_for_key(k)) }
+keys.each_with_index do |k, i|
+  raise "set #{k.inspect} failed" unless client.set(k, i.to_s, 0, raw: true)
+end
+client.close
+$stdout.write(out.join("\n") + "\n")
