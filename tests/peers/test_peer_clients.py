@@ -41,6 +41,7 @@ import http.client
 import os
 import random
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -176,6 +177,7 @@ def model(client, names, weights, keys):
     if client == "dalli":
         if n == 1:
             return [0] * len(keys)
+        names = dalli_hashed(names)
         total = sum(weights)
         pts = sorted((p, i) for i, (s, w) in enumerate(zip(names, weights))
                      for p in dalli_points(s, int((n * 160 * w) / float(total) // 1)))
@@ -682,7 +684,10 @@ def run_nginx_config(run, tools, title, servers, weights, keys):
                         % ((prefix,) * 7))
                 for (a, p), w in zip(srv, weights):
                     f.write("  server %s:%d weight=%d max_fails=0;\n" % (a, p, w))
-                f.write(" }\n server {\n  listen %s:%d;\n  location / {\n"
+                # Connections to the daemons are kept open: one per request
+                # would leave thousands in TIME_WAIT, and some machines have
+                # only a thousand ephemeral ports.
+                f.write("  keepalive 8;\n }\n server {\n  listen %s:%d;\n  location / {\n"
                         "   set $memcached_key $http_x_key;\n   memcached_pass pool;\n"
                         "   memcached_read_timeout 20s;\n  }\n }\n}\n" % (LO, listen))
             ng = start([tools["nginx"], "-p", prefix, "-c", conf, "-e",
@@ -805,35 +810,70 @@ def shared_crc_pair(rng):
 
 # ---- Dalli -------------------------------------------------------------------------
 
+def ipv6_loopback():
+    """True when ::1 can be bound here (a daemon can listen on it)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as so:
+            so.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def free_port6():
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as so:
+        so.bind(("::1", 0))
+        return so.getsockname()[1]
+
+
+def dalli_pool(rng, t, sockdir):
+    """(daemon addresses, Dalli server strings, library names, weights).
+    Pool 0 equal weights; 1 port 11211 left out; 2 a unix socket; 3 a host
+    name, an octal port, [::1] where there is IPv6.  The library's name is
+    the server string without its weight field."""
+    n = rng.randrange(2, 7)
+    h = hosts_11211(1) if t == 1 else []
+    addrs = [(LO, p) for p in free_ports(n - len(h))] + [(a, 11211) for a in h]
+    if t == 2:
+        addrs.append((os.path.join(sockdir, "mc.sock"), None))
+    if t == 3 and ipv6_loopback():
+        addrs.append(("::1", free_port6()))
+    specs, names, weights = [], [], []
+    for i, (a, p) in enumerate(addrs):
+        w = rng.randrange(1, 6) if t else 1
+        weights.append(w)
+        if p is None:
+            name = a.encode()
+        elif a == "::1":
+            name = b"[::1]:%d" % p
+        elif p == 11211:
+            name = a.encode()  # Dalli fills in the port
+        elif t == 3 and i == 0:
+            name = b"localhost:%d" % p
+        elif t == 3 and i == 1:
+            name = b"%s:0%o" % (a.encode(), p)  # Integer() reads a leading 0 as octal
+        else:
+            name = b"%s:%d" % (a.encode(), p)
+        names.append(name)
+        if w == 1 and rng.random() < 0.5:
+            specs.append(name)
+        elif p == 11211:
+            specs.append(name + b":11211:%d" % w)
+        else:
+            specs.append(name + b":%d" % w)
+    title = ["equal weights", "weights, port 11211 left out", "weights, unix socket",
+             "weights, localhost, octal port" + (", [::1]" if addrs[-1][0] == "::1" else "")][t]
+    return addrs, specs, names, weights, title
+
+
 def run_dalli(run, rng, tools):
     script = os.path.join(CLIENTS_DIR, "dalli_peer.rb")
     sockdir = tempfile.mkdtemp(prefix="hr-peer-dalli-")
     try:
         for t in range(4):
             def once(t=t):
-                n = rng.randrange(2, 7)
-                h = hosts_11211(1) if t == 1 else []
-                addrs = [(LO, p) for p in free_ports(n - len(h))] + [(a, 11211) for a in h]
-                if t == 2:
-                    addrs.append((os.path.join(sockdir, "mc%d.sock" % t), None))
-                specs, names, weights = [], [], []
-                for i, (a, p) in enumerate(addrs):
-                    w = rng.randrange(1, 6) if t else 1
-                    weights.append(w)
-                    if p is None:
-                        names.append(a.encode())
-                        specs.append(b"%s:%d" % (a.encode(), w) if t else a.encode())
-                        continue
-                    host = b"localhost" if (t == 3 and i == 0) else a.encode()
-                    names.append(b"%s:%d" % (host, p))
-                    if p == 11211 and t == 1:
-                        specs.append(host if w == 1 else b"%s:11211:%d" % (host, w))
-                    else:
-                        specs.append(b"%s:%d" % (host, p) + (b":%d" % w if t else b""))
-                keys = crc_ring_keys(run, rng, "dalli", names, weights)
-                title = "pool %d%s%s%s" % (t, ", weights" if t else "",
-                                           ", port 11211 left out" if h else "",
-                                           ", unix socket" if t == 2 else "")
+                addrs, specs, names, weights, title = dalli_pool(rng, t, sockdir)
+                keys = crc_ring_keys(run, rng, "dalli", dalli_hashed(names), weights)
                 with Daemons(tools, addrs) as dm, \
                         tempfile.TemporaryDirectory(prefix="hr-peer-dalli-") as d:
                     write_lines(os.path.join(d, "n"), specs)
@@ -844,9 +884,40 @@ def run_dalli(run, rng, tools):
                     written = read_back(dm.mcs, keys)
                 run.compare(title + " (ring)", names, weights, keys, asked)
                 run.compare(title + " (writes)", names, weights, keys, written)
-            with_ports(once, "pool %d" % t)
+            with_ports(once, "Dalli pool %d" % t)
+        # One server: Dalli builds no ring, every key goes to it.
+        def single():
+            addrs = [(LO, free_ports(1)[0])]
+            names = [b"%s:%d" % (LO.encode(), addrs[0][1])]
+            keys = random_keys(rng, 200)
+            with Daemons(tools, addrs) as dm, \
+                    tempfile.TemporaryDirectory(prefix="hr-peer-dalli-") as d:
+                write_lines(os.path.join(d, "n"), names)
+                write_lines(os.path.join(d, "k"), keys)
+                asked = indexes(run_tool([tools["ruby"], script, os.path.join(d, "n"),
+                                          os.path.join(d, "k")], "Dalli"), len(keys))
+                written = read_back(dm.mcs, keys)
+            run.compare("one server (ring)", names, [1], keys, asked)
+            run.compare("one server (writes)", names, [1], keys, written)
+        with_ports(single, "Dalli one server")
     finally:
         shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def dalli_hashed(names):
+    """What Dalli hashes for each name (for finding points only)."""
+    out = []
+    for s in names:
+        if s.startswith(b"/"):
+            out.append(s)
+            continue
+        if s.startswith(b"["):
+            host, _, port = s[1:].partition(b"]:")
+        else:
+            host, _, port = s.partition(b":")
+        out.append(host + b":%d" % (int(port, 8) if port.startswith(b"0") else
+                                    int(port or b"11211")))
+    return out
 
 
 # ---- PHP pecl memcache --------------------------------------------------------------
