@@ -48,7 +48,7 @@ import sys
 import tempfile
 import zlib
 
-from peerlib import (PROCS, PortTaken, Memcached, find_tool, free_ports, held_keys, owns_listener,
+from peerlib import (PROCS, PortTaken, Memcached, connect, find_tool, free_ports, held_keys, owns_listener,
                      port_is_free, start, stop_all, wait_listening)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -127,7 +127,9 @@ def node_memcached_name(server):
 
 def crc_chain_points(name, count, nginx):
     host, sep, port = name.rpartition(b":")
-    if not sep or (nginx and not port.isdigit()):
+    if nginx and name.startswith(b"unix:"):
+        host, port = name[5:], b""
+    elif not sep or (nginx and not port.isdigit()):
         host, port = name, b""
     state = zlib.crc32(host + b"\0" + port)
     out, prev = [], 0
@@ -628,9 +630,8 @@ def crc_ring_keys(run, rng, client, names, weights):
 def nginx_store_all(mcs, keys):
     """Every daemon holds every key (as nginx will ask for it: '%' escaped)
     with the daemon's own index as the value."""
-    import socket as so
     for si, m in enumerate(mcs):
-        with so.create_connection((m.addr, m.port), timeout=20) as s:
+        with connect(m.addr, m.port, 20) as s:
             for b in range(0, len(keys), 200):
                 chunk = keys[b:b + 200]
                 s.sendall(b"".join(b"set %s 0 0 %d noreply\r\n%d\r\n"
@@ -662,17 +663,22 @@ def nginx_ask(port, keys, nserv):
     return got
 
 
-def run_nginx_config(run, tools, title, servers, weights, keys):
-    """servers: [(addr, port)] (daemons there); nginx names them addr:port."""
-    def once():
-        srv = servers() if callable(servers) else servers
-        names = [b"%s:%d" % (a.encode(), p) for a, p in srv]
+def run_nginx_config(run, tools, title, srv, names, weights, keys):
+    """srv: [(addr, port)] daemons (port None: a unix socket), names: the
+    server lines' addresses ("host:port", "unix:/path"), the library's names.
+    PortTaken when a daemon lost its port."""
+    if True:
         with Daemons(tools, srv) as dm:
             nginx_store_all(dm.mcs, keys)
             prefix = dm.workdir
             listen = free_ports(1, avoid={p for _, p in srv})[0]
             conf = os.path.join(prefix, "nginx.conf")
             with open(conf, "w", encoding="ascii") as f:
+                # A worker that fails to reach its server must not try
+                # another (memcached_next_upstream off below), and it runs as
+                # this user so that it may open the daemons' unix sockets.
+                if os.geteuid() == 0:
+                    f.write("user root;\n")
                 f.write("daemon off;\nmaster_process on;\nworker_processes 1;\n"
                         "pid %s/nginx.pid;\nerror_log %s/error.log;\n"
                         "events { worker_connections 64; }\n"
@@ -682,13 +688,14 @@ def run_nginx_config(run, tools, title, servers, weights, keys):
                         " scgi_temp_path %s/scgi;\n"
                         " upstream pool {\n  hash $http_x_key consistent;\n"
                         % ((prefix,) * 7))
-                for (a, p), w in zip(srv, weights):
-                    f.write("  server %s:%d weight=%d max_fails=0;\n" % (a, p, w))
+                for name, w in zip(names, weights):
+                    f.write("  server %s weight=%d max_fails=0;\n" % (name.decode(), w))
                 # Connections to the daemons are kept open: one per request
                 # would leave thousands in TIME_WAIT, and some machines have
                 # only a thousand ephemeral ports.
                 f.write("  keepalive 8;\n }\n server {\n  listen %s:%d;\n  location / {\n"
                         "   set $memcached_key $http_x_key;\n   memcached_pass pool;\n"
+                        "   memcached_next_upstream off;\n"
                         "   memcached_read_timeout 20s;\n  }\n }\n}\n" % (LO, listen))
             ng = start([tools["nginx"], "-p", prefix, "-c", conf, "-e",
                         os.path.join(prefix, "error.log")], "nginx",
@@ -706,7 +713,6 @@ def run_nginx_config(run, tools, title, servers, weights, keys):
                     ng.kill()
                     ng.wait()
         run.compare(title, names, weights, keys, got)
-    with_ports(once, title)
 
 
 def wait_own_listener(proc, port, what):
@@ -736,62 +742,80 @@ def children(pid):
 
 
 def run_nginx(run, rng, tools):
-    for t in range(3):
-        n = rng.randrange(2, 7)
-        weights = [rng.randrange(1, 5) if t else 1 for _ in range(n)]
-        h = hosts_11211(1) if t == 1 else []
-        names_now = [b"%s:%d" % (LO.encode(), p) for p in free_ports(n - len(h))] + \
-            [b"%s:11211" % a.encode() for a in h]
-        # nginx asks memcached for the key with '%' escaped as "%25": keys
-        # that would grow past memcached's 250 bytes are left out.
-        keys = [k for k in crc_ring_keys(run, rng, "nginx", names_now, weights)
-                if len(k) + 2 * k.count(b"%") <= 250]
-        fixed = [(LO, int(s.rsplit(b":", 1)[1])) for s in names_now[:n - len(h)]] + \
-            [(a, 11211) for a in h]
-        # The exact-hit keys belong to these names: no fresh ports on a retry.
-        run_nginx_config(run, tools, "pool %d%s%s" % (t, ", weights" if t else "",
-                                                       ", port 11211" if h else ""),
-                         fixed, weights, keys)
+    sockdir = tempfile.mkdtemp(prefix="hr-peer-nginx-")
+    try:
+        for t in range(4):
+            def once(t=t):
+                n = rng.randrange(2, 7)
+                h = hosts_11211(1) if t == 1 else []
+                srv = [(LO, p) for p in free_ports(n - len(h))] + [(a, 11211) for a in h]
+                names = [b"%s:%d" % (a.encode(), p) for a, p in srv]
+                if t == 2:
+                    names[0] = b"localhost:%d" % srv[0][1]
+                    srv.append((os.path.join(sockdir, "mc.sock"), None))
+                    names.append(b"unix:" + srv[-1][0].encode())
+                weights = [rng.randrange(1, 5) if t else 1 for _ in srv]
+                title = ["equal weights", "weights, port 11211", "weights, localhost, unix socket",
+                         "weights"][t]
+                # nginx asks memcached for the key with '%' escaped as "%25": keys
+                # that would grow past memcached's 250 bytes are left out.
+                keys = [k for k in crc_ring_keys(run, rng, "nginx", names, weights)
+                        if len(k) + 2 * k.count(b"%") <= 250]
+                run_nginx_config(run, tools, title, srv, names, weights, keys)
+            with_ports(once, "nginx pool %d" % t)
+    finally:
+        shutil.rmtree(sockdir, ignore_errors=True)
 
 
 def run_cmf(run, rng, tools):
     script = os.path.join(CLIENTS_DIR, "cmf_peer.pl")
+    sockdir = tempfile.mkdtemp(prefix="hr-peer-cmf-")
 
-    def live(title, addrs, weights, keys, names=None):
-        def once():
-            with Daemons(tools, addrs) as dm, \
-                    tempfile.TemporaryDirectory(prefix="hr-peer-cmf-") as d:
-                specs = names or [b"%s:%d" % (a.encode(), p) for a, p in addrs]
-                write_lines(os.path.join(d, "n"),
-                            [s + b"\t%d" % w for s, w in zip(specs, weights)])
-                write_lines(os.path.join(d, "k"), keys)
-                run_tool([tools["perl"], script, os.path.join(d, "n"), os.path.join(d, "k")],
-                         "Cache::Memcached::Fast")
-                got = read_back(dm.mcs, keys)
-            run.compare(title, specs, weights, keys, got)
-        with_ports(once, title)
+    def live(title, addrs, names, weights, keys):
+        """PortTaken when a daemon lost its port."""
+        with Daemons(tools, addrs) as dm, \
+                tempfile.TemporaryDirectory(prefix="hr-peer-cmf-") as d:
+            write_lines(os.path.join(d, "n"), [s + b"\t%d" % w for s, w in zip(names, weights)])
+            write_lines(os.path.join(d, "k"), keys)
+            run_tool([tools["perl"], script, os.path.join(d, "n"), os.path.join(d, "k")],
+                     "Cache::Memcached::Fast")
+            got = read_back(dm.mcs, keys)
+        run.compare(title, names, weights, keys, got)
 
-    for t in range(3):
-        n = rng.randrange(2, 7)
-        weights = [rng.randrange(1, 5) if t else 1 for _ in range(n)]
-        h = hosts_11211(1) if t == 1 else []
-        addrs = [(LO, p) for p in free_ports(n - len(h))] + [(a, 11211) for a in h]
-        names = [b"%s:%d" % (a.encode(), p) for a, p in addrs]
-        keys = crc_ring_keys(run, rng, "cache-memcached-fast", names, weights)
-        live("pool %d%s%s" % (t, ", weights" if t else "", ", port 11211" if h else ""),
-             addrs, weights, keys)
-    # A shared point: two 127.0.0.1 ports whose chains meet; the earlier
-    # server in the list owns it.
-    pair = shared_crc_pair(rng)
-    if pair is None:
-        raise RuntimeError("no pair of free ports with a shared point was found")
-    (pa, pb), point = pair
-    keys = [crc_forge(rng, point)] + random_keys(rng, 50)
-    for order in ((pa, pb), (pb, pa)):
-        live("shared point 127.0.0.1:%d,127.0.0.1:%d" % order, [(LO, p) for p in order],
-             [1, 1], keys)
-        run.shared += 1
-        run.exact += 1
+    try:
+        for t in range(4):
+            def once(t=t):
+                n = rng.randrange(2, 7)
+                h = hosts_11211(1) if t == 1 else []
+                addrs = [(LO, p) for p in free_ports(n - len(h))] + [(a, 11211) for a in h]
+                names = [b"%s:%d" % (a.encode(), p) for a, p in addrs]
+                if t == 2:
+                    names[0] = b"localhost:%d" % addrs[0][1]
+                    addrs.append((os.path.join(sockdir, "mc.sock"), None))
+                    names.append(addrs[-1][0].encode())
+                weights = [rng.randrange(1, 5) if t else 1 for _ in addrs]
+                title = ["equal weights", "weights, port 11211", "weights, localhost, unix socket",
+                         "weights"][t]
+                keys = crc_ring_keys(run, rng, "cache-memcached-fast", names, weights)
+                live(title, addrs, names, weights, keys)
+            with_ports(once, "Cache::Memcached::Fast pool %d" % t)
+    finally:
+        shutil.rmtree(sockdir, ignore_errors=True)
+
+    # A shared point: two 127.0.0.1 ports whose chains meet; the server
+    # earlier in the list owns it.
+    def shared():
+        pair = shared_crc_pair(rng)
+        if pair is None:
+            raise RuntimeError("no pair of free ports with a shared point was found")
+        (pa, pb), point = pair
+        keys = [crc_forge(rng, point)] + random_keys(rng, 50)
+        for order in ((pa, pb), (pb, pa)):
+            live("shared point 127.0.0.1:%d,127.0.0.1:%d" % order, [(LO, p) for p in order],
+                 [b"127.0.0.1:%d" % p for p in order], [1, 1], keys)
+            run.shared += 1
+            run.exact += 1
+    with_ports(shared, "Cache::Memcached::Fast shared point")
 
 
 def shared_crc_pair(rng):
@@ -922,63 +946,76 @@ def dalli_hashed(names):
 
 # ---- PHP pecl memcache --------------------------------------------------------------
 
+def pecl_name(host, port, rng):
+    """The library's name: "host:port" as the client hashes it (a unix
+    socket "unix:///path" has port 0); a server on 11211 sometimes without
+    its port, which the dialect fills in as the client's default."""
+    if port == 11211 and rng.random() < 0.5:
+        return host
+    return b"%s:%d" % (host, port)
+
+
 def run_pecl(run, rng, tools):
     script = os.path.join(CLIENTS_DIR, "pecl_memcache_peer.php")
     php = [tools["php"], "-d", "memcache.hash_strategy=consistent",
-           "-d", "memcache.hash_function=crc32", script]
+           "-d", "memcache.hash_function=crc32",
+           # A server that fails must fail the test, not take another's keys.
+           "-d", "memcache.allow_failover=0", script]
 
-    def nodes_file(d, servers, weights):
-        write_lines(os.path.join(d, "n"), [h + b"\t%d\t%d" % (p, w)
-                                           for (h, p), w in zip(servers, weights)])
-
-    def ask(title, servers, weights, keys):
+    def client_run(mode, servers, weights, keys):
         with tempfile.TemporaryDirectory(prefix="hr-peer-pecl-") as d:
-            nodes_file(d, servers, weights)
+            write_lines(os.path.join(d, "n"), [h + b"\t%d\t%d" % (p, w)
+                                               for (h, p), w in zip(servers, weights)])
             write_lines(os.path.join(d, "k"), keys)
-            out = run_tool(php + ["ask", os.path.join(d, "n"), os.path.join(d, "k")],
-                           "PHP Memcache")
-        run.compare(title, [b"%s:%d" % s for s in servers], weights, keys,
-                    indexes(out, len(keys)))
+            return run_tool(php + [mode, os.path.join(d, "n"), os.path.join(d, "k")],
+                            "PHP Memcache")
 
     # Keys with spaces too: the client turns bytes <= 0x20 into '_'.
     spaced = PRINTABLE + b"  "
-    for t in range(6):
-        n = rng.randrange(2, 13)
-        servers = []
-        for p in random_ports(rng, n):
-            form = rng.random()
-            if form < 0.2:
-                servers.append((b"localhost", p))
-            elif form < 0.4:
-                servers.append((b"127.0.%d.%d" % (rng.randrange(256), rng.randrange(1, 255)),
-                                11211))
-            else:
-                servers.append((b"127.0.0.1", p))
-        servers = list(dict.fromkeys(servers))
-        weights = [rng.randrange(1, 6) if t % 2 else 1 for _ in servers]
-        # One key per bucket (the low 10 bits of the key's CRC), then random.
-        keys = [crc_forge(rng, (rng.getrandbits(22) << 10) | b) for b in range(1024)]
-        keys += random_keys(rng, run.args.keys, spaced)
-        ask("random pool %d%s, every bucket" % (t, ", weights" if t % 2 else ""), servers,
-            weights, keys)
+    sockdir = tempfile.mkdtemp(prefix="hr-peer-pecl-")
+    try:
+        for t in range(6):
+            n = rng.randrange(2, 13)
+            servers = []
+            for p in random_ports(rng, n):
+                form = rng.random()
+                if form < 0.2:
+                    servers.append((b"localhost", p))
+                elif form < 0.4:
+                    servers.append((b"127.0.%d.%d" % (rng.randrange(256), rng.randrange(1, 255)),
+                                    11211))
+                else:
+                    servers.append((b"127.0.0.1", p))
+            if t == 2:  # the socket need not exist: findServer connects to nothing
+                servers.append((b"unix://" + os.path.join(sockdir, "mc.sock").encode(), 0))
+            servers = list(dict.fromkeys(servers))
+            weights = [rng.randrange(1, 6) if t % 2 else 1 for _ in servers]
+            # One key per bucket (the low 10 bits of the key's CRC), then random.
+            keys = [crc_forge(rng, (rng.getrandbits(22) << 10) | b) for b in range(1024)]
+            keys += random_keys(rng, run.args.keys, spaced)
+            got = indexes(client_run("ask", servers, weights, keys), len(keys))
+            run.compare("pool %d%s%s, every bucket" % (t, ", weights" if t % 2 else "",
+                                                      ", unix socket" if t == 2 else ""),
+                        [pecl_name(h, p, rng) for h, p in servers], weights, keys, got)
 
-    def live(title):
         def once():
             h = hosts_11211(1)
             addrs = [(LO, p) for p in free_ports(3)] + [(a, 11211) for a in h]
+            addrs.append((os.path.join(sockdir, "live.sock"), None))
             weights = [rng.randrange(1, 5) for _ in addrs]
-            servers = [(a.encode(), p) for a, p in addrs]
-            keys = random_keys(rng, run.args.keys)
-            with Daemons(tools, addrs) as dm, \
-                    tempfile.TemporaryDirectory(prefix="hr-peer-pecl-") as d:
-                nodes_file(d, servers, weights)
-                write_lines(os.path.join(d, "k"), keys)
-                run_tool(php + ["write", os.path.join(d, "n"), os.path.join(d, "k")],
-                         "PHP Memcache")
-                got = read_back(dm.mcs, keys)
-            run.compare(title, [b"%s:%d" % s for s in servers], weights, keys, got)
-        with_ports(once, title)
-    live("live writes, weights")
+            servers = [(a.encode(), p) if p else (b"unix://" + a.encode(), 0) for a, p in addrs]
+            # Keys the client stores under the same name ("a b", "a_b") once.
+            keys = list({pecl_key(k): k for k in random_keys(rng, run.args.keys,
+                                                            spaced)}.values())
+            with Daemons(tools, addrs) as dm:
+                client_run("write", servers, weights, keys)
+                # The client stored each key with bytes <= 0x20 as '_'.
+                got = read_back(dm.mcs, [pecl_key(k) for k in keys])
+            run.compare("live writes, weights, port 11211, unix socket",
+                        [pecl_name(h, p, rng) for h, p in servers], weights, keys, got)
+        with_ports(once, "PHP Memcache live writes")
+    finally:
+        shutil.rmtree(sockdir, ignore_errors=True)
 
 
 # ---- main -----------------------------------------------------------------------------

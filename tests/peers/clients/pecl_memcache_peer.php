@@ -20,7 +20,7 @@ foreach (file($argv[2], FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) as $line)
         fwrite(STDERR, "addServer $host $port failed\n");
         exit(1);
     }
-    $index[$port == 0 ? $host : "$host:$port"] = $i++;
+    $index["$host:$port"] = $i++;
 }
 $keys = explode("\n", rtrim(file_get_contents($argv[3]), "\n"));
 if ($mode === 'ask') {
