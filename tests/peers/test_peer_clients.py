@@ -454,7 +454,7 @@ def run_spymemcached(run, rng, tools):
     for title, specs, weights in spy_pools(rng, weighted):
         jobs.append((title, specs, weights, random_keys(rng, run.args.keys)))
     hits = read_hits()
-    p3 = [b"127.0.0.1:24401", b"127.0.0.1:24402", b"127.0.0.1:24403"]
+    p3 = P3
     jobs.append(("exact hits, 3 servers", p3, [1, 1, 1], hits))
     extra = [b"127.0.0.1:%d" % p for p in random_ports(rng, 4) if p not in (24401, 24402, 24403)]
     pool = p3 + extra
@@ -463,7 +463,8 @@ def run_spymemcached(run, rng, tools):
     # keys still sit exactly on points of the first three.
     jobs.append(("exact hits, %d servers" % len(pool), pool, [1] * len(pool), hits))
     for fam, point, a, b, hit in read_pairs(run.args.pairs_pp, {"pp"}):
-        keys = [hit] + random_keys(rng, 50)
+        verify_pair(a, b, point, hit)
+        keys = shared_keys(rng, a, b, point, hit)
         for order in ((a, b), (b, a)):
             jobs.append(("shared point %s,%s" % (order[0].decode(), order[1].decode()),
                          list(order), [1, 1], keys))
@@ -492,9 +493,51 @@ def run_spymemcached(run, rng, tools):
         run.compare(title, names, weights, keys, got)
 
 
+P3 = [b"127.0.0.1:24401", b"127.0.0.1:24402", b"127.0.0.1:24403"]
+
+
 def read_hits():
+    """The committed exact-hit keys, re-checked: each on a point of P3."""
     with open(os.path.join(HERE, "exact_hits_p3.txt"), "rb") as f:
-        return [k for k in f.read().split(b"\n") if k]
+        keys = [k for k in f.read().split(b"\n") if k]
+    pts = {p for s in P3 for p in md5_points(s, 40)}
+    off = [k for k in keys if md5w(k, 0) not in pts]
+    if off or not keys:
+        raise RuntimeError("exact_hits_p3.txt: %d keys are not on a point" % len(off))
+    return keys
+
+
+def shared_keys(rng, ha, hb, point, hit):
+    """Keys for a shared-point ring: the one on the point, 20 in the arc
+    that ends at it (the tie decides them in a '>' ring), 5 in the next arc
+    and 25 anywhere."""
+    pts = sorted(set(md5_points(ha, 40) + md5_points(hb, 40)))
+    i = pts.index(point)
+    prev, nxt = pts[i - 1], pts[(i + 1) % len(pts)]
+
+    def inside(lo, hi, x):  # (lo, hi] on the circle
+        return lo < x <= hi if lo < hi else (x > lo or x <= hi)
+
+    before, after, c = [], [], 0
+    tag = rng.getrandbits(32)
+    while len(before) < 20 or len(after) < 5:
+        k = b"arc-%d-%d" % (tag, c)
+        c += 1
+        x = md5w(k, 0)
+        if inside(prev, point, x) and len(before) < 20:
+            before.append(k)
+        elif inside(point, nxt, x) and len(after) < 5:
+            after.append(k)
+    return [hit] + before + after + random_keys(rng, 25)
+
+
+def verify_pair(ha, hb, point, hit):
+    """A committed shared-point input, re-checked: both hashed names (40
+    digests, 4 points each) have the point, and the key sits on it."""
+    if point not in md5_points(ha, 40) or point not in md5_points(hb, 40) \
+            or md5w(hit, 0) != point:
+        raise RuntimeError("input pair %r %r does not share point %d with key %r"
+                           % (ha, hb, point, hit))
 
 
 # ---- uhashring -------------------------------------------------------------------
@@ -521,7 +564,7 @@ def run_uhashring(run, rng, tools):
         jobs.append(("random pool %d%s" % (t, ", weights" if t % 2 else ""), names, weights,
                      random_keys(rng, run.args.keys)))
     hits = read_hits()
-    p3 = [b"127.0.0.1:24401", b"127.0.0.1:24402", b"127.0.0.1:24403"]
+    p3 = P3
     jobs.append(("exact hits, 3 servers", p3, [1, 1, 1], hits))
     pool = p3 + [b"127.0.0.1:%d" % p for p in random_ports(rng, 3)]
     rng.shuffle(pool)
@@ -529,7 +572,8 @@ def run_uhashring(run, rng, tools):
     run.exact += 2 * len(hits)
     pairs = read_pairs(run.args.pairs, {"x4"}) + read_pairs(run.args.pairs_pp, {"pp"})
     for fam, point, a, b, hit in pairs:
-        keys = [hit] + random_keys(rng, 50)
+        verify_pair(a, b, point, hit)
+        keys = shared_keys(rng, a, b, point, hit)
         for order in ((a, b), (b, a)):
             jobs.append(("shared point %s,%s" % (order[0].decode(), order[1].decode()),
                          list(order), [1, 1], keys))
@@ -571,7 +615,7 @@ def run_node_memcached(run, rng, tools):
         ask("random pool %d%s" % (t, ", weights" if t % 2 else ""), servers, weights,
             random_keys(rng, run.args.keys))
     hits = read_hits()
-    p3 = [b"127.0.0.1:24401", b"127.0.0.1:24402", b"127.0.0.1:24403"]
+    p3 = P3
     ask("exact hits, 3 servers", p3, [1, 1, 1], hits)
     pool = p3 + [b"127.0.0.%d:11211" % i for i in rng.sample(range(2, 250), 3)]
     rng.shuffle(pool)
@@ -579,9 +623,10 @@ def run_node_memcached(run, rng, tools):
     run.exact += 2 * len(hits)
     pairs = read_pairs(run.args.pairs, {"x4", "t"}) + read_pairs(run.args.pairs_pp, {"pp"})
     for fam, point, a, b, hit in pairs:
+        verify_pair(a, b, point, hit)
+        keys = shared_keys(rng, a, b, point, hit)
         if fam == "t":
             a += b":11211"  # hashed without its port: "127.0.a.b"
-        keys = [hit] + random_keys(rng, 50)
         for order in ((a, b), (b, a)):
             ask("shared point %s,%s" % (order[0].decode(), order[1].decode()), list(order),
                 [1, 1], keys)
