@@ -452,7 +452,7 @@ def run_spymemcached(run, rng, tools):
     weighted = run.args.client == "spymemcached-weighted"
     jobs = []  # (title, specs, weights, keys)
     for title, specs, weights in spy_pools(rng, weighted):
-        jobs.append((title, specs, weights, random_keys(rng, run.args.keys)))
+        jobs.append((title, specs, weights, random_keys(rng, run.args.ask_keys)))
     hits = read_hits()
     p3 = P3
     jobs.append(("exact hits, 3 servers", p3, [1, 1, 1], hits))
@@ -562,7 +562,7 @@ def run_uhashring(run, rng, tools):
         if not any(weights):
             weights[0] = 1
         jobs.append(("random pool %d%s" % (t, ", weights" if t % 2 else ""), names, weights,
-                     random_keys(rng, run.args.keys)))
+                     random_keys(rng, run.args.ask_keys)))
     hits = read_hits()
     p3 = P3
     jobs.append(("exact hits, 3 servers", p3, [1, 1, 1], hits))
@@ -613,7 +613,7 @@ def run_node_memcached(run, rng, tools):
         servers = list(dict.fromkeys(servers))
         weights = [rng.choice((0, 1, 1, 2, 3, 7)) if t % 2 else 1 for _ in servers]
         ask("random pool %d%s" % (t, ", weights" if t % 2 else ""), servers, weights,
-            random_keys(rng, run.args.keys))
+            random_keys(rng, run.args.ask_keys))
     hits = read_hits()
     p3 = P3
     ask("exact hits, 3 servers", p3, [1, 1, 1], hits)
@@ -1037,7 +1037,7 @@ def run_pecl(run, rng, tools):
             weights = [rng.randrange(1, 6) if t % 2 else 1 for _ in servers]
             # One key per bucket (the low 10 bits of the key's CRC), then random.
             keys = [crc_forge(rng, (rng.getrandbits(22) << 10) | b) for b in range(1024)]
-            keys += random_keys(rng, run.args.keys, spaced)
+            keys += random_keys(rng, run.args.ask_keys, spaced)
             got = indexes(client_run("ask", servers, weights, keys), len(keys))
             run.compare("pool %d%s%s, every bucket" % (t, ", weights" if t % 2 else "",
                                                       ", unix socket" if t == 2 else ""),
@@ -1140,7 +1140,10 @@ def main():
     ap.add_argument("--pairs-pp", default=os.path.join(HERE, "shared_points_pp.tsv"))
     ap.add_argument("--modules", help="node_modules holding npm memcached")
     ap.add_argument("--keys", type=int, default=int(os.environ.get("HR_PEER_CLIENT_KEYS", 2000)),
-                    help="random keys per configuration")
+                    help="random keys per pool a client writes")
+    ap.add_argument("--ask-keys", type=int,
+                    default=int(os.environ.get("HR_PEER_CLIENT_ASK_KEYS", 10000)),
+                    help="random keys per pool a client is asked about")
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args()
     args.dialect = args.dialect or DIALECT.get(args.client, args.client)
