@@ -48,8 +48,8 @@ import sys
 import tempfile
 import zlib
 
-from peerlib import (PROCS, PortTaken, Memcached, connect, find_tool, free_ports, held_keys, owns_listener,
-                     port_is_free, start, stop_all, wait_listening)
+from peerlib import (PROCS, PortTaken, Memcached, connect, find_tool, free_ports, held_keys,
+                     owns_listener, port_is_free, start, stop_all, wait_listening)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS_DIR = os.path.join(HERE, "clients")
@@ -1005,7 +1005,9 @@ def run_pecl(run, rng, tools):
     php = [tools["php"], "-d", "memcache.hash_strategy=consistent",
            "-d", "memcache.hash_function=crc32",
            # A server that fails must fail the test, not take another's keys.
-           "-d", "memcache.allow_failover=0", script]
+           "-d", "memcache.allow_failover=0",
+           # Warnings to standard error: standard output carries the answers.
+           "-d", "display_errors=stderr", script]
 
     def client_run(mode, servers, weights, keys):
         with tempfile.TemporaryDirectory(prefix="hr-peer-pecl-") as d:
@@ -1100,7 +1102,8 @@ def find_tools(args):
         need = {"python-uhashring": python_with("uhashring")}
         missing = "Debian package python3-uhashring"
     elif c == "node-memcached":
-        need = {"node": find_tool("node") or find_tool("nodejs"), "memcached": find_tool("memcached")}
+        need = {"node": find_tool("node") or find_tool("nodejs"),
+                "memcached": find_tool("memcached")}
         if not os.path.isdir(os.path.join(args.modules or "", "memcached")):
             need["npm memcached"] = None
         missing = "node, memcached and npm memcached@2 (fixture peers_npm_install_memcached)"

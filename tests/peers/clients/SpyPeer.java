@@ -4,10 +4,11 @@
  *
  * One run answers several pools (the JVM's start is the slow part): pairs
  * of NODES (lines "host:port<TAB>weight" in the order the client is given
- * them, as AddrUtil reads a server list) and KEYS (one key per line).  The locator comes from the client's
- * KetamaConnectionFactory (its default, or with a weights map), exactly as a
- * MemcachedClient builds it; the nodes are stand-ins that only answer
- * getSocketAddress, so no connection is made.  Output per pair: "#ADDR i
+ * them, as AddrUtil reads a server list) and KEYS (one key per line).
+ * The locator comes from the client's KetamaConnectionFactory (its
+ * default, or with a weights map), exactly as a MemcachedClient builds it;
+ * the nodes are stand-ins that only answer getSocketAddress, so no
+ * connection is made.  Output per pair: "#ADDR i
  * text" for every node (Java's printed address), the owner's index per key,
  * then a line "--". */
 import java.io.BufferedReader;

@@ -10,6 +10,10 @@
 # the key through the client (set, raw, value = the key's index); the
 # caller reads the daemons back.  Output: the ring's owner index per key.
 require 'dalli'
+require 'logger'
+
+# Dalli logs to standard output by default: keep that for the answers.
+Dalli.logger = Logger.new($stderr)
 
 servers = File.readlines(ARGV[0], chomp: true).reject(&:empty?)
 keys = File.read(ARGV[1], mode: 'rb').split("\n", -1)
