@@ -185,6 +185,7 @@ def model(client, names, weights, keys):
                      for p in dalli_points(s, int((n * 160 * w) / float(total) // 1)))
         return [dalli_lookup(pts, zlib.crc32(k)) for k in keys]
     if client == "pecl-memcache":
+        names = [s if b":" in s else s + b":11211" for s in names]
         ring = ring_from([[zlib.crc32(s + b"-%d" % i) for i in range(160 * w)]
                           for s, w in zip(names, weights)], True, False)
         buckets = [lookup(ring, b * (0xFFFFFFFF // 1024)) for b in range(1024)]
