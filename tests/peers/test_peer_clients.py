@@ -352,6 +352,26 @@ def hosts_11211(count):
     return out[:count]
 
 
+def localhost_is_v4_only():
+    """True when "localhost" resolves to 127.0.0.1 alone (from /etc/hosts):
+    then a daemon on 127.0.0.1 serves a client told "localhost".  Where it
+    also resolves to ::1, nginx would make a second server of it that no
+    daemon serves, so the live tests name 127.0.0.1 instead."""
+    try:
+        addrs = {ai[4][0] for ai in socket.getaddrinfo("localhost", None,
+                                                       type=socket.SOCK_STREAM)}
+    except OSError:
+        return False
+    return addrs == {"127.0.0.1"}
+
+
+def live_localhost(port):
+    if localhost_is_v4_only():
+        return b"localhost:%d" % port
+    print("note: localhost does not resolve to 127.0.0.1 alone; 127.0.0.1 used")
+    return b"127.0.0.1:%d" % port
+
+
 def random_ports(rng, count):
     """Distinct port numbers for pools no daemon serves (nothing connects)."""
     return rng.sample(range(1024, 65536), count)
@@ -442,10 +462,13 @@ def spy_pools(rng, weighted):
 
 def spy_name(spec):
     """What spymemcached hashes: ip:port for an IP literal, host/ip:port for a
-    host name (only localhost is used here, which resolves locally)."""
+    host name (only localhost is used here, which resolves locally; the
+    harness checks that Java printed the same)."""
     host, _, port = spec.rpartition(b":")
     if host == b"localhost":
-        return b"localhost/127.0.0.1:" + port
+        # Java prefers an IPv4 address: the first the resolver gives.
+        ip = socket.getaddrinfo("localhost", None, socket.AF_INET)[0][4][0]
+        return b"localhost/%s:%s" % (ip.encode(), port)
     return spec
 
 
@@ -797,7 +820,7 @@ def run_nginx(run, rng, tools):
                 srv = [(LO, p) for p in free_ports(n - len(h))] + [(a, 11211) for a in h]
                 names = [b"%s:%d" % (a.encode(), p) for a, p in srv]
                 if t == 2:
-                    names[0] = b"localhost:%d" % srv[0][1]
+                    names[0] = live_localhost(srv[0][1])
                     srv.append((os.path.join(sockdir, "mc.sock"), None))
                     names.append(b"unix:" + srv[-1][0].encode())
                 weights = [rng.randrange(1, 5) if t else 1 for _ in srv]
@@ -836,7 +859,7 @@ def run_cmf(run, rng, tools):
                 addrs = [(LO, p) for p in free_ports(n - len(h))] + [(a, 11211) for a in h]
                 names = [b"%s:%d" % (a.encode(), p) for a, p in addrs]
                 if t == 2:
-                    names[0] = b"localhost:%d" % addrs[0][1]
+                    names[0] = live_localhost(addrs[0][1])
                     addrs.append((os.path.join(sockdir, "mc.sock"), None))
                     names.append(addrs[-1][0].encode())
                 weights = [rng.randrange(1, 5) if t else 1 for _ in addrs]
@@ -919,7 +942,7 @@ def dalli_pool(rng, t, sockdir):
         elif p == 11211:
             name = a.encode()  # Dalli fills in the port
         elif t == 3 and i == 0:
-            name = b"localhost:%d" % p
+            name = live_localhost(p)
         elif t == 3 and i == 1:
             name = b"%s:0%o" % (a.encode(), p)  # Integer() reads a leading 0 as octal
         else:
