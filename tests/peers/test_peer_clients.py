@@ -677,11 +677,11 @@ def run_node_memcached(run, rng, tools):
             run.compare(title, servers, weights, keys, got)
         with_ports(once, title)
 
-    h = hosts_11211(2)
-    live("live writes, weights, port 11211",
-         lambda: ([b"127.0.0.1:%d" % p for p in free_ports(3)] + [b"%s:11211" % a.encode()
-                                                                   for a in h],
-                  [rng.randrange(1, 6) for _ in range(3 + len(h))]))
+    def pick():  # again on a retry: fresh ports, and 11211 where it is free now
+        servers = [b"127.0.0.1:%d" % p for p in free_ports(3)] + \
+            [b"%s:11211" % a.encode() for a in hosts_11211(2)]
+        return servers, [rng.randrange(1, 6) for _ in servers]
+    live("live writes, weights, port 11211", pick)
 
 
 # ---- nginx and Cache::Memcached::Fast (dialect nginx) --------------------------------
