@@ -48,6 +48,7 @@ import sys
 import tempfile
 import zlib
 
+sys.dont_write_bytecode = True  # importing peerlib writes no __pycache__ into the sources
 from peerlib import (PROCS, PortTaken, Memcached, connect, find_tool, free_ports, held_keys,
                      owns_listener, port_is_free, start, stop_all, wait_listening)
 

@@ -25,8 +25,9 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # importing peerlib writes no __pycache__ into the sources
 from peerlib import (PROCS, PortTaken, Memcached, find_tool, free_port, free_ports, held_keys,
-                     owns_listener, port_is_free, recv_until, start, stop_all, wait_listening)
+                     owns_listener, port_is_free, start, stop_all, wait_listening)
 
 
 def set_through(addr, port, keys):
