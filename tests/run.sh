@@ -18,7 +18,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # Everything the build and the tests use, from Debian's archive.
 PACKAGES="build-essential cmake pkg-config libssl-dev zlib1g-dev libcmocka-dev valgrind
   memcached nutcracker libmemcached-dev python3 python3-memcache
-  abigail-tools clang libclang-rt-14-dev file dpkg-dev procps lintian"
+  abigail-tools clang libclang-rt-14-dev file dpkg-dev procps lintian
+  default-jdk-headless libspymemcached-java python3-uhashring nginx
+  libcache-memcached-fast-perl ruby-dalli php-cli php8.2-memcache"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -44,7 +46,7 @@ deps() {
     fi
     # The packaged daemons are not needed: the tests start their own on
     # free loopback ports.  Stop any the install started.
-    for svc in memcached nutcracker; do
+    for svc in memcached nutcracker nginx; do
         if [ -x /etc/init.d/$svc ]; then as_root /etc/init.d/$svc stop >/dev/null 2>&1 || true; fi
     done
 }
