@@ -9,18 +9,11 @@
  */
 #include "build.h"
 
-#include "digest.h"
 #include "hash_ring.h"
 #include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int hr_build_points(const hr_dialect *d, const hr_name *nm, uint32_t from, uint32_t to,
-                    uint32_t *out)
-{
-    return hr_digest_points(nm->hkey, nm->hlen, from, to, d->per_digest, out);
-}
 
 /* Fills c->nodes from members and returns the total point count. */
 static uint64_t hr_plan_nodes(hr_continuum *c, const hr_member *m, size_t n)
@@ -306,7 +299,7 @@ static int hr_fill(hr_continuum *c)
     int rc = (next && end && buckets) ? hr_owner_map_init(&om, c) : HASH_RING_ENOMEM;
     for (size_t i = 0; rc == HASH_RING_OK && i < c->nnodes; i++) {
         const hr_name *nm = c->nodes[i].name;
-        rc = hr_build_points(d, nm, 0, c->nodes[i].hashes, ent + k);
+        rc = hr_dialect_points(d, nm->hkey, nm->hlen, 0, c->nodes[i].hashes, ent + k);
         k += (size_t)c->nodes[i].hashes * d->per_digest;
     }
     if (rc == HASH_RING_OK) {
@@ -338,6 +331,8 @@ static int hr_fill(hr_continuum *c)
         buckets[ni] = (uint32_t)n;
         ix->buckets = buckets;
         buckets = NULL;
+        if (rc == HASH_RING_OK && d->pred_owner)
+            hr_continuum_pred_owners(c);
         if (rc == HASH_RING_OK)
             hr_shares(c);
     }
@@ -435,7 +430,9 @@ static int hr_build_from(hr_continuum *c, const hr_continuum *old, const hr_memb
          * removals shrink a ring of nodes with few points below a power of
          * two). */
         unsigned shift = hr_index_shift_for((size_t)points, c->nnodes);
-        if ((p.nins + p.ndel) * 4 < points && old->nnodes <= ((size_t)1 << (32 - shift))) {
+        /* predecessor owners (Dalli) are rewritten by a full build only */
+        if ((p.nins + p.ndel) * 4 < points && old->nnodes <= ((size_t)1 << (32 - shift)) &&
+            !c->dialect->pred_owner) {
             merged = 1;
             rc = hr_merge(c, old, &p, &merged);
         }

@@ -24,11 +24,6 @@ typedef struct hr_member {
 int hr_build(const hr_continuum *old, const hr_dialect *d, hr_names *names,
              const hr_member *members, size_t n, hr_continuum **out);
 
-/* Node nm's points of digests [from, to), in digest order ((to - from) *
- * per_digest of them): the one place a dialect's points are generated. */
-int hr_build_points(const hr_dialect *d, const hr_name *nm, uint32_t from, uint32_t to,
-                    uint32_t *out);
-
 /* ---- Between build.c and merge.c ---- */
 
 /* How the new membership relates to the old continuum. */

@@ -115,6 +115,8 @@ size_t hr_continuum_tied_from(const hr_continuum *c, size_t i)
 
 uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i)
 {
+    if (c->dialect->pred_owner) /* entry i + 1 holds point i's owner */
+        return hr_continuum_owner(c, i + 1 < c->npoints ? i + 1 : 0);
     if (c->dialect->report_winner && c->ntied > 0) {
         /* back over the run's losers to its first entry */
         size_t k = hr_continuum_tied_from(c, i);

@@ -74,6 +74,12 @@ static inline uint32_t hr_continuum_owner(const hr_continuum *c, size_t i)
     return hr_entry_owner(&c->index, c->ent[i]);
 }
 
+/* Dialects with pred_owner (Dalli): gives every entry the owner of the
+ * entry before it (the first the last's), so that the first point > a
+ * position answers with the last point <= it.  After sorting, before
+ * shares (src/points.c). */
+void hr_continuum_pred_owners(hr_continuum *c);
+
 /* The first k with tied[k] >= i. */
 size_t hr_continuum_tied_from(const hr_continuum *c, size_t i);
 

@@ -24,7 +24,7 @@
 #include "hash_ring.h"
 #include "testutil.h"
 
-#define NDIALECTS 7
+#define NDIALECTS 14 /* every dialect: HASH_RING_DIALECT_PYTHON .. PECL_MEMCACHE */
 #define POOL 96
 #define MAXKEYS 64
 
