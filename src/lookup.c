@@ -47,36 +47,40 @@ static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
         if (seen == NULL)
             return HASH_RING_ENOMEM;
     }
-    size_t start = hr_continuum_first_point(c, pos), n = c->npoints;
+    size_t start = hr_continuum_first_point(c, pos), n = c->npoints, i = start;
     size_t ntied = c->dialect->report_winner ? c->ntied : 0;
     size_t t = ntied ? hr_continuum_tied_from(c, start) : 0;
-    for (size_t s = 0; s < n && found < max; s++) {
-        size_t i = start + s < n ? start + s : start + s - n;
-        if (i == 0)
-            t = 0;
+    while (found < max) {
         if (t < ntied && c->tied[t] == i) {
             t++;
-            continue;
-        }
-        uint32_t o = hr_continuum_owner(c, i);
-        int dup = 0;
-        if (seen != NULL) {
-            dup = seen[o >> 3] & (1u << (o & 7));
-            seen[o >> 3] |= (unsigned char)(1u << (o & 7));
         } else {
-            for (size_t k = 0; k < found && !dup; k++)
-                dup = small[k] == o;
-            if (!dup)
-                small[found] = o;
+            uint32_t o = hr_continuum_owner(c, i);
+            int dup = 0;
+            if (seen != NULL) {
+                dup = seen[o >> 3] & (1u << (o & 7));
+                seen[o >> 3] |= (unsigned char)(1u << (o & 7));
+            } else {
+                for (size_t k = 0; k < found && !dup; k++)
+                    dup = small[k] == o;
+                if (!dup)
+                    small[found] = o;
+            }
+            if (!dup) {
+                nodes[found] = c->lookup_names[o];
+                if (lens != NULL)
+                    lens[found] = c->nodes[o].len;
+                found++;
+            }
         }
-        if (dup)
-            continue;
-        nodes[found] = c->lookup_names[o];
-        if (lens != NULL)
-            lens[found] = c->nodes[o].len;
-        found++;
+        if (++i == n) {
+            i = 0;
+            t = 0;
+        }
+        if (i == start)
+            break;
     }
-    free(seen);
+    if (seen != NULL)
+        free(seen);
     *count = found;
     return HASH_RING_OK;
 }
