@@ -117,8 +117,23 @@ size_t hr_index_bytes(const hr_index *ix)
 
 uint32_t hr_index_point(const hr_index *ix, const uint32_t *ent, size_t i)
 {
-    /* the last bucket k with buckets[k] <= i holds entry i */
-    size_t lo = 0, hi = hr_nbuckets(ix);
+    /* the last bucket k with buckets[k] <= i holds entry i.  Points are
+     * spread evenly, so i's share of the entries names a bucket a few
+     * steps away (about the square root of the buckets' fill); walk from
+     * there, or halve when the walk is long (crowded rings) */
+    size_t nb = hr_nbuckets(ix), n = ix->buckets[nb];
+    size_t lo = 0, hi = nb;
+    if (i < n) {
+        size_t g = (size_t)(((uint64_t)i * nb) / n);
+        for (int step = 0; step < 16; step++) {
+            if (ix->buckets[g] > i)
+                g--;
+            else if (ix->buckets[g + 1] <= i)
+                g++;
+            else
+                return (uint32_t)((uint64_t)g << ix->shift) | (ent[i] & hr_low_mask(ix));
+        }
+    }
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (ix->buckets[mid] <= i)
