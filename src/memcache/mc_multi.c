@@ -122,14 +122,10 @@ static size_t mc_multi_find(mc_multi *m, const void *k, size_t n, size_t insert_
 static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
 {
     mc_multi *m = mc->multi;
-    if (hr_mc_reply_is_error(rep)) {
-        /* The other pipelined "gets" commands of this server may still be
-         * answered: the connection must not carry those replies into the
-         * next command. */
-        if (s->ends_left > 1)
-            s->close_after = 1;
+    /* The connection is then closed, so the replies to this server's other
+     * pipelined "gets" commands are never read as the next command's. */
+    if (hr_mc_reply_is_error(rep))
         return hr_mc_server_error(mc, s, rep);
-    }
     if (rep->kind == HR_MC_END) {
         if (s->ends_left == 0)
             return HASH_RING_EPROTO;

@@ -26,6 +26,12 @@
  *   statsflood  STAT lines without end, as fast as the client reads them
  *   bigclose  a VALUE header announcing 2,000,000 bytes (above the client's
  *             default maximum, within memcached's), 1,000 of them, closes
+ *   stale     on the first connection: SERVER_ERROR to the first request,
+ *             then to the second the reply an old request would have had
+ *             (get/gets: END, set: STORED, delete: DELETED, touch: TOUCHED,
+ *             incr/decr: 5); on every other connection the fresh answer
+ *             (get/gets: VALUE "fresh", set: NOT_STORED, delete and touch:
+ *             NOT_FOUND, incr/decr: 42)
  * Exits when stdin reaches EOF or on SIGTERM/SIGKILL. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -130,6 +136,33 @@ static int read_request(int fd, char *verb, char *key)
 }
 
 static int nrequests; /* requests answered in "late" mode, all connections */
+static int nconns;    /* connections accepted so far ("stale") */
+
+/* "stale": the answer to VERB KEY, as an old request's or as its own. */
+static void stale_or_fresh(int c, const char *verb, const char *key, int stale)
+{
+    char buf[600];
+    int cas = strcmp(verb, "gets") == 0;
+    if (strcmp(verb, "get") == 0 || cas) {
+        if (stale)
+            puts_fd(c, "END\r\n");
+        else {
+            snprintf(buf, sizeof buf, "VALUE %s 0 5%s\r\nfresh\r\nEND\r\n", key,
+                     cas ? " 7" : "");
+            puts_fd(c, buf);
+        }
+    } else if (is_storage(verb)) {
+        puts_fd(c, stale ? "STORED\r\n" : "NOT_STORED\r\n");
+    } else if (strcmp(verb, "delete") == 0) {
+        puts_fd(c, stale ? "DELETED\r\n" : "NOT_FOUND\r\n");
+    } else if (strcmp(verb, "touch") == 0) {
+        puts_fd(c, stale ? "TOUCHED\r\n" : "NOT_FOUND\r\n");
+    } else if (strcmp(verb, "incr") == 0 || strcmp(verb, "decr") == 0) {
+        puts_fd(c, stale ? "5\r\n" : "42\r\n");
+    } else {
+        puts_fd(c, "ERROR\r\n");
+    }
+}
 
 /* Serves connection c; returns 1 to leave it open, unread ("early"). */
 static int serve(int c, const char *mode)
@@ -149,7 +182,12 @@ static int serve(int c, const char *mode)
         }
         if (read_request(c, verb, key) != 0)
             return 0;
-        if (strcmp(mode, "notfound") == 0) {
+        if (strcmp(mode, "stale") == 0) {
+            if (nconns == 1 && nreq == 0)
+                puts_fd(c, "SERVER_ERROR busy\r\n");
+            else
+                stale_or_fresh(c, verb, key, nconns == 1 && nreq == 1);
+        } else if (strcmp(mode, "notfound") == 0) {
             puts_fd(c, "NOT_FOUND\r\n");
         } else if (strcmp(mode, "errlate") == 0) {
             if (strcmp(verb, "gets") != 0) {
@@ -261,6 +299,7 @@ int main(int argc, char **argv)
         int c = accept(ls, NULL, NULL);
         if (c < 0)
             continue;
+        nconns++;
         if (serve(c, argv[1]) && nparked < sizeof parked / sizeof *parked)
             parked[nparked++] = c; /* left open, never read; closed at exit */
         else

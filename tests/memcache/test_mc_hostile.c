@@ -392,6 +392,68 @@ static void test_late_reply_not_reused(void **s)
     hostile_stop(&h);
 }
 
+/* A server (or a proxy) that answers SERVER_ERROR, then sends what is left
+ * of an old reply: that stale reply arrives just when the next request's
+ * answer is expected, and a one-line reply (END, STORED, DELETED, TOUCHED, a
+ * number) cannot be told apart from a real one.  The connection must not
+ * outlive the error: the next request goes on a new connection and gets
+ * its own answer (mc_hostile "stale"). */
+enum stale_op { ST_GET, ST_GETS, ST_SET, ST_DELETE, ST_TOUCH, ST_INCR };
+
+static int stale_op_run(hash_ring_mc_t *mc, enum stale_op op, uint64_t *num, const void **v,
+                        size_t *vl, uint64_t *cas)
+{
+    switch (op) {
+    case ST_GET: return hash_ring_mc_get(mc, "k", 1, v, vl, NULL);
+    case ST_GETS: return hash_ring_mc_gets(mc, "k", 1, v, vl, NULL, cas);
+    case ST_SET: return hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0);
+    case ST_DELETE: return hash_ring_mc_delete(mc, "k", 1);
+    case ST_TOUCH: return hash_ring_mc_touch(mc, "k", 1, 5);
+    case ST_INCR: return hash_ring_mc_incr(mc, "k", 1, 1, num);
+    }
+    return -1;
+}
+
+static void test_no_stale_reply_after_server_error(void **s)
+{
+    (void)s;
+    static const char *const names[] = {"get", "gets", "set", "delete", "touch", "incr"};
+    int fds = tl_count_fds();
+    for (enum stale_op op = ST_GET; op <= ST_INCR; op++) {
+        hostile h;
+        hostile_start(&h, "stale");
+        hash_ring_mc_t *mc = client_of(&h);
+        uint64_t num = 0, cas = 0;
+        const void *v = NULL;
+        size_t vl = 0;
+        assert_int_equal(stale_op_run(mc, op, &num, &v, &vl, &cas), HASH_RING_ESERVER);
+        assert_non_null(strstr(hash_ring_mc_last_error(mc), "SERVER_ERROR busy"));
+        int rc = stale_op_run(mc, op, &num, &v, &vl, &cas);
+        printf("# %s after SERVER_ERROR: %s (%s)\n", names[op], hash_ring_strerror(rc),
+               rc == HASH_RING_OK ? "" : hash_ring_mc_last_error(mc));
+        switch (op) {
+        case ST_GET:
+        case ST_GETS:
+            assert_int_equal(rc, HASH_RING_OK); /* not the stale END (a miss) */
+            assert_int_equal(vl, 5);
+            assert_memory_equal(v, "fresh", 5);
+            if (op == ST_GETS)
+                assert_int_equal(cas, 7);
+            break;
+        case ST_SET: assert_int_equal(rc, HASH_RING_ENOTSTORED); break; /* not STORED */
+        case ST_DELETE:                                                  /* not DELETED */
+        case ST_TOUCH: assert_int_equal(rc, HASH_RING_EMISS); break;    /* not TOUCHED */
+        case ST_INCR:
+            assert_int_equal(rc, HASH_RING_OK);
+            assert_int_equal(num, 42); /* not the stale 5 */
+            break;
+        }
+        hash_ring_mc_destroy(mc);
+        hostile_stop(&h);
+    }
+    assert_int_equal(tl_count_fds(), fds);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL); /* the client must never raise it */
@@ -408,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_late_reply_not_reused),
         cmocka_unit_test(test_stats_flood),
         cmocka_unit_test(test_big_value_then_close),
+        cmocka_unit_test(test_no_stale_reply_after_server_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
