@@ -121,6 +121,38 @@ uint64_t hu_bytes_received(int fd)
 #endif
 }
 
+/* The n-th number (0-based) of a /proc/sys file, or 0. */
+static size_t sysctl_field(const char *path, int n)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    unsigned long long v = 0;
+    for (int i = 0; i <= n; i++)
+        if (fscanf(f, "%llu", &v) != 1) {
+            v = 0;
+            break;
+        }
+    fclose(f);
+    return (size_t)v;
+}
+
+static size_t max_size(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+size_t hu_tcp_buffer_room(void)
+{
+    size_t snd = max_size(sysctl_field("/proc/sys/net/ipv4/tcp_wmem", 2),
+                          2 * sysctl_field("/proc/sys/net/core/wmem_max", 0));
+    size_t rcv = max_size(sysctl_field("/proc/sys/net/ipv4/tcp_rmem", 2),
+                          2 * sysctl_field("/proc/sys/net/core/rmem_max", 0));
+    if (snd == 0 || rcv == 0)
+        return (size_t)64 << 20;
+    return snd + rcv;
+}
+
 hash_ring_mc_t *hu_client(const char *const *servers, size_t n, unsigned connect_ms,
                           unsigned io_ms, unsigned retry_ms, int failover)
 {

@@ -44,6 +44,14 @@ int hu_peer_fd(int port);
  * UINT64_MAX when the kernel does not tell. */
 uint64_t hu_bytes_received(int fd);
 
+/* The most payload the kernel can hold in one loopback TCP connection: the
+ * sender's largest send buffer plus the receiver's largest receive buffer
+ * (autotuned up to tcp_wmem / tcp_rmem's maximum, or set explicitly up to
+ * twice net.core.wmem_max / rmem_max), from /proc/sys.  A test that needs
+ * a send to block sends more than this.  When /proc/sys cannot be read,
+ * 64 MiB. */
+size_t hu_tcp_buffer_room(void);
+
 /* A client owning its ring, with these servers (names are addresses) and
  * options; asserts. */
 hash_ring_mc_t *hu_client(const char *const *servers, size_t n, unsigned connect_ms,
