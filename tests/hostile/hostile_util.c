@@ -50,7 +50,7 @@ unsigned hu_ms(unsigned native_ms)
 
 unsigned hu_slack(void)
 {
-    return hu_valgrind() ? 4000u : HU_SANITIZED ? 2000u : 400u;
+    return hu_valgrind() ? 4000u : HU_SANITIZED ? 2000u : 1000u;
 }
 
 int hu_daemon_start(tl_daemon *d, int port, const char *const *extra)
@@ -140,6 +140,13 @@ static size_t sysctl_field(const char *path, int n)
 static size_t max_size(size_t a, size_t b)
 {
     return a > b ? a : b;
+}
+
+size_t hu_tcp_send_room(void)
+{
+    size_t snd = max_size(sysctl_field("/proc/sys/net/ipv4/tcp_wmem", 2),
+                          2 * sysctl_field("/proc/sys/net/core/wmem_max", 0));
+    return snd == 0 ? (size_t)32 << 20 : snd;
 }
 
 size_t hu_tcp_buffer_room(void)

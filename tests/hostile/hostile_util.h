@@ -19,7 +19,7 @@ int hu_valgrind(void);
 #define HU_VALGRIND_FACTOR 8u
 unsigned hu_ms(unsigned native_ms);
 
-/* Slack allowed on top of a timeout when asserting elapsed time: 400 ms,
+/* Slack allowed on top of a timeout when asserting elapsed time: 1 s,
  * 2 s in sanitizer builds, 4 s under valgrind.  It covers the work done
  * before an exchange starts (building a request copies the value), which
  * the I/O timeout does not bound. */
@@ -51,6 +51,8 @@ uint64_t hu_bytes_received(int fd);
  * a send to block sends more than this.  When /proc/sys cannot be read,
  * 64 MiB. */
 size_t hu_tcp_buffer_room(void);
+/* The sender's part of it alone (tcp_wmem's maximum, or twice wmem_max). */
+size_t hu_tcp_send_room(void);
 
 /* A client owning its ring, with these servers (names are addresses) and
  * options; asserts. */

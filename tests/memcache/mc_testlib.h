@@ -49,6 +49,13 @@ void tl_daemon_kill(tl_daemon *d);
 void tl_daemon_stop(tl_daemon *d);
 void tl_daemon_cont(tl_daemon *d); /* SIGCONT */
 
+/* A TCP listener on 127.0.0.1 that nobody accepts on, its accept queue
+ * full (backlog 0, filled by connections from fill[0..nfill), nfill >= 2):
+ * the kernel drops further SYNs, so a connect to *port hangs until its
+ * timeout.  Returns once the kernel reports the queue full (no guess at how
+ * long that takes).  The listener, or -1; close it and the fill sockets. */
+int tl_full_listener(int *port, int *fill, int nfill);
+
 /* Writes all n bytes to a socket (EINTR retried, no SIGPIPE). 0 or -1. */
 int tl_send_all(int fd, const char *p, size_t n);
 

@@ -310,7 +310,9 @@ static void test_not_found_only_for_cas(void **s)
  * so for a value too large for it) and would take whatever comes next on
  * that connection as the rest of the value: the client must not send its
  * next request there.  Before the fix the half-sent connection was kept,
- * the next get could not even be written and timed out. */
+ * the next get could not even be written and timed out.  (The server's
+ * receive buffer is small; whether the client's send buffer held the rest
+ * of the value or not, the error reply closes the connection.) */
 static void test_answer_before_request_sent(void **s)
 {
     (void)s;
@@ -318,7 +320,7 @@ static void test_answer_before_request_sent(void **s)
     hostile h;
     hostile_start(&h, "early");
     hash_ring_mc_t *mc = client_of(&h);
-    size_t big = 16u << 20; /* far more than the socket buffers take */
+    size_t big = 16u << 20;
     char *val = calloc(1, big);
     assert_non_null(val);
     assert_int_equal(hash_ring_mc_set_max_value(mc, big), HASH_RING_OK);
