@@ -41,7 +41,7 @@ static void expect_refused(const char *name, const char *reason)
            (unsigned long long)took, hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_EIO);
     assert_true(hu_contains(hash_ring_mc_last_error(mc), reason));
-    assert_true(took < hu_ms(200)); /* no waiting for the connect timeout */
+    assert_true(took < hu_ms(500)); /* no waiting for the connect timeout */
     assert_int_equal(tl_count_fds(), fds0);
     const void *v;
     size_t vl;
@@ -162,7 +162,8 @@ static void test_refused_failover(void **state)
     printf("# 1 of 3 servers refusing: %d sets in %llu ms, %zu moved to their next server [%s]\n",
            N, (unsigned long long)took, moved, hash_ring_mc_last_error(mc));
     assert_true(moved > 30);
-    assert_true(took < hu_ms(1000));
+    /* no connect timeout per moved key (that would be over 30 s) */
+    assert_true(took < 10 * hu_ms(1000));
     /* A multi-get finds every key (the refusing server is marked dead). */
     hash_ring_mc_result_t *res = NULL;
     assert_int_equal(hash_ring_mc_get_multi(mc, kp, kl, N, &res), HASH_RING_OK);
@@ -194,7 +195,7 @@ static void test_refused_failover(void **state)
     }
     took = tl_now_ms() - t0;
     printf("# 100 gets each refused then failed over: %llu ms\n", (unsigned long long)took);
-    assert_true(took < hu_ms(2000));
+    assert_true(took < 10 * hu_ms(1000)); /* not 100 connect timeouts */
     assert_int_equal(tl_count_fds(), fds0 + 1);
     hash_ring_mc_destroy(mc);
     assert_int_equal(tl_count_fds(), fds0);
