@@ -63,17 +63,12 @@ int hu_listener(int backlog, int *port)
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     if (ls < 0)
         return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (bind(ls, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(ls, (struct sockaddr *)&a, &al) != 0 || listen(ls, backlog) != 0) {
+    int p = tl_bind_loopback(ls, AF_INET);
+    if (p < 0 || listen(ls, backlog) != 0) {
         close(ls);
         return -1;
     }
-    *port = ntohs(a.sin_port);
+    *port = p;
     return ls;
 }
 
@@ -137,27 +132,19 @@ static size_t sysctl_field(const char *path, int n)
     return (size_t)v;
 }
 
-static size_t max_size(size_t a, size_t b)
-{
-    return a > b ? a : b;
-}
-
+/* Neither the client nor memcached sets SO_SNDBUF or SO_RCVBUF on a TCP
+ * socket: the kernel autotunes them up to tcp_wmem's and tcp_rmem's
+ * maximum (net.core.wmem_max and rmem_max bound only explicit settings). */
 size_t hu_tcp_send_room(void)
 {
-    size_t snd = max_size(sysctl_field("/proc/sys/net/ipv4/tcp_wmem", 2),
-                          2 * sysctl_field("/proc/sys/net/core/wmem_max", 0));
+    size_t snd = sysctl_field("/proc/sys/net/ipv4/tcp_wmem", 2);
     return snd == 0 ? (size_t)32 << 20 : snd;
 }
 
 size_t hu_tcp_buffer_room(void)
 {
-    size_t snd = max_size(sysctl_field("/proc/sys/net/ipv4/tcp_wmem", 2),
-                          2 * sysctl_field("/proc/sys/net/core/wmem_max", 0));
-    size_t rcv = max_size(sysctl_field("/proc/sys/net/ipv4/tcp_rmem", 2),
-                          2 * sysctl_field("/proc/sys/net/core/rmem_max", 0));
-    if (snd == 0 || rcv == 0)
-        return (size_t)64 << 20;
-    return snd + rcv;
+    size_t rcv = sysctl_field("/proc/sys/net/ipv4/tcp_rmem", 2);
+    return hu_tcp_send_room() + (rcv == 0 ? (size_t)32 << 20 : rcv);
 }
 
 hash_ring_mc_t *hu_client(const char *const *servers, size_t n, unsigned connect_ms,

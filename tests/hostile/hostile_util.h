@@ -44,14 +44,14 @@ int hu_peer_fd(int port);
  * UINT64_MAX when the kernel does not tell. */
 uint64_t hu_bytes_received(int fd);
 
-/* The most payload the kernel can hold in one loopback TCP connection: the
- * sender's largest send buffer plus the receiver's largest receive buffer
- * (autotuned up to tcp_wmem / tcp_rmem's maximum, or set explicitly up to
- * twice net.core.wmem_max / rmem_max), from /proc/sys.  A test that needs
- * a send to block sends more than this.  When /proc/sys cannot be read,
- * 64 MiB. */
+/* The most payload the kernel can hold in one loopback TCP connection
+ * whose buffers nobody sets (the client and memcached do not): the
+ * sender's send buffer plus the receiver's receive buffer, each as large as
+ * autotuning may grow it (tcp_wmem's and tcp_rmem's maximum, from
+ * /proc/sys; 32 MiB each when unreadable).  A test that needs a send to
+ * block sends more than this. */
 size_t hu_tcp_buffer_room(void);
-/* The sender's part of it alone (tcp_wmem's maximum, or twice wmem_max). */
+/* The sender's part of it alone. */
 size_t hu_tcp_send_room(void);
 
 /* A client owning its ring, with these servers (names are addresses) and

@@ -70,20 +70,15 @@ static void test_refused_ipv6(void **state)
     int s = socket(AF_INET6, SOCK_STREAM, 0);
     if (s < 0)
         skip();
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof a);
-    a.sin6_family = AF_INET6;
-    a.sin6_addr = in6addr_loopback;
-    socklen_t al = sizeof a;
-    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(s, (struct sockaddr *)&a, &al) != 0) {
+    int port = tl_bind_loopback(s, AF_INET6);
+    if (port < 0) {
         close(s);
         skip(); /* no ::1 here */
     }
     /* s stays bound, never listening: the port refuses, and no other
      * process can take it meanwhile */
     char name[64];
-    snprintf(name, sizeof name, "[::1]:%d", ntohs(a.sin6_port));
+    snprintf(name, sizeof name, "[::1]:%d", port);
     expect_refused(name, "Connection refused");
     close(s);
 }

@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mc_testlib.h"
+
 /* 0, or -1 once the peer is gone. */
 static int put_all(int fd, const char *s, size_t n)
 {
@@ -274,19 +276,14 @@ int main(int argc, char **argv)
         int small = 4096;
         (void)setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     }
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 || listen(ls, 16) != 0 ||
-        getsockname(ls, (struct sockaddr *)&a, &al) != 0) {
+    int port = ls < 0 ? -1 : tl_bind_loopback(ls, AF_INET);
+    if (port < 0 || listen(ls, 16) != 0) {
         perror("mc_hostile");
         return 1;
     }
     int parked[64];
     size_t nparked = 0;
-    printf("%d\n", ntohs(a.sin_port));
+    printf("%d\n", port);
     fflush(stdout);
     for (;;) {
         struct pollfd p[2] = {{ls, POLLIN, 0}, {0, POLLIN, 0}};

@@ -94,21 +94,16 @@ void tl_require_memcached(void)
 int tl_refusing_port(int *holder)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
     *holder = -1;
     if (fd < 0)
         return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+    int port = tl_bind_loopback(fd, AF_INET);
+    if (port < 0) {
         close(fd);
         return -1;
     }
     *holder = fd;
-    return ntohs(a.sin_port);
+    return port;
 }
 
 int tl_free_port(void)
@@ -117,6 +112,17 @@ int tl_free_port(void)
     if (holder >= 0)
         close(holder);
     return port;
+}
+
+/* The raw reader's connections end with a reset, leaving no TIME_WAIT:
+ * it opens one per request, thousands in a run, and each TIME_WAIT would
+ * hold an ephemeral port for a minute (a narrow ip_local_port_range runs
+ * out).  Every caller has read its whole reply before it closes. */
+static int tl_no_time_wait(int fd)
+{
+    struct linger lg = {1, 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    return fd;
 }
 
 /* A blocking connection to "127.0.0.1:PORT" or a unix path, 5 s timeouts. */
@@ -161,7 +167,7 @@ static int tl_connect(const char *addr)
             close(fd);
             return -1;
         }
-        return fd;
+        return tl_no_time_wait(fd);
     }
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
@@ -180,7 +186,7 @@ static int tl_connect(const char *addr)
         close(fd);
         return -1;
     }
-    return fd;
+    return tl_no_time_wait(fd);
 }
 
 int tl_send_all(int fd, const char *p, size_t n)
@@ -367,17 +373,10 @@ char *tl_raw_request(const char *addr, const char *req, size_t len, const char *
 static int tl_free_port6(void)
 {
     int fd = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof a);
-    a.sin6_family = AF_INET6;
-    a.sin6_addr = in6addr_loopback;
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin6_port);
-    if (fd >= 0)
-        close(fd);
+    if (fd < 0)
+        return -1;
+    int port = tl_bind_loopback(fd, AF_INET6);
+    close(fd);
     return port;
 }
 
@@ -644,13 +643,13 @@ int tl_full_listener(int *port, int *fill, int nfill)
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     if (ls < 0)
         return -1;
+    int lport = tl_bind_loopback(ls, AF_INET);
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (bind(ls, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(ls, (struct sockaddr *)&a, &al) != 0 || listen(ls, 0) != 0)
+    a.sin_port = htons((uint16_t)(lport > 0 ? lport : 0));
+    if (lport < 0 || listen(ls, 0) != 0)
         goto fail;
     for (int i = 0; i < nfill; i++) {
         fill[i] = socket(AF_INET, SOCK_STREAM, 0);

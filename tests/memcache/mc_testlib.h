@@ -25,7 +25,12 @@ typedef struct tl_daemon {
 const char *tl_memcached(void);
 void tl_require_memcached(void);
 
-/* A free TCP port on 127.0.0.1 (bound to port 0, then closed). */
+/* Binds a TCP socket to a free port on 127.0.0.1 (family AF_INET) or [::1]
+ * (AF_INET6), outside the kernel's ephemeral port range where it can (so
+ * that no outgoing connection competes for it).  The port, or -1. */
+int tl_bind_loopback(int fd, int family);
+
+/* A free TCP port on 127.0.0.1 (bound as above, then closed). */
 int tl_free_port(void);
 
 /* A TCP port on 127.0.0.1 that refuses connections for as long as *holder

@@ -9,8 +9,8 @@ seed3/python.get.tsv and python.replicas.tsv (computed by the original Python
 hash_ring), and every backend is read with a raw socket here.  Standard
 library only.  Exit 0 pass, 1 fail, 77 skip (memcached absent)."""
 import os
+import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,11 +28,28 @@ def check(cond, what):
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free port on 127.0.0.1, outside the kernel's ephemeral range where
+    it can (as mc_testlib's tl_bind_loopback): outgoing connections, and
+    their TIME_WAIT, take ports from that range only."""
+    lo, hi = 32768, 60999
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        pass
+    outside = list(range(1024, lo)) + list(range(hi + 1, 65536))
+    for _ in range(200):
+        port = random.choice(outside) if len(outside) >= 100 else 0
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return s.getsockname()[1]
+        except OSError:
+            if port == 0:
+                raise
+        finally:
+            s.close()
+    raise RuntimeError("no free port")
 
 
 def raw(port, request, until=b"END\r\n"):
@@ -283,5 +300,7 @@ def main():
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # SIGPIPE stays ignored (Python's default): a command that exits before
+    # reading its standard input must not kill the test as it writes there
+    # (subprocess gives the children the default disposition back).
     sys.exit(main())
