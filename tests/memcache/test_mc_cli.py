@@ -138,7 +138,9 @@ def main():
         base = [binary]
         for n in NAMES:
             base += ["--node", n]
-        maps = ["mc"]
+        # a generous timeout: live daemons must not time out on a loaded
+        # machine (the default is 1 s); dead ones refuse at once
+        maps = ["mc", "--timeout", "20000"]
         for n in NAMES:
             maps += ["--address", "%s=127.0.0.1:%d" % (n, port[n])]
 

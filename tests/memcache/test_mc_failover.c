@@ -122,7 +122,9 @@ static void test_kill9_and_restart(void **state)
     uint64_t took = tl_now_ms() - t0;
     printf("# kill -9 %s: %d sets with fail-over in %llu ms\n", names[victim], NKEYS,
            (unsigned long long)took);
-    assert_true(took < conn + tl_slack_ms()); /* no connect timeout per key */
+    /* no connect timeout per key (the victim's ~200 keys would take 400 s);
+     * 600 sets may take seconds on a loaded machine */
+    assert_true(took < 10 * conn);
     size_t moved = 0, stayed = 0;
     for (size_t i = 0; i < NKEYS; i++) {
         int p = tl_seed3_index(v.reps[i][0]), n1 = tl_seed3_index(v.reps[i][1]),
