@@ -21,8 +21,10 @@
  *             next bytes as the rest of the value); other requests: END
  *   errlate   gets: SERVER_ERROR; on the same connection every gets after
  *             the first is answered 300 ms late; other requests: END
- *   late      the first request of all is answered 800 ms late, with the
- *             value "stale"; every later one with END
+ *   late      the first request on the first connection is answered 2 s
+ *             late, with the value "stale", by a child process (so that
+ *             the other connections are served meanwhile); every other
+ *             request with END
  *   statsflood  STAT lines without end, as fast as the client reads them
  *   bigclose  a VALUE header announcing 2,000,000 bytes (above the client's
  *             default maximum, within memcached's), 1,000 of them, closes
@@ -137,8 +139,7 @@ static int read_request(int fd, char *verb, char *key)
     return is_storage(verb) ? skip_bytes(fd, bytes + 2) : 0;
 }
 
-static int nrequests; /* requests answered in "late" mode, all connections */
-static int nconns;    /* connections accepted so far ("stale") */
+static int nconns; /* connections accepted so far ("stale", "late") */
 
 /* "stale": the answer to VERB KEY, as an old request's or as its own. */
 static void stale_or_fresh(int c, const char *verb, const char *key, int stale)
@@ -200,8 +201,8 @@ static int serve(int c, const char *mode)
                 sleep_ms(300);
             puts_fd(c, "SERVER_ERROR busy\r\n");
         } else if (strcmp(mode, "late") == 0) {
-            if (nrequests++ == 0) {
-                sleep_ms(800);
+            if (nconns == 1 && nreq == 0) {
+                sleep_ms(2000);
                 snprintf(buf, sizeof buf, "VALUE %s 0 5\r\nstale\r\nEND\r\n", key);
                 puts_fd(c, buf);
             } else {
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGCHLD, SIG_IGN); /* children ("late") are reaped by the kernel */
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     if (ls >= 0 && strcmp(argv[1], "early") == 0) {
         /* small buffers (inherited by accepted sockets): a large value
@@ -297,6 +299,16 @@ int main(int argc, char **argv)
         if (c < 0)
             continue;
         nconns++;
+        if (nconns == 1 && strcmp(argv[1], "late") == 0) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(ls);
+                serve(c, argv[1]);
+                _exit(0);
+            }
+            close(c); /* the child serves it (or, if fork failed, nobody) */
+            continue;
+        }
         if (serve(c, argv[1]) && nparked < sizeof parked / sizeof *parked)
             parked[nparked++] = c; /* left open, never read; closed at exit */
         else

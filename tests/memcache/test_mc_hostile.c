@@ -379,7 +379,7 @@ static void test_late_reply_not_reused(void **s)
 {
     (void)s;
     hostile h;
-    hostile_start(&h, "late"); /* the first request is answered after 800 ms */
+    hostile_start(&h, "late"); /* the first request is answered after 2 s */
     hash_ring_mc_t *mc = client_of(&h);
     const void *v;
     size_t vl;
