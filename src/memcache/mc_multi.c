@@ -1,8 +1,8 @@
 /* mc_multi.c - multi-get: keys grouped by server into pipelined "gets"
  * commands, all servers in one parallel exchange per fail-over round; and
  * its result object. */
-#include "memcache/mc_internal.h"
-#include "memcache/mc_keysort.h"
+#include "mc_internal.h"
+#include "mc_keysort.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -152,7 +152,7 @@ static void test_listener_never_reads(void **state)
     uint64_t took = tl_now_ms() - t0;
     printf("# set of %zu B to a server that never reads: %s in %llu ms (io timeout %u, a copy of"
            " the value costs %llu ms) [%s]\n",
-           big, hash_ring_strerror(rc), (unsigned long long)took, io, (unsigned long long)copy,
+           big, hash_ring_mc_strerror(rc), (unsigned long long)took, io, (unsigned long long)copy,
            hash_ring_mc_last_error(f->mc));
     assert_int_equal(rc, HASH_RING_ETIMEDOUT);
     assert_true(hu_contains(hash_ring_mc_last_error(f->mc), "no complete reply within"));
@@ -226,7 +226,7 @@ static void test_stopped_memcached(void **state)
     uint64_t took = tl_now_ms() - t0;
     printf("# set of %zu B: %llu ms to a reading memcached; %s after %llu ms to a SIGSTOPped one"
            " (io timeout %u) [%s]\n",
-           big, (unsigned long long)ctl, hash_ring_strerror(rc), (unsigned long long)took, io,
+           big, (unsigned long long)ctl, hash_ring_mc_strerror(rc), (unsigned long long)took, io,
            hash_ring_mc_last_error(mc));
     /* A write that was (partly) sent is not repeated on the next server. */
     assert_int_equal(rc, HASH_RING_ETIMEDOUT);

@@ -22,7 +22,7 @@
 
 static unsigned long long cmps; /* key comparisons made by mc_keysort.h */
 #define HR_MC_KEYSORT_COUNT() (cmps++)
-#include "memcache/mc_keysort.h"
+#include "mc_keysort.h"
 
 #include "hash_ring.h"
 #include "hash_ring_memcache.h"
