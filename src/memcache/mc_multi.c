@@ -417,8 +417,8 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
             head = r;
         m.first[m.order[r]] = m.order[head];
     }
-    memset(m.cand, 0, count * sizeof *m.cand);
     for (size_t i = 0; i < count; i++) {
+        m.cand[i] = 0;
         m.pending[i] = 1;
         m.srv_of[i] = NULL;
         res->items[i].status = HASH_RING_EMISS;
