@@ -11,6 +11,7 @@ library only.  Exit 0 pass, 1 fail, 77 skip (memcached absent)."""
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -29,10 +30,11 @@ def check(cond, what):
         print("FAIL:", what)
 
 
-def free_port():
-    """A free port on 127.0.0.1, outside the kernel's ephemeral range where
-    it can (as mc_testlib's tl_bind_loopback): outgoing connections, and
-    their TIME_WAIT, take ports from that range only."""
+def bind_free(sock):
+    """Binds sock to a free port on 127.0.0.1, outside the kernel's
+    ephemeral range where it can (as mc_testlib's tl_bind_loopback):
+    outgoing connections, and their TIME_WAIT, take ports from that range
+    only.  Returns the port."""
     lo, hi = 32768, 60999
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
@@ -42,16 +44,19 @@ def free_port():
     outside = list(range(1024, lo)) + list(range(hi + 1, 65536))
     for _ in range(200):
         port = random.choice(outside) if len(outside) >= 100 else 0
-        s = socket.socket()
         try:
-            s.bind(("127.0.0.1", port))
-            return s.getsockname()[1]
+            sock.bind(("127.0.0.1", port))
+            return sock.getsockname()[1]
         except OSError:
             if port == 0:
                 raise
-        finally:
-            s.close()
-    raise RuntimeError("no free port")
+    sock.bind(("127.0.0.1", 0))
+    return sock.getsockname()[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        return bind_free(s)
 
 
 def raw(port, request, until=b"END\r\n"):
@@ -90,9 +95,8 @@ class FakeServer:
     def __init__(self, reply):
         self.reply = reply
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.port = bind_free(self.sock)
         self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         threading.Thread(target=self.serve, daemon=True).start()
 
     def serve(self):
