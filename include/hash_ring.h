@@ -36,10 +36,10 @@
  * THREAD SAFETY
  *   - A hash_ring_t may be used from any number of threads at once for
  *     lookups (hash_ring_get_node, hash_ring_get_nodes,
- *     hash_ring_snapshot_acquire) and membership changes (add, remove,
- *     set_weight).  Membership changes are serialized among themselves by
- *     an internal mutex; lookups never take that mutex and never wait for a
- *     rebuild.  Only hash_ring_destroy() must not race with anything.
+ *     hash_ring_get_node_batch, hash_ring_snapshot_acquire) and membership
+ *     changes (add, remove, set_weight).  Membership changes are
+ *     serialized among themselves by an internal mutex; lookups never take
+ *     that mutex and never wait for a rebuild.  Only hash_ring_destroy() must not race with anything.
  *   - Every membership change builds a complete new continuum off to the
  *     side (no lock is held for readers while hashing or sorting) and
  *     publishes it with one atomic pointer exchange.  A lookup sees the old
@@ -95,11 +95,11 @@ extern "C" {
 
 /* The one source of truth for the version: CMake reads these lines. */
 #define HASH_RING_VERSION_MAJOR 1
-#define HASH_RING_VERSION_MINOR 0
+#define HASH_RING_VERSION_MINOR 1
 #define HASH_RING_VERSION_PATCH 0
 #define HASH_RING_VERSION_NUMBER \
     (HASH_RING_VERSION_MAJOR * 10000 + HASH_RING_VERSION_MINOR * 100 + HASH_RING_VERSION_PATCH)
-#define HASH_RING_VERSION_STRING "1.0.0"
+#define HASH_RING_VERSION_STRING "1.1.0"
 
 /* ---- Export macro ---------------------------------------------------- */
 
@@ -253,6 +253,27 @@ HASH_RING_API int hash_ring_get_nodes(const hash_ring_t *ring, const void *key, 
                                       const char **nodes, size_t *node_lens, size_t max,
                                       size_t *count);
 
+/* Looks up count keys at once: nodes[i] (and node_lens[i], if node_lens
+ * is not NULL) receive the owner of keys[i] (key_lens[i] bytes; keys[i]
+ * may be NULL when key_lens[i] is 0), exactly as hash_ring_get_node would
+ * answer.  Every key of one call is placed by the same continuum (one
+ * membership), whatever writers do meanwhile: a multi-get never splits
+ * across two rings.  Per key this costs less than hash_ring_get_node: the
+ * keys are hashed first, then their searches are overlapped, so on a ring
+ * larger than the CPU caches the memory latencies of many keys overlap.
+ * Names stay valid until hash_ring_destroy(), as for hash_ring_get_node.
+ * A batch holds a reference to the continuum, not a reader section: writers
+ * never wait for it.  All or nothing: on any error no output is written.
+ * count 0 is a successful no-op (keys, key_lens and nodes may then be NULL).
+ * Errors: HASH_RING_EINVAL (ring NULL; keys, key_lens or nodes NULL with
+ * count > 0; a NULL key with a nonzero length), HASH_RING_EEMPTY (no node
+ * owns a point; count > 0), HASH_RING_ENOMEM (only for count > 256: the
+ * positions are kept in an allocated array), HASH_RING_ECRYPTO.
+ * Since 1.1. */
+HASH_RING_API int hash_ring_get_node_batch(const hash_ring_t *ring, const void *const *keys,
+                                           const size_t *key_lens, size_t count,
+                                           const char **nodes, size_t *node_lens);
+
 /* A key's position on the ring: the first four bytes of MD5(key) read
  * little-endian (the same in every dialect).
  * Errors: HASH_RING_EINVAL, HASH_RING_ECRYPTO.  Since 1.0. */
@@ -276,6 +297,24 @@ HASH_RING_API int hash_ring_snapshot_get_node(const hash_ring_snapshot_t *snap, 
 HASH_RING_API int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *key,
                                                size_t key_len, const char **nodes,
                                                size_t *node_lens, size_t max, size_t *count);
+
+/* As hash_ring_get_node_batch, on the snapshot: names stay valid until
+ * the snapshot is released.  Since 1.1. */
+HASH_RING_API int hash_ring_snapshot_get_node_batch(const hash_ring_snapshot_t *snap,
+                                                    const void *const *keys,
+                                                    const size_t *key_lens, size_t count,
+                                                    const char **nodes, size_t *node_lens);
+
+/* As hash_ring_snapshot_get_node_batch, but indices[i] receives the owner's
+ * member index (0-based, membership order: what hash_ring_snapshot_node
+ * takes), for callers that group keys by node.
+ * Errors: HASH_RING_EINVAL (snap NULL; keys, key_lens or indices NULL with
+ * count > 0; a NULL key with a nonzero length), HASH_RING_EEMPTY,
+ * HASH_RING_ENOMEM (only for count > 256), HASH_RING_ECRYPTO.  Since 1.1. */
+HASH_RING_API int hash_ring_snapshot_get_index_batch(const hash_ring_snapshot_t *snap,
+                                                     const void *const *keys,
+                                                     const size_t *key_lens, size_t count,
+                                                     size_t *indices);
 
 /* The owner of a ring position (as if a key hashed to `position`).
  * Errors: HASH_RING_EINVAL, HASH_RING_EEMPTY.  Since 1.0. */

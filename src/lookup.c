@@ -6,6 +6,7 @@
 #include "continuum.h"
 #include "digest.h"
 #include "hash_ring.h"
+#include "mem.h"
 #include "ring.h"
 
 #include <stdlib.h>
@@ -128,6 +129,167 @@ int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *k
         return HASH_RING_EINVAL;
     int64_t pos = hr_position(key ? key : "", key_len);
     return pos < 0 ? (int)pos : hr_get_nodes(snap, (uint32_t)pos, nodes, node_lens, max, count);
+}
+
+/* ---- Batches -------------------------------------------------------- */
+
+/* Keys hashed per group.  A group's bucket reads are requested as soon as
+ * it is hashed, its entry reads once the next group is hashed, and it is
+ * resolved once the group after that is hashed: on a ring bigger than the
+ * caches the misses of a group overlap with the hashing of the next ones
+ * instead of queueing one after another. */
+#define HR_BATCH_GROUP 16
+/* Batches up to this many keys keep their positions on the stack. */
+#define HR_BATCH_STACK 256
+
+static int hr_keys_ok(const void *const *keys, const size_t *lens, size_t count)
+{
+    if (count == 0)
+        return 1;
+    if (keys == NULL || lens == NULL)
+        return 0;
+    for (size_t i = 0; i < count; i++)
+        if (!hr_key_ok(keys[i], lens[i]))
+            return 0;
+    return 1;
+}
+
+/* The lookup target of position pos: the first point at or above it. */
+static inline uint64_t hr_target(const hr_continuum *c, uint32_t pos)
+{
+    return (uint64_t)pos + c->dialect->strict;
+}
+
+/* Requests the bucket entries the targets of pos[0..n) read. */
+static void hr_prefetch_buckets(const hr_continuum *c, const uint32_t *pos, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t = hr_target(c, pos[i]);
+        if (t <= UINT32_MAX)
+            __builtin_prefetch(&c->index.buckets[t >> c->index.shift]);
+    }
+}
+
+/* Requests the entry lines where the searches of pos[0..n) will look: the
+ * line of the bucket's guess (hr_index_lower_bound) and its neighbours. */
+static void hr_prefetch_entries(const hr_continuum *c, const uint32_t *pos, size_t n)
+{
+    const hr_index *ix = &c->index;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t = hr_target(c, pos[i]);
+        if (t > UINT32_MAX)
+            continue;
+        size_t b = (size_t)(t >> ix->shift);
+        size_t lo = ix->buckets[b], len = ix->buckets[b + 1] - lo;
+        size_t g = (size_t)((((uint64_t)t & hr_low_mask(ix)) * len) >> ix->shift);
+        const uint32_t *at = c->ent + lo + g;
+        __builtin_prefetch(at);
+        __builtin_prefetch(at - (g < HR_BIG_BUCKET / 2 ? g : HR_BIG_BUCKET / 2));
+        __builtin_prefetch(at + HR_BIG_BUCKET / 2);
+    }
+}
+
+/* Replaces the positions pos[0..n) by their owners' indexes. */
+static void hr_resolve(const hr_continuum *c, uint32_t *pos, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pos[i] = hr_continuum_owner_at(c, pos[i]);
+}
+
+/* The batch lookups' one path: the owner of every key, all from continuum
+ * c, into nodes/node_lens or indices.  Every key is hashed and resolved
+ * into a scratch array before any output is written, so a failed hash
+ * leaves the outputs untouched; calls longer than HR_BATCH_STACK keys
+ * allocate it. */
+static int hr_batch(const hr_continuum *c, const void *const *keys, const size_t *lens,
+                    size_t count, const char **nodes, size_t *node_lens, size_t *indices)
+{
+    if (count == 0)
+        return HASH_RING_OK;
+    if (c->npoints == 0)
+        return HASH_RING_EEMPTY;
+    uint32_t small[HR_BATCH_STACK];
+    uint32_t *pos = small;
+    if (count > HR_BATCH_STACK) {
+        pos = hr_alloc_array(count, sizeof *pos);
+        if (pos == NULL)
+            return HASH_RING_ENOMEM;
+    }
+    const size_t G = HR_BATCH_GROUP;
+    size_t groups = (count + G - 1) / G;
+    /* group g is hashed at step g, its entries requested at step g + 1,
+     * and it is resolved at step g + 2 */
+    for (size_t step = 0; step < groups + 2; step++) {
+        if (step < groups) {
+            size_t at = step * G, n = count - at < G ? count - at : G;
+            for (size_t i = at; i < at + n; i++) {
+                int64_t p = hr_position(lens[i] ? keys[i] : "", lens[i]);
+                if (p < 0) {
+                    if (pos != small)
+                        free(pos);
+                    return (int)p;
+                }
+                pos[i] = (uint32_t)p;
+            }
+            hr_prefetch_buckets(c, pos + at, n);
+        }
+        if (step >= 1 && step - 1 < groups) {
+            size_t at = (step - 1) * G, n = count - at < G ? count - at : G;
+            hr_prefetch_entries(c, pos + at, n);
+        }
+        if (step >= 2) {
+            size_t at = (step - 2) * G, n = count - at < G ? count - at : G;
+            hr_resolve(c, pos + at, n);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        uint32_t o = pos[i];
+        if (indices != NULL) {
+            indices[i] = o;
+            continue;
+        }
+        nodes[i] = c->lookup_names[o];
+        if (node_lens != NULL)
+            node_lens[i] = c->nodes[o].len;
+    }
+    if (pos != small)
+        free(pos);
+    return HASH_RING_OK;
+}
+
+int hash_ring_snapshot_get_node_batch(const hash_ring_snapshot_t *snap,
+                                      const void *const *keys, const size_t *key_lens,
+                                      size_t count, const char **nodes, size_t *node_lens)
+{
+    if (snap == NULL || (nodes == NULL && count > 0) || !hr_keys_ok(keys, key_lens, count))
+        return HASH_RING_EINVAL;
+    return hr_batch(snap, keys, key_lens, count, nodes, node_lens, NULL);
+}
+
+int hash_ring_snapshot_get_index_batch(const hash_ring_snapshot_t *snap,
+                                       const void *const *keys, const size_t *key_lens,
+                                       size_t count, size_t *indices)
+{
+    if (snap == NULL || (indices == NULL && count > 0) || !hr_keys_ok(keys, key_lens, count))
+        return HASH_RING_EINVAL;
+    return hr_batch(snap, keys, key_lens, count, NULL, NULL, indices);
+}
+
+int hash_ring_get_node_batch(const hash_ring_t *ring, const void *const *keys,
+                             const size_t *key_lens, size_t count, const char **nodes,
+                             size_t *node_lens)
+{
+    if (ring == NULL || (nodes == NULL && count > 0) || !hr_keys_ok(keys, key_lens, count))
+        return HASH_RING_EINVAL;
+    /* A reference, not a reader section: a long batch must not hold up
+     * the writers that wait for readers to leave. */
+    hash_ring_snapshot_t *snap;
+    int rc = hash_ring_snapshot_acquire(ring, &snap);
+    if (rc != HASH_RING_OK)
+        return rc;
+    rc = hr_batch(snap, keys, key_lens, count, nodes, node_lens, NULL);
+    hash_ring_snapshot_release(snap);
+    return rc;
 }
 
 int hash_ring_snapshot_get_node_at(const hash_ring_snapshot_t *snap, uint32_t position,

@@ -368,6 +368,7 @@ typedef struct keypool {
     char *buf;
     size_t *off;
     size_t *len;
+    const void **ptr; /* buf + off[i], as the batch calls take keys */
 } keypool;
 
 static void keypool_make(keypool *kp, size_t n)
@@ -398,6 +399,9 @@ static void keypool_make(keypool *kp, size_t n)
         kp->len[i] = l;
         pos += l;
     }
+    kp->ptr = xmalloc(n * sizeof *kp->ptr);
+    for (size_t i = 0; i < n; i++)
+        kp->ptr[i] = kp->buf + kp->off[i];
 }
 
 static void keypool_free(keypool *kp)
@@ -405,6 +409,7 @@ static void keypool_free(keypool *kp)
     free(kp->buf);
     free(kp->off);
     free(kp->len);
+    free(kp->ptr);
 }
 
 /* Node names "node-0" ... (NUL-terminated, for libmemcached's hostnames too). */
@@ -463,7 +468,10 @@ static memcached_st *mc_of(const names *nm, size_t n, int one_at_a_time)
 
 /* ---- 1. Lookups ------------------------------------------------------- */
 
-enum { L_MD5, L_MD5_IUF, L_RING, L_SNAP, L_MC, L_FLOOR };
+enum { L_MD5, L_MD5_IUF, L_RING, L_SNAP, L_MC, L_FLOOR, L_BATCH };
+
+/* Keys per call in the batch rows. */
+#define BATCH_KEYS 1000
 
 typedef struct lookup_case {
     const char *name;
@@ -482,6 +490,26 @@ static double run_lookups(lookup_case *c, const keypool *kp, size_t count, size_
 {
     uint64_t acc = 0;
     size_t i = start % kp->n;
+    if (c->kind == L_BATCH) {
+        /* BATCH_KEYS consecutive keys of the pool a call (the pool holds
+         * many more: kp->n is a multiple of nothing in particular, so a
+         * call never wraps) */
+        const char *nodes[BATCH_KEYS];
+        i = i > kp->n - BATCH_KEYS ? 0 : i;
+        double t0 = clock_sec();
+        for (size_t done = 0; done < count; done += BATCH_KEYS) {
+            if (hash_ring_get_node_batch(c->ring, kp->ptr + i, kp->len + i, BATCH_KEYS, nodes,
+                                         NULL) != HASH_RING_OK)
+                die("hash_ring_get_node_batch failed");
+            acc += (uintptr_t)nodes[BATCH_KEYS - 1];
+            i += BATCH_KEYS;
+            if (i > kp->n - BATCH_KEYS)
+                i = 0;
+        }
+        double t = clock_sec() - t0;
+        g_sink += acc;
+        return t * (double)count / (double)((count + BATCH_KEYS - 1) / BATCH_KEYS * BATCH_KEYS);
+    }
     double t0 = clock_sec();
     for (size_t done = 0; done < count; done++) {
         const char *k = kp->buf + kp->off[i];
@@ -565,7 +593,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
 {
     static const size_t sizes[] = {10, 100, 1000, 10000, 100000};
     static char labels[8][48];
-    lookup_case cases[16];
+    lookup_case cases[24];
     size_t nc = 0, i100 = 0;
     memset(cases, 0, sizeof cases);
     cases[nc].name = "MD5() of the key (floor)";
@@ -582,6 +610,21 @@ static void bench_lookup(const keypool *kp, const names *nm)
         cases[nc].ring = ring_of(nm, sizes[s], HASH_RING_DIALECT_PYTHON);
         if (sizes[s] == 100)
             i100 = nc;
+        nc++;
+    }
+    size_t nring = nc;
+    for (size_t c = 2; c < nring && kp->n >= BATCH_KEYS; c++) {
+        static char blabels[8][64];
+        size_t n = cases[c].nodes;
+        if (cases[c].kind != L_RING || (n != 100 && n != 10000 && n != 100000))
+            continue;
+        char *l = blabels[c % 8];
+        snprintf(l, sizeof blabels[0], "hash_ring_get_node_batch (%d keys), %zu nodes",
+                 BATCH_KEYS, n);
+        cases[nc].name = l;
+        cases[nc].kind = L_BATCH;
+        cases[nc].nodes = n;
+        cases[nc].ring = cases[c].ring; /* shared: destroyed once, below */
         nc++;
     }
     size_t floor_of[8] = {0};
@@ -646,7 +689,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
      * a third of the lookups each; a case's time is the sum of its rounds. */
     size_t part = g_opt.lookups / 3 ? g_opt.lookups / 3 : 1;
     for (unsigned rep = 0; rep < g_opt.reps; rep++) {
-        double t[16] = {0};
+        double t[24] = {0};
         for (int round = 0; round < 3; round++)
             for (size_t c = 0; c < nc; c++)
                 t[c] += run_lookups(&cases[c], kp, part, (rep * 3 + (unsigned)round) * 7919);
@@ -654,7 +697,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
             cases[c].ns[rep] = t[c] * 1e9 / (double)(3 * part);
     }
 
-    row *rows[16] = {NULL};
+    row *rows[24] = {NULL};
     for (size_t c = 0; c < nc; c++)
         rows[c] = add_row("lookup", cases[c].name, cases[c].ns, g_opt.reps, "ns/op");
     set_base(rows[1], rows[0]);
@@ -664,6 +707,13 @@ static void bench_lookup(const keypool *kp, const names *nm)
             size_t m = c == imc10 ? 0 : 1;
             snprintf(rows[c]->note, sizeof rows[c]->note,
                      "ring agrees with dialect libmemcached on %zu/%zu keys", agree[m], kp->n);
+            continue;
+        }
+        if (cases[c].kind == L_BATCH && i100 != 0) {
+            /* per key, against one key at a time on the 100-node ring */
+            set_base(rows[c], rows[i100]);
+            set_target(rows[c], T_LE,
+                       cases[c].nodes == 100 ? 1.0 : cases[c].nodes == 10000 ? 1.15 : 1.3);
             continue;
         }
         if (cases[c].kind == L_FLOOR) {
@@ -704,7 +754,8 @@ static void bench_lookup(const keypool *kp, const names *nm)
     (void)isnap;
     for (size_t c = 0; c < nc; c++) {
         hash_ring_snapshot_release(cases[c].snap);
-        hash_ring_destroy(cases[c].ring);
+        if (cases[c].kind != L_BATCH)
+            hash_ring_destroy(cases[c].ring);
         if (cases[c].mc)
             memcached_free(cases[c].mc);
         free(cases[c].arr);
