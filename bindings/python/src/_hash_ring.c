@@ -137,6 +137,7 @@ typedef struct {
     hash_ring_snapshot_t *snap;
     PyObject *members; /* tuple: node objects in membership order */
     PyObject *by_name; /* dict: name bytes -> node object */
+    size_t owners;     /* members owning at least one point */
 } SnapshotObject;
 
 static PyTypeObject SnapshotType;
@@ -153,6 +154,7 @@ static SnapshotObject *snapshot_wrap(hash_ring_snapshot_t *snap, PyObject *by_na
     s->snap = snap;
     s->members = NULL;
     s->by_name = NULL;
+    s->owners = 0;
     size_t n = hash_ring_snapshot_node_count(snap);
     s->members = PyTuple_New((Py_ssize_t)n);
     s->by_name = PyDict_New();
@@ -160,12 +162,13 @@ static SnapshotObject *snapshot_wrap(hash_ring_snapshot_t *snap, PyObject *by_na
         goto fail;
     for (size_t i = 0; i < n; i++) {
         const char *nm;
-        size_t len;
-        int rc = hash_ring_snapshot_node(snap, i, &nm, &len, NULL, NULL, NULL);
+        size_t len, points;
+        int rc = hash_ring_snapshot_node(snap, i, &nm, &len, NULL, &points, NULL);
         if (rc != HASH_RING_OK) {
             raise_status(rc, NULL);
             goto fail;
         }
+        s->owners += points > 0;
         PyObject *key = PyBytes_FromStringAndSize(nm, (Py_ssize_t)len);
         if (key == NULL)
             goto fail;
@@ -282,8 +285,8 @@ static PyObject *snap_get_nodes_impl(SnapshotObject *s, PyObject *key, Py_ssize_
     Py_ssize_t n;
     if (key_bytes(key, &p, &n) < 0)
         return NULL;
-    size_t members = (size_t)PyTuple_GET_SIZE(s->members);
-    size_t want = (max < 0 || (size_t)max > members) ? members : (size_t)max;
+    /* asking for no more than the owners lets the walk stop early */
+    size_t want = (max < 0 || (size_t)max > s->owners) ? s->owners : (size_t)max;
     const char *stack_nodes[64];
     size_t stack_lens[64];
     const char **nodes = stack_nodes;
