@@ -103,11 +103,7 @@ extern "C" {
 
 /* ---- Export macro ---------------------------------------------------- */
 
-#if defined(_WIN32) && defined(HASH_RING_SHARED_BUILD)
-#define HASH_RING_API __declspec(dllexport)
-#elif defined(_WIN32) && defined(HASH_RING_SHARED)
-#define HASH_RING_API __declspec(dllimport)
-#elif defined(__GNUC__) && __GNUC__ >= 4
+#if defined(__GNUC__) && __GNUC__ >= 4
 #define HASH_RING_API __attribute__((visibility("default")))
 #else
 #define HASH_RING_API
@@ -147,18 +143,12 @@ typedef enum hash_ring_dialect {
 #define HASH_RING_ENOTFOUND -4 /* no such node (or index out of range) */
 #define HASH_RING_EEMPTY -5    /* the ring owns no points (no nodes, or all weights 0) */
 #define HASH_RING_ECRYPTO -6   /* libcrypto could not provide MD5 (e.g. FIPS mode) */
-/* Since 1.0: codes of the memcached client (hash_ring_memcache.h). */
-#define HASH_RING_ENOTSTORED -7 /* memcached: NOT_STORED (add/replace/append/prepend condition) */
-#define HASH_RING_ECASEXISTS -8 /* memcached: EXISTS (cas token no longer current) */
-#define HASH_RING_EMISS -9      /* memcached: NOT_FOUND / cache miss */
-#define HASH_RING_ESERVER -10   /* memcached: ERROR, CLIENT_ERROR or SERVER_ERROR reply */
-#define HASH_RING_ETIMEDOUT -11 /* connect or I/O timeout */
-#define HASH_RING_EIO -12       /* connection refused, reset or closed */
-#define HASH_RING_EPROTO -13    /* malformed, truncated or oversized reply */
-#define HASH_RING_ENOSERVER -14 /* no live server for the key */
+/* -7 to -14 are the memcached client's (hash_ring_memcache.h): a ring
+ * function never returns them. */
 
-/* A static, never-NULL English description of a status code (unknown codes
- * give "unknown error").  Thread-safe.  Since 1.0. */
+/* A static, never-NULL English description of a ring status code (other
+ * codes, the memcached client's included, give "unknown error";
+ * hash_ring_mc_strerror() knows both).  Thread-safe.  Since 1.0. */
 HASH_RING_API const char *hash_ring_strerror(int status);
 
 /* ---- Version at run time --------------------------------------------- */

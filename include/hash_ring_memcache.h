@@ -8,7 +8,11 @@
  * that server is down, to the next live server in hash_ring_get_nodes()
  * order.  The client speaks the memcached text protocol over POSIX sockets
  * (TCP over IPv4 or IPv6, or a unix socket) and needs no other library.
- * Conventions, status codes and version macros are those of hash_ring.h.
+ * It is a library of its own, libhash_ring_memcache (pkg-config
+ * hash_ring_memcache, CMake target hash_ring::hash_ring_memcache), built
+ * on libhash_ring's public API only.  Conventions and version macros are
+ * those of hash_ring.h; the client's status codes are below, beside the
+ * ring's codes, which it also returns.
  *
  * SERVERS
  *   A server is a ring node.  Its node name, as given, is its address:
@@ -161,6 +165,23 @@ typedef struct hash_ring_mc_result hash_ring_mc_result_t;
 
 /* The answer of hash_ring_mc_stats(): name/value pairs of one server. */
 typedef struct hash_ring_mc_stat_list hash_ring_mc_stats_t;
+
+/* ---- Status codes ---------------------------------------------------- */
+/* The client returns the ring's codes (hash_ring.h) and these; values never
+ * change.  Since 1.0 (defined in hash_ring.h until 1.1; same values). */
+#define HASH_RING_ENOTSTORED -7 /* NOT_STORED (add/replace/append/prepend condition) */
+#define HASH_RING_ECASEXISTS -8 /* EXISTS (cas token no longer current) */
+#define HASH_RING_EMISS -9      /* NOT_FOUND / cache miss */
+#define HASH_RING_ESERVER -10   /* ERROR, CLIENT_ERROR or SERVER_ERROR reply */
+#define HASH_RING_ETIMEDOUT -11 /* connect or I/O timeout */
+#define HASH_RING_EIO -12       /* connection refused, reset or closed */
+#define HASH_RING_EPROTO -13    /* malformed, truncated or oversized reply */
+#define HASH_RING_ENOSERVER -14 /* no live server for the key */
+
+/* A static, never-NULL English description of any status code the client
+ * returns, its own and the ring's (unknown codes give "unknown error").
+ * Thread-safe.  Since 1.1. */
+HASH_RING_API const char *hash_ring_mc_strerror(int status);
 
 /* Largest key the memcached text protocol accepts, in bytes. */
 #define HASH_RING_MC_MAX_KEY 250

@@ -230,17 +230,6 @@ out:
     return rc;
 }
 
-int hr_ring_has_member(const hash_ring_t *ring, const void *name, size_t len)
-{
-    uintptr_t token;
-    const hr_continuum *c = hr_ring_enter(ring, &token);
-    int member = 0;
-    for (size_t i = 0; i < c->nnodes && !member; i++)
-        member = c->nodes[i].len == len && memcmp(c->nodes[i].name->bytes, name, len) == 0;
-    hr_ring_leave(ring, token);
-    return member;
-}
-
 int hash_ring_remove_node(hash_ring_t *ring, const void *name, size_t name_len)
 {
     return hr_change(ring, name, name_len, 1, 0);

@@ -30,8 +30,4 @@ static inline void hr_ring_leave(const struct hash_ring *ring, uintptr_t token)
     hr_epoch_exit(&((struct hash_ring *)ring)->epoch, token);
 }
 
-/* Nonzero when (name, len) is a member of the published continuum.  A
- * reader: no lock, never waits for a writer; O(members). */
-int hr_ring_has_member(const struct hash_ring *ring, const void *name, size_t len);
-
 #endif

@@ -11,14 +11,6 @@ const char *hash_ring_strerror(int status)
     case HASH_RING_ENOTFOUND: return "no such node";
     case HASH_RING_EEMPTY: return "the ring has no points (no nodes, or all weights 0)";
     case HASH_RING_ECRYPTO: return "libcrypto could not provide MD5";
-    case HASH_RING_ENOTSTORED: return "memcached: item not stored";
-    case HASH_RING_ECASEXISTS: return "memcached: item modified since it was read (cas)";
-    case HASH_RING_EMISS: return "memcached: item not found";
-    case HASH_RING_ESERVER: return "memcached: server reported an error";
-    case HASH_RING_ETIMEDOUT: return "timed out";
-    case HASH_RING_EIO: return "connection failed or closed";
-    case HASH_RING_EPROTO: return "malformed reply from server";
-    case HASH_RING_ENOSERVER: return "no live server for the key";
     default: return "unknown error";
     }
 }

@@ -7,7 +7,8 @@
 #                          the core tests with MD5 through EVP
 #
 # Works as root on a fresh Debian 12 (bookworm); as another user it uses sudo
-# for apt-get.  Set HASH_RING_NO_APT=1 to skip package installation.
+# for apt-get.  Set HASH_RING_NO_APT=1 to skip package installation, and
+# HASH_RING_NPM_PEER=OFF to skip the peers fetched from the npm registry.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,7 +53,8 @@ deps() {
 build() { # build DIR [cmake options...]
     dir=$1
     shift
-    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DHASH_RING_NPM_PEER="${HASH_RING_NPM_PEER:-ON}" "$@"
     cmake --build "$dir" -j"$jobs"
 }
 

@@ -77,8 +77,8 @@ static void test_strerror(void **state)
     assert_int_equal(HASH_RING_ENOTFOUND, -4);
     assert_int_equal(HASH_RING_EEMPTY, -5);
     assert_int_equal(HASH_RING_ECRYPTO, -6);
-    const char *seen[15];
-    for (int c = 0; c >= -14; c--) {
+    const char *seen[7];
+    for (int c = 0; c >= -6; c--) {
         const char *s = hash_ring_strerror(c);
         assert_non_null(s);
         assert_string_not_equal(s, "unknown error");
@@ -86,7 +86,9 @@ static void test_strerror(void **state)
             assert_string_not_equal(s, seen[k]); /* distinct texts */
         seen[-c] = s;
     }
-    assert_string_equal(hash_ring_strerror(-15), "unknown error");
+    /* -7 to -14 are the memcached client's (hash_ring_mc_strerror) */
+    for (int c = -7; c >= -15; c--)
+        assert_string_equal(hash_ring_strerror(c), "unknown error");
     assert_string_equal(hash_ring_strerror(1), "unknown error");
     assert_string_equal(hash_ring_strerror(-2147483647 - 1), "unknown error");
 }

@@ -62,7 +62,7 @@ static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
  * says more (the detail may already start with the status's text). */
 static int mc_fail_rc(hash_ring_mc_t *mc, const char *cmd, int rc)
 {
-    const char *text = hash_ring_strerror(rc), *detail = hash_ring_mc_last_error(mc);
+    const char *text = hash_ring_mc_strerror(rc), *detail = hash_ring_mc_last_error(mc);
     size_t tl = strlen(text);
     if (detail[0] == '\0' || strcmp(detail, text) == 0)
         return cli_fail("mc %s: %s", cmd, text);
@@ -201,7 +201,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
             if (st == HASH_RING_EPROTO) /* a multi-get item has no detail */
                 return cli_fail("mc get: %s: %s (or a value above the maximum: see "
                                 "--max-value)",
-                                argv[i], hash_ring_strerror(st));
+                                argv[i], hash_ring_mc_strerror(st));
             char what[300];
             snprintf(what, sizeof what, "get: %s", argv[i]);
             return mc_fail_rc(mc, what, st);
@@ -301,7 +301,7 @@ static int mc_cmd_stats(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
     hash_ring_snapshot_t *snap;
     int rc = hash_ring_snapshot_acquire(o->ring, &snap);
     if (rc != HASH_RING_OK)
-        return cli_fail("mc stats: %s", hash_ring_strerror(rc));
+        return cli_fail("mc stats: %s", hash_ring_mc_strerror(rc));
     size_t n = hash_ring_snapshot_node_count(snap);
     mc_srv_stat *s = calloc(n ? n : 1, sizeof *s);
     if (s == NULL) {
@@ -396,7 +396,7 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
     hash_ring_mc_t *mc = NULL;
     int rc = hash_ring_mc_create_with_ring(&mc, o->ring);
     if (rc != HASH_RING_OK)
-        return cli_fail("mc: %s", hash_ring_strerror(rc));
+        return cli_fail("mc: %s", hash_ring_mc_strerror(rc));
     (void)hash_ring_mc_set_connect_timeout(mc, 1000);
     (void)hash_ring_mc_set_io_timeout(mc, 1000);
     int i = 0;

@@ -1,8 +1,7 @@
 /* mc_admin.c - server commands: flush_all (every server in the ring),
  * version and stats (one server named directly), and the stats list. */
-#include "memcache/mc_internal.h"
+#include "mc_internal.h"
 
-#include "ring.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,13 +83,32 @@ int hash_ring_mc_flush_all(hash_ring_mc_t *mc, uint32_t delay)
         char detail[sizeof mc->err];
         snprintf(detail, sizeof detail, "%s", mc->err);
         hr_mc_errf(mc, "flush_all: %zu of %zu servers failed, first %s: %s%s%.300s", nfail, n,
-                   first, hash_ring_strerror(rc), detail[0] ? "; last detail: " : "", detail);
+                   first, hash_ring_mc_strerror(rc), detail[0] ? "; last detail: " : "", detail);
     }
 out:
     free(srvs);
     free(st);
     hash_ring_snapshot_release(snap);
     return hr_mc_end(mc, rc);
+}
+
+/* Nonzero when (name, len) is a member of the ring's current membership
+ * (a snapshot: never waits for a writer; O(members)). */
+static int mc_ring_has_member(const hash_ring_t *ring, const void *name, size_t len)
+{
+    hash_ring_snapshot_t *snap;
+    if (hash_ring_snapshot_acquire(ring, &snap) != HASH_RING_OK)
+        return 0;
+    int member = 0;
+    size_t n = hash_ring_snapshot_node_count(snap);
+    for (size_t i = 0; i < n && !member; i++) {
+        const char *nm;
+        size_t nl;
+        member = hash_ring_snapshot_node(snap, i, &nm, &nl, NULL, NULL, NULL) == HASH_RING_OK &&
+                 nl == len && memcmp(nm, name, len) == 0;
+    }
+    hash_ring_snapshot_release(snap);
+    return member;
 }
 
 /* A server named directly: the client's entry for that name (a member it
@@ -121,7 +139,7 @@ static int mc_direct(hash_ring_mc_t *mc, const void *server, size_t server_len, 
     }
     rc = hr_mc_server_ready(mc, s);
     if (rc != HASH_RING_OK) {
-        if (*created && !hr_ring_has_member(mc->ring, s->name, s->name_len))
+        if (*created && !mc_ring_has_member(mc->ring, s->name, s->name_len))
             hr_mc_server_forget(mc, s);
         return rc;
     }
@@ -135,7 +153,7 @@ static int mc_direct(hash_ring_mc_t *mc, const void *server, size_t server_len, 
  * into the entry). */
 static int mc_direct_end(hash_ring_mc_t *mc, mc_server *s, int created, int rc)
 {
-    if (rc != HASH_RING_OK && created && !hr_ring_has_member(mc->ring, s->name, s->name_len))
+    if (rc != HASH_RING_OK && created && !mc_ring_has_member(mc->ring, s->name, s->name_len))
         hr_mc_server_forget(mc, s);
     return hr_mc_end(mc, rc);
 }

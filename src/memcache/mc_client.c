@@ -4,7 +4,7 @@
  * The commands are in mc_ops.c (single key, fail-over), mc_multi.c
  * (multi-get), mc_admin.c (flush_all, version, stats); their reply
  * handlers in mc_reply.c. */
-#include "memcache/mc_internal.h"
+#include "mc_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +154,7 @@ int hr_mc_end(hash_ring_mc_t *mc, int rc)
     if (rc == HASH_RING_OK)
         mc->err[0] = '\0';
     else if (mc->err[0] == '\0')
-        hr_mc_errf(mc, "%s", hash_ring_strerror(rc));
+        hr_mc_errf(mc, "%s", hash_ring_mc_strerror(rc));
     return rc;
 }
 

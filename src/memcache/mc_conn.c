@@ -1,5 +1,5 @@
 /* mc_conn.c - server addresses and non-blocking connect with a deadline. */
-#include "memcache/mc_conn.h"
+#include "mc_conn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hash_ring.h"
+#include "hash_ring_memcache.h"
 
 uint64_t hr_mc_now_ms(void)
 {

@@ -4,7 +4,7 @@
  * non-blocking sockets and one poll() loop over all servers involved, so a
  * multi-get talks to its servers in parallel and no server can make the
  * client wait past the I/O timeout. */
-#include "memcache/mc_internal.h"
+#include "mc_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

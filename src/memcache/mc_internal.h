@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 #include "hash_ring_memcache.h"
-#include "memcache/mc_conn.h"
-#include "memcache/mc_parse.h"
+#include "mc_conn.h"
+#include "mc_parse.h"
 
 typedef struct mc_server mc_server;
 

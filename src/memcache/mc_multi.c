@@ -1,7 +1,7 @@
 /* mc_multi.c - multi-get: keys grouped by server into pipelined "gets"
  * commands, all servers in one parallel exchange per fail-over round; and
  * its result object. */
-#include "memcache/mc_internal.h"
+#include "mc_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * Each key command finds its servers in one snapshot of the ring (the
  * first live one in hash_ring_snapshot_get_nodes order), builds its request
  * and runs one exchange (mc_server.c). */
-#include "memcache/mc_internal.h"
+#include "mc_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,11 +3,11 @@
  * Every reply is a line ending in CRLF; a VALUE line is followed by a data
  * block of the announced length and a CRLF.  Lengths are checked before any
  * byte is looked at, and nothing beyond len is ever read. */
-#include "memcache/mc_parse.h"
+#include "mc_parse.h"
 
 #include <string.h>
 
-#include "hash_ring.h"
+#include "hash_ring_memcache.h"
 
 /* Nonzero if any byte of the 8 in x is <= 0x20 or == 0x7f.  Word-at-a-time
  * tests (exact as booleans): (x - 0x21..) & ~x & 0x80.. flags a byte below

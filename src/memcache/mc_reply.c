@@ -1,7 +1,7 @@
 /* mc_reply.c - reply handlers of the single-key commands (and flush_all):
  * map one parsed reply to the command's answer (mc_reply_fn in
  * mc_internal.h). */
-#include "memcache/mc_internal.h"
+#include "mc_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +46,7 @@ static int mc_one_line(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep,
     case HR_MC_NOT_FOUND: s->result = HASH_RING_EMISS; break;
     default: return HASH_RING_EPROTO;
     }
-    hr_mc_errf(mc, "server %s: %s", s->name, hash_ring_strerror(s->result));
+    hr_mc_errf(mc, "server %s: %s", s->name, hash_ring_mc_strerror(s->result));
     return 1;
 }
 

@@ -2,7 +2,7 @@
  *
  * The exchange engine that sends the requests and reads the replies is in
  * mc_exchange.c. */
-#include "memcache/mc_internal.h"
+#include "mc_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

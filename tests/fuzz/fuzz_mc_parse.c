@@ -33,8 +33,8 @@
  * len. */
 #include "fuzz_target.h"
 
-#include "hash_ring.h"
-#include "memcache/mc_parse.h"
+#include "hash_ring_memcache.h"
+#include "mc_parse.h"
 
 #include <stdint.h>
 #include <stdio.h>

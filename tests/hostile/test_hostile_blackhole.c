@@ -129,7 +129,7 @@ static void test_two_blackholes_failover(void **state)
     int rc = hash_ring_mc_get(mc, k2, strlen(k2), &v, &vl, NULL);
     uint64_t took = tl_now_ms() - t0;
     printf("# get behind 2 black holes: %s in %llu ms (connect timeout %u ms each) [%s]\n",
-           hash_ring_strerror(rc), (unsigned long long)took, conn,
+           hash_ring_mc_strerror(rc), (unsigned long long)took, conn,
            hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_EMISS);
     assert_true(took >= 2 * conn - 40);
@@ -154,7 +154,7 @@ static void test_two_blackholes_failover(void **state)
     t0 = tl_now_ms();
     rc = hash_ring_mc_set(mc, k1, strlen(k1), "moved", 5, 0, 0);
     took = tl_now_ms() - t0;
-    printf("# set behind 1 black hole: %s in %llu ms\n", hash_ring_strerror(rc),
+    printf("# set behind 1 black hole: %s in %llu ms\n", hash_ring_mc_strerror(rc),
            (unsigned long long)took);
     assert_int_equal(rc, HASH_RING_OK);
     assert_true(took >= conn - 20);
@@ -265,7 +265,7 @@ static void test_unix_queue_full(void **state)
     int rc = hash_ring_mc_get(mc, "k", 1, &v, &vl, NULL);
     uint64_t took = tl_now_ms() - t0;
     printf("# get on a unix socket with a full queue: %s in %llu ms [%s]\n",
-           hash_ring_strerror(rc), (unsigned long long)took, hash_ring_mc_last_error(mc));
+           hash_ring_mc_strerror(rc), (unsigned long long)took, hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_EIO);
     assert_true(hu_contains(hash_ring_mc_last_error(mc), "listen queue is full"));
     assert_true(took < hu_ms(200));

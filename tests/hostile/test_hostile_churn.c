@@ -70,12 +70,12 @@ static void set_get(hash_ring_mc_t *mc, const char *key, const char *val)
 {
     int rc = hash_ring_mc_set(mc, key, strlen(key), val, strlen(val), 0, 0);
     if (rc != HASH_RING_OK)
-        fail_msg("set %s: %s [%s]", key, hash_ring_strerror(rc), hash_ring_mc_last_error(mc));
+        fail_msg("set %s: %s [%s]", key, hash_ring_mc_strerror(rc), hash_ring_mc_last_error(mc));
     const void *v;
     size_t vl;
     rc = hash_ring_mc_get(mc, key, strlen(key), &v, &vl, NULL);
     if (rc != HASH_RING_OK)
-        fail_msg("get %s: %s [%s]", key, hash_ring_strerror(rc), hash_ring_mc_last_error(mc));
+        fail_msg("get %s: %s [%s]", key, hash_ring_mc_strerror(rc), hash_ring_mc_last_error(mc));
     assert_int_equal(vl, strlen(val));
     assert_memory_equal(v, val, vl);
 }

@@ -145,7 +145,7 @@ static int child(void)
     int rc = hash_ring_mc_set(mc, k[1], strlen(k[1]), "one", 3, 0, 0);
     uint64_t took = tl_now_ms() - t0;
     printf("# out of descriptors, fail-over off, new connection: %s in %llu ms [%s]\n",
-           hash_ring_strerror(rc), (unsigned long long)took, hash_ring_mc_last_error(mc));
+           hash_ring_mc_strerror(rc), (unsigned long long)took, hash_ring_mc_last_error(mc));
     CHECK(rc == HASH_RING_ENOMEM);
     CHECK(hu_contains(hash_ring_mc_last_error(mc), "Too many open files"));
     CHECK(took < hu_ms(200));
@@ -180,7 +180,7 @@ static int child(void)
     rc = hash_ring_mc_get(mc, k[0], strlen(k[0]), &v, &vl, NULL);
     took = tl_now_ms() - t0;
     printf("# out of descriptors, fail-over on, no connection: %s in %llu ms [%s]\n",
-           hash_ring_strerror(rc), (unsigned long long)took, hash_ring_mc_last_error(mc));
+           hash_ring_mc_strerror(rc), (unsigned long long)took, hash_ring_mc_last_error(mc));
     CHECK(rc == HASH_RING_ENOMEM);
     CHECK(hu_contains(hash_ring_mc_last_error(mc), "Too many open files"));
     CHECK(took < hu_ms(200));
@@ -194,7 +194,7 @@ static int child(void)
     uint64_t freed = tl_now_ms();
     unhoard(hoarded, nh, old_soft);
     rc = hash_ring_mc_get(mc, k[0], strlen(k[0]), &v, &vl, NULL);
-    printf("# descriptors free again: at once %s [%s]\n", hash_ring_strerror(rc),
+    printf("# descriptors free again: at once %s [%s]\n", hash_ring_mc_strerror(rc),
            hash_ring_mc_last_error(mc));
     CHECK(rc == HASH_RING_OK);
     CHECK(hash_ring_mc_set(mc, k[1], strlen(k[1]), "one", 3, 0, 0) == HASH_RING_OK);

@@ -420,7 +420,7 @@ static void test_large_value_killed(int failover)
     unsigned long long seen = atomic_load(&r.forwarded);
     printf("# relay: get of a %u B value, victim SIGKILLed after %d B, %llu B of the reply"
            " delivered in all (fail-over %s): %s in %llu ms (io timeout %u ms) [%s]\n",
-           HUGELEN, (int)KILL_AFTER, seen, failover ? "on" : "off", hash_ring_strerror(rc),
+           HUGELEN, (int)KILL_AFTER, seen, failover ? "on" : "off", hash_ring_mc_strerror(rc),
            (unsigned long long)took, io, hash_ring_mc_last_error(mc));
     assert_true(seen < HUGELEN);
     /* A read is retried on the next server (which never had the key). */

@@ -103,7 +103,7 @@ static void test_listener_never_reads(void **state)
     uint64_t took = tl_now_ms() - t0;
     printf("# set of %u B to a server that never reads: %s in %llu ms (io timeout %u, a copy of"
            " the value costs %llu ms) [%s]\n",
-           BIG, hash_ring_strerror(rc), (unsigned long long)took, io, (unsigned long long)copy,
+           BIG, hash_ring_mc_strerror(rc), (unsigned long long)took, io, (unsigned long long)copy,
            hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_ETIMEDOUT);
     assert_true(hu_contains(hash_ring_mc_last_error(mc), "no complete reply within"));
@@ -166,7 +166,7 @@ static void test_stopped_memcached(void **state)
     uint64_t took = tl_now_ms() - t0;
     printf("# set of %u B: %llu ms to a reading memcached; %s after %llu ms to a SIGSTOPped one"
            " (io timeout %u) [%s]\n",
-           BIG, (unsigned long long)ctl, hash_ring_strerror(rc), (unsigned long long)took, io,
+           BIG, (unsigned long long)ctl, hash_ring_mc_strerror(rc), (unsigned long long)took, io,
            hash_ring_mc_last_error(mc));
     /* A write that was (partly) sent is not repeated on the next server. */
     assert_int_equal(rc, HASH_RING_ETIMEDOUT);

@@ -37,7 +37,7 @@ static void expect_refused(const char *name, const char *reason)
     uint64_t t0 = tl_now_ms();
     int rc = hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0);
     uint64_t took = tl_now_ms() - t0;
-    printf("# %-40s set: %s in %llu ms [%s]\n", name, hash_ring_strerror(rc),
+    printf("# %-40s set: %s in %llu ms [%s]\n", name, hash_ring_mc_strerror(rc),
            (unsigned long long)took, hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_EIO);
     assert_true(hu_contains(hash_ring_mc_last_error(mc), reason));

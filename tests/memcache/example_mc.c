@@ -13,7 +13,7 @@ int main(int argc, char **argv)
     hash_ring_mc_t *mc;
     int rc = hash_ring_mc_create(&mc, HASH_RING_DIALECT_PYTHON);
     if (rc != HASH_RING_OK) {
-        fprintf(stderr, "example_mc: %s\n", hash_ring_strerror(rc));
+        fprintf(stderr, "example_mc: %s\n", hash_ring_mc_strerror(rc));
         return 1;
     }
     for (int i = 0; i < 3 && rc == HASH_RING_OK; i++) {

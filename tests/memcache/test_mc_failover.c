@@ -265,7 +265,7 @@ static void test_sigstop_bounded(void **state)
     int rc = hash_ring_mc_get(mc, v.key[k], strlen(v.key[k]), &val, &vl, NULL);
     uint64_t took = tl_now_ms() - t0;
     printf("# get on a stopped server: %s after %llu ms (io timeout %u)\n",
-           hash_ring_strerror(rc), (unsigned long long)took, io);
+           hash_ring_mc_strerror(rc), (unsigned long long)took, io);
     assert_int_equal(rc, HASH_RING_EMISS); /* the next server never had it */
     assert_one_timeout(took, io);
     /* Marked dead: a write goes straight to the next server. */
@@ -284,7 +284,7 @@ static void test_sigstop_bounded(void **state)
     t0 = tl_now_ms();
     rc = hash_ring_mc_set(mc2, v.key[k3], strlen(v.key[k3]), "w", 1, 0, 0);
     took = tl_now_ms() - t0;
-    printf("# set on a stopped server: %s after %llu ms (%s)\n", hash_ring_strerror(rc),
+    printf("# set on a stopped server: %s after %llu ms (%s)\n", hash_ring_mc_strerror(rc),
            (unsigned long long)took, hash_ring_mc_last_error(mc2));
     assert_int_equal(rc, HASH_RING_ETIMEDOUT);
     assert_one_timeout(took, io);
@@ -459,7 +459,7 @@ static void test_connect_timeout(void **state)
     uint64_t t0 = tl_now_ms();
     int rc = hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0);
     uint64_t took = tl_now_ms() - t0;
-    printf("# full accept queue: %s after %llu ms (%s)\n", hash_ring_strerror(rc),
+    printf("# full accept queue: %s after %llu ms (%s)\n", hash_ring_mc_strerror(rc),
            (unsigned long long)took, hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_ETIMEDOUT);
     assert_true(took >= 300 && took < 300 + tl_slack_ms());

@@ -96,7 +96,7 @@ static void check_get(const char *mode, int want)
         uint64_t t0 = tl_now_ms();
         int rc = hash_ring_mc_get(mc, "somekey", 7, &v, &vl, NULL);
         uint64_t took = tl_now_ms() - t0;
-        printf("# %-9s get: %-32s in %4llu ms (%s)\n", mode, hash_ring_strerror(rc),
+        printf("# %-9s get: %-32s in %4llu ms (%s)\n", mode, hash_ring_mc_strerror(rc),
                (unsigned long long)took, hash_ring_mc_last_error(mc));
         assert_int_equal(rc, want);
         if (round == 2 && want == HASH_RING_ENOSERVER)
@@ -192,7 +192,7 @@ static void test_stats_flood(void **s)
     uint64_t t0 = tl_now_ms();
     int rc = hash_ring_mc_stats(mc, h.addr, strlen(h.addr), NULL, &st);
     uint64_t took = tl_now_ms() - t0;
-    printf("# endless stats: %s in %llu ms (%s)\n", hash_ring_strerror(rc),
+    printf("# endless stats: %s in %llu ms (%s)\n", hash_ring_mc_strerror(rc),
            (unsigned long long)took, hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_EPROTO);
     assert_null(st);
@@ -329,7 +329,7 @@ static void test_answer_before_request_sent(void **s)
     size_t vl;
     uint64_t t0 = tl_now_ms();
     int rc = hash_ring_mc_get(mc, "k", 1, &v, &vl, NULL);
-    printf("# get after an early answer: %s in %llu ms (%s)\n", hash_ring_strerror(rc),
+    printf("# get after an early answer: %s in %llu ms (%s)\n", hash_ring_mc_strerror(rc),
            (unsigned long long)(tl_now_ms() - t0), hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_EMISS); /* its own answer, on a new connection */
     hash_ring_mc_destroy(mc);
@@ -364,7 +364,7 @@ static void test_error_mid_pipeline(void **s)
     const void *v;
     size_t vl;
     int rc = hash_ring_mc_get(mc, "k", 1, &v, &vl, NULL);
-    printf("# get after an error mid-pipeline: %s (%s)\n", hash_ring_strerror(rc),
+    printf("# get after an error mid-pipeline: %s (%s)\n", hash_ring_mc_strerror(rc),
            hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_EMISS); /* END: its own reply */
     hash_ring_mc_destroy(mc);

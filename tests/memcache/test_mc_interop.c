@@ -98,7 +98,7 @@ static void test_both_directions(void **state)
         uint32_t flags;
         int rc = hash_ring_mc_get(mc, v.key[i], strlen(v.key[i]), &got, &gl, &flags);
         if (rc != HASH_RING_OK)
-            fail_msg("%s: %s (%s)", v.key[i], hash_ring_strerror(rc),
+            fail_msg("%s: %s (%s)", v.key[i], hash_ring_mc_strerror(rc),
                      hash_ring_mc_last_error(mc));
         snprintf(val, sizeof val, "p-%s", v.key[i]);
         assert_string_equal(got, val);

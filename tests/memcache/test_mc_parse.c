@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "hash_ring.h"
-#include "memcache/mc_parse.h"
+#include "hash_ring_memcache.h"
+#include "mc_parse.h"
 #include "testutil.h"
 
 /* Parses s (exact-size heap copy); returns the parser's result. */

@@ -19,7 +19,7 @@
 #include "hash_ring.h"
 #include "hash_ring_memcache.h"
 #include "mc_testlib.h"
-#include "memcache/mc_internal.h"
+#include "mc_internal.h"
 #include "testutil.h"
 
 static tl_daemon d;
