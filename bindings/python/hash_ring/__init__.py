@@ -11,7 +11,9 @@ from ._hash_ring import (EEMPTY, EEXIST, EINVAL, ENOMEM, ENOTFOUND, ECRYPTO,
                          library_version)
 
 __version__ = "1.0.0"
-__all__ = ["HashRing", "MemcacheRing", "Snapshot", "HashRingError", "HashRingValueError",
+# MemcacheRing (it needs python-memcache) is imported on first use, and left
+# out of `import *`.
+__all__ = ["HashRing", "Snapshot", "HashRingError", "HashRingValueError",
            "NodeNotFoundError", "HashRingMemoryError", "dialects", "gen_key"]
 
 

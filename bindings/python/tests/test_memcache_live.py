@@ -122,7 +122,9 @@ def main():
         port = {s: d.port for s, d in zip(servers, daemons)}
         model = Model(servers)
         mc = MemcacheRing(servers, socket_timeout=10)
-        check(isinstance(mc, __import__("memcache").Client), "MemcacheRing is a memcache.Client")
+        from hash_ring.memcache_ring import MemcacheRing as MR2
+        check(isinstance(mc, __import__("memcache").Client) and MR2 is MemcacheRing,
+              "MemcacheRing is a memcache.Client, also as hash_ring.memcache_ring's")
 
         def cli_mc(*args):
             cmd = [cli]

@@ -447,6 +447,9 @@ def test_surface():
     # re-initialising replaces the ring
     ro.__init__(["x"])
     check(ro.nodes == ["x"] and ro.get_node("k") == "x", "__init__ again")
+    # the original's module path
+    from hash_ring.hash_ring import HashRing as HR2
+    check(HR2 is HashRing, "hash_ring.hash_ring.HashRing")
     # exceptions carry the library's code
     check(issubclass(hash_ring.HashRingValueError, ValueError)
           and issubclass(hash_ring.NodeNotFoundError, KeyError)
