@@ -138,6 +138,7 @@ typedef struct {
     PyObject *members; /* tuple: node objects in membership order */
     PyObject *by_name; /* dict: name bytes -> node object */
     size_t owners;     /* members owning at least one point */
+    int strict;        /* a key on a point goes past it (dialect python) */
 } SnapshotObject;
 
 static PyTypeObject SnapshotType;
@@ -155,6 +156,9 @@ static SnapshotObject *snapshot_wrap(hash_ring_snapshot_t *snap, PyObject *by_na
     s->members = NULL;
     s->by_name = NULL;
     s->owners = 0;
+    hash_ring_dialect_t dialect = HASH_RING_DIALECT_PYTHON;
+    (void)hash_ring_snapshot_dialect(snap, &dialect);
+    s->strict = dialect == HASH_RING_DIALECT_PYTHON;
     size_t n = hash_ring_snapshot_node_count(snap);
     s->members = PyTuple_New((Py_ssize_t)n);
     s->by_name = PyDict_New();
@@ -247,9 +251,11 @@ static PyObject *snap_get_node(SnapshotObject *s, PyObject *key)
     return raise_status(rc, NULL);
 }
 
-/* Index of the first point strictly above the key's position in the sorted
- * list of points (duplicates included), 0 past the end: Python's
- * bisect_right, as the original's get_node_pos.  None on an empty ring. */
+/* Index into the sorted list of points (duplicates included) of the point
+ * whose owner get_node answers, 0 past the end: in dialect python the first
+ * point strictly above the key's position (bisect_right, as the original's
+ * get_node_pos), in the others the first at or above it (bisect_left).
+ * None on an empty ring. */
 static PyObject *snap_get_node_pos(SnapshotObject *s, PyObject *key)
 {
     const char *p;
@@ -270,7 +276,7 @@ static PyObject *snap_get_node_pos(SnapshotObject *s, PyObject *key)
         rc = hash_ring_snapshot_point(s->snap, mid, &pt, NULL, NULL);
         if (rc != HASH_RING_OK)
             return raise_status(rc, NULL);
-        if (pt <= pos)
+        if (pt < pos || (s->strict && pt == pos))
             lo = mid + 1;
         else
             hi = mid;

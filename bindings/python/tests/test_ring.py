@@ -164,17 +164,16 @@ def check_continuum(ring, rows, dialect, where, kind, bad_keys):
     want = [(int(r[0]), r[1]) for r in rows]
     check(points == want, "%s: continuum differs (%d vs %d points)" % (
         where, len(points), len(want)))
-    if dialect != "python":
-        return
-    # get_node_pos: bisect_right over the file's points, wrap to 0, and the
-    # owner at that index is get_node's answer.
+    # get_node_pos: bisect over the file's points (right for python's `>`,
+    # left for the `>=` dialects), wrap to 0; the owner there is get_node's.
+    side = bisect.bisect_right if dialect == "python" else bisect.bisect_left
     fpoints = [p for p, _ in want]
     bad = 0
     keys = ["key%d" % i for i in range(3000)] + ["ключ%d" % i for i in range(300)]
     for p, _ in want[:200]:
         keys.append(str(p))
     for k in keys:
-        pos = bisect.bisect_right(fpoints, position(k))
+        pos = side(fpoints, position(k))
         pos = 0 if pos == len(fpoints) else pos
         bad += ring.get_node_pos(k) != pos or ring.get_node(k) != want[pos][1]
     check(bad == 0, "%s: get_node_pos wrong for %d of %d keys" % (where, bad, len(keys)))
@@ -306,6 +305,28 @@ def test_exact_hits_and_shared(peers_dir):
                           point, order, owners))
                 shared += 1
     check(shared == 8, "%d shared-point rings, want 8" % shared)
+    # The same exact-hit keys in the >= dialects: get_node_pos is the index
+    # of the first copy of the point (bisect_left), whose owner get_node
+    # answers; the peers give a shared point to the node added first.
+    ge = 0
+    with open(os.path.join(peers_dir, "shared_points.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            fam, point, a, b, hit = line.rstrip("\n").split("\t")
+            if fam == "t":
+                continue
+            for dialect in (("node",) if fam == "x3" else ("libketama",)):
+                for order in ((a, b), (b, a)):
+                    ring = HashRing(list(order), dialect=dialect)
+                    pts = ring.points()
+                    first = [p for p, _ in pts].index(int(point))
+                    check(ring.get_node_pos(hit) == first and pts[first][1] == order[0]
+                          and ring.get_node(hit) == order[0],
+                          "%s %s: exact hit %s at %r, want %d owned by %s" % (
+                              dialect, order, hit, ring.get_node_pos(hit), first, order[0]))
+                    ge += 1
+    check(ge == 16, "%d >= dialect shared-point rings, want 16" % ge)
     # A node whose own points collide: one heavy node among 1000 (the others
     # get no points) has ~120,000 points; the original keeps both copies.
     for t in range(20):
