@@ -7,8 +7,9 @@ Exit 0 pass, 1 fail, 77 skip (pip or pkg-config absent).
 
 The build tree is installed into a temporary prefix (cmake --install), the
 package's sources are copied (pip builds in the source folder) and pip
-builds them with the system's setuptools (--no-build-isolation --no-index:
-no network) into a temporary target.  A fresh interpreter that sees only
+builds them with the system's setuptools and wheel (--no-index:
+no network; without a pyproject.toml pip uses them without an
+isolated build environment) into a temporary target.  A fresh interpreter that sees only
 that target must load the extension from it, the library from the prefix,
 and place the seed's keys as the original did (tests/vectors/seed3).
 """
@@ -52,11 +53,22 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hr-pip-")
     try:
         prefix = os.path.join(tmp, "prefix")
-        subprocess.run(["cmake", "--install", build, "--prefix", prefix], check=True,
-                       stdout=subprocess.DEVNULL)
-        pcs = glob.glob(os.path.join(prefix, "**", "pkgconfig", "hash_ring.pc"), recursive=True)
-        if len(pcs) != 1:
-            print("FAIL: hash_ring.pc not installed once: %r" % pcs)
+        # The installed hash_ring.pc is written into the build tree at install
+        # time: another test installing the same build tree at the same moment
+        # (to its own prefix) can swap it.  Install again until it names ours.
+        for _ in range(5):
+            subprocess.run(["cmake", "--install", build, "--prefix", prefix], check=True,
+                           stdout=subprocess.DEVNULL)
+            pcs = glob.glob(os.path.join(prefix, "**", "pkgconfig", "hash_ring.pc"),
+                            recursive=True)
+            if len(pcs) != 1:
+                print("FAIL: hash_ring.pc not installed once: %r" % pcs)
+                return 1
+            with open(pcs[0], encoding="utf-8") as f:
+                if "prefix=%s\n" % prefix in f.read():
+                    break
+        else:
+            print("FAIL: the installed hash_ring.pc never named the prefix %s" % prefix)
             return 1
         copy = os.path.join(tmp, "src")
         shutil.copytree(src, copy, ignore=shutil.ignore_patterns(
@@ -65,11 +77,14 @@ def main():
         env = dict(os.environ, PKG_CONFIG_PATH=os.path.dirname(pcs[0]),
                    PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
         env.pop("PYTHONPATH", None)
-        p = subprocess.run([sys.executable, "-m", "pip", "install", "--no-build-isolation",
-                            "--no-index", "--no-deps", "--target", site, copy],
+        p = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps",
+                            "--target", site, copy],
                            env=env, capture_output=True, text=True, timeout=600)
         if p.returncode != 0:
             print("FAIL: pip install:\n" + p.stdout[-3000:] + p.stderr[-3000:])
+            return 1
+        if not os.path.isdir(os.path.join(site, "hash_ring-1.0.0.dist-info")):
+            print("FAIL: no hash_ring-1.0.0.dist-info in %r" % os.listdir(site))
             return 1
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
         env["PYTHONPATH"] = site
@@ -82,9 +97,8 @@ def main():
         # Without pkg-config's answer the build stops with a clear message.
         env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(tmp, "nowhere"),
                    PKG_CONFIG_LIBDIR=os.path.join(tmp, "nowhere"))
-        p = subprocess.run([sys.executable, "-m", "pip", "install", "--no-build-isolation",
-                            "--no-index", "--no-deps", "--target", os.path.join(tmp, "site2"),
-                            copy], env=env, capture_output=True, text=True, timeout=600)
+        p = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps",
+                            "--target", os.path.join(tmp, "site2"), copy], env=env, capture_output=True, text=True, timeout=600)
         if p.returncode == 0 or "pkg-config cannot find libhash_ring" not in p.stdout + p.stderr:
             print("FAIL: pip install without the library: %d\n%s" % (
                 p.returncode, (p.stdout + p.stderr)[-2000:]))
