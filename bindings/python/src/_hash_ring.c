@@ -355,6 +355,9 @@ static PyObject *snap_get_nodes(SnapshotObject *s, PyObject *args, PyObject *kwd
  * are held in a tuple of our own, so no other thread can free one. */
 static PyObject *snap_get_node_many(SnapshotObject *s, PyObject *keys_in)
 {
+    if (PyUnicode_Check(keys_in) || PyBytes_Check(keys_in))
+        return PyErr_Format(PyExc_TypeError, "keys must be an iterable of keys, not one %.100s",
+                            Py_TYPE(keys_in)->tp_name);
     PyObject *keys = PySequence_Tuple(keys_in);
     if (keys == NULL)
         return NULL;
@@ -791,28 +794,36 @@ done:
     return ok;
 }
 
+/* The ring's wrappers hold their own reference to the current snapshot:
+ * converting a key or hashing a node may run Python code (a finalizer, a
+ * __hash__) that changes the membership and drops the ring's reference. */
+#define WITH_CURRENT(r, call)                                                                  \
+    do {                                                                                       \
+        RING_READY(r, NULL);                                                                   \
+        SnapshotObject *cur_ = (SnapshotObject *)Py_NewRef((PyObject *)(r)->current);          \
+        PyObject *res_ = call;                                                                 \
+        Py_DECREF(cur_);                                                                       \
+        return res_;                                                                           \
+    } while (0)
+
 static PyObject *ring_get_node(RingObject *r, PyObject *key)
 {
-    RING_READY(r, NULL);
-    return snap_get_node(r->current, key);
+    WITH_CURRENT(r, snap_get_node(cur_, key));
 }
 
 static PyObject *ring_get_node_pos(RingObject *r, PyObject *key)
 {
-    RING_READY(r, NULL);
-    return snap_get_node_pos(r->current, key);
+    WITH_CURRENT(r, snap_get_node_pos(cur_, key));
 }
 
 static PyObject *ring_get_nodes(RingObject *r, PyObject *args, PyObject *kwds)
 {
-    RING_READY(r, NULL);
-    return snap_get_nodes(r->current, args, kwds);
+    WITH_CURRENT(r, snap_get_nodes(cur_, args, kwds));
 }
 
 static PyObject *ring_get_node_many(RingObject *r, PyObject *keys)
 {
-    RING_READY(r, NULL);
-    return snap_get_node_many(r->current, keys);
+    WITH_CURRENT(r, snap_get_node_many(cur_, keys));
 }
 
 static PyObject *ring_snapshot(RingObject *r, PyObject *unused)
@@ -825,22 +836,19 @@ static PyObject *ring_snapshot(RingObject *r, PyObject *unused)
 static PyObject *ring_shares(RingObject *r, PyObject *unused)
 {
     (void)unused;
-    RING_READY(r, NULL);
-    return snap_member_dict(r->current, FIELD_SHARE);
+    WITH_CURRENT(r, snap_member_dict(cur_, FIELD_SHARE));
 }
 
 static PyObject *ring_points(RingObject *r, PyObject *unused)
 {
     (void)unused;
-    RING_READY(r, NULL);
-    return snap_points(r->current, NULL);
+    WITH_CURRENT(r, snap_points(cur_, NULL));
 }
 
 static PyObject *ring_point_counts(RingObject *r, PyObject *unused)
 {
     (void)unused;
-    RING_READY(r, NULL);
-    return snap_member_dict(r->current, FIELD_POINTS);
+    WITH_CURRENT(r, snap_member_dict(cur_, FIELD_POINTS));
 }
 
 static PyObject *ring_add_node(RingObject *r, PyObject *args, PyObject *kwds)
@@ -933,8 +941,7 @@ static PyObject *ring_nodes_get(RingObject *r, void *unused)
 static PyObject *ring_weights_get(RingObject *r, void *unused)
 {
     (void)unused;
-    RING_READY(r, NULL);
-    return snap_member_dict(r->current, FIELD_WEIGHT);
+    WITH_CURRENT(r, snap_member_dict(cur_, FIELD_WEIGHT));
 }
 
 static PyObject *ring_dialect_get(RingObject *r, void *unused)
@@ -953,7 +960,10 @@ static Py_ssize_t ring_len(RingObject *r)
 static int ring_contains(RingObject *r, PyObject *node)
 {
     RING_READY(r, -1);
-    return snap_contains(r->current, node);
+    SnapshotObject *cur = (SnapshotObject *)Py_NewRef((PyObject *)r->current);
+    int res = snap_contains(cur, node);
+    Py_DECREF(cur);
+    return res;
 }
 
 static PyMethodDef ring_methods[] = {

@@ -390,6 +390,31 @@ def test_surface():
         raises(TypeError, ring.get_node_many, ["ok", "ok", bad])
         raises(TypeError, ring.gen_key, bad)
     raises(TypeError, ring.get_node_many, 12)
+    raises(TypeError, ring.get_node_many, "abc")  # one key, not three
+    raises(TypeError, ring.get_node_many, b"abc")
+
+    class Churn:
+        # a node whose __hash__ changes the membership mid-call
+        def __init__(self, ring):
+            self.ring = ring
+
+        def __str__(self):
+            return "churn"
+
+        def __hash__(self):
+            if "x" in self.ring:
+                self.ring.remove_node("x")
+            else:
+                self.ring.add_node("x")
+            return 1
+
+    cr = HashRing(["a", "b"])
+    churn = Churn(cr)
+    cr.add_node(churn)
+    for _ in range(20):
+        w = cr.weights  # hashing the node objects into the dict churns the ring
+        s = cr.shares()
+        check(len(w) in (3, 4) and len(s) in (3, 4), "membership changed while hashing")
     raises(TypeError, ring.get_node)
     raises(UnicodeEncodeError, ring.get_node, "\udc80")  # a lone surrogate has no UTF-8
     raises(TypeError, ring.get_nodes, "k", "2")
