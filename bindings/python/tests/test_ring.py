@@ -408,9 +408,11 @@ def test_surface():
                 self.ring.add_node("x")
             return 1
 
-    cr = HashRing(["a", "b"])
+    cr = HashRing()
     churn = Churn(cr)
-    cr.add_node(churn)
+    cr.add_node(churn)  # first in membership order: the others are hashed after it
+    cr.add_node("a")
+    cr.add_node("b")
     for _ in range(20):
         w = cr.weights  # hashing the node objects into the dict churns the ring
         s = cr.shares()
