@@ -7,10 +7,16 @@
 #
 # One package per install COMPONENT:
 #
-#   runtime      -> libhash-ring<MAJOR>   libhash_ring.so.<MAJOR> and its real file
-#   development  -> libhash-ring-dev      headers, the .so link, the .a, hash_ring.pc,
-#                                         the CMake package files, the hash-ring tool
-#                                         and its man page hash-ring.1
+#   runtime      -> libhash-ring<MAJOR>            libhash_ring.so.<MAJOR> and its real file
+#   memcache     -> libhash-ring-memcache<MAJOR>   libhash_ring_memcache.so.<MAJOR> and its
+#                                                  real file (the memcached client)
+#   development  -> libhash-ring-dev               both headers, both .so links, both .a,
+#                                                  hash_ring.pc, hash_ring_memcache.pc, the
+#                                                  CMake package files, the hash-ring tool
+#                                                  and its man page hash-ring.1
+#
+# The client has a package of its own for the reason it is a library of its
+# own: a system that wants the ring need not install a network client.
 #
 # The tool is not in the runtime package because a library package must stay
 # co-installable with the next SONAME's package (libhash-ring1 next to
@@ -31,11 +37,15 @@ endif()
 # Debian package names: lowercase, no '_'; the runtime package is named
 # after the SONAME (policy 8.1).
 set(HASH_RING_DEB_RUNTIME "libhash-ring${PROJECT_VERSION_MAJOR}")
+set(HASH_RING_DEB_MEMCACHE "libhash-ring-memcache${PROJECT_VERSION_MAJOR}")
 set(HASH_RING_DEB_DEV "libhash-ring-dev")
 
 # Components that actually hold files in this configuration.
 set(_hr_components development)
 if(HASH_RING_BUILD_SHARED)
+  if(HASH_RING_BUILD_MEMCACHE)
+    list(PREPEND _hr_components memcache)
+  endif()
   list(PREPEND _hr_components runtime)
 endif()
 
@@ -75,7 +85,7 @@ elseif(HASH_RING_BUILD_CLI)
     COMPONENT development EXCLUDE_FROM_ALL)
 endif()
 
-# The shared library's package has dpkg run ldconfig through a trigger
+# Each shared library's package has dpkg run ldconfig through a trigger
 # (policy 8.1.1); its own maintainer scripts do nothing (given here, they
 # keep CPack from writing ones that call ldconfig; lintian notes them as
 # empty, a warning, where it calls the ldconfig calls an error).
@@ -90,6 +100,8 @@ endforeach()
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
   "${_hr_pkgdir}/triggers;${_hr_pkgdir}/postinst;${_hr_pkgdir}/postrm")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+set(CPACK_DEBIAN_MEMCACHE_PACKAGE_CONTROL_EXTRA "${CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA}")
+set(CPACK_DEBIAN_MEMCACHE_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 
 # Debian policy 12.5: every package ships /usr/share/doc/<package>/copyright.
 # EXCLUDE_FROM_ALL keeps these out of a plain `cmake --install`; CPack
@@ -97,6 +109,8 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 foreach(_c IN LISTS _hr_components)
   if(_c STREQUAL "runtime")
     set(_pkg ${HASH_RING_DEB_RUNTIME})
+  elseif(_c STREQUAL "memcache")
+    set(_pkg ${HASH_RING_DEB_MEMCACHE})
   else()
     set(_pkg ${HASH_RING_DEB_DEV})
   endif()
@@ -171,6 +185,24 @@ the Python hash_ring package, node hash_ring, libketama, libmemcached,\n\
 twemproxy and npm hashring do.\n\
 This package holds the shared library.")
 
+# memcache: the client's shared library.  dpkg-shlibdeps gives it libc6; it
+# cannot give libhash-ring<MAJOR>, whose shlibs file CPack keeps where
+# dpkg-shlibdeps does not look (and writes only when it packages that
+# component), so that dependency is written here as the runtime package's
+# shlibs line states it.  check_deb.py runs dpkg-shlibdeps on the built
+# packages and checks that it computes exactly these dependencies.
+set(CPACK_DEBIAN_MEMCACHE_PACKAGE_NAME ${HASH_RING_DEB_MEMCACHE})
+set(CPACK_DEBIAN_MEMCACHE_PACKAGE_SECTION "libs")
+set(CPACK_DEBIAN_MEMCACHE_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_MEMCACHE_PACKAGE_DEPENDS "${HASH_RING_DEB_RUNTIME} (>= ${_hr_deb_full_version})")
+set(CPACK_DEBIAN_MEMCACHE_DESCRIPTION
+  "memcached client placing keys with libhash_ring\n\
+libhash_ring_memcache is a memcached client (text protocol over TCP or\n\
+unix sockets, fail-over, multi-get) that sends every key to the server\n\
+libhash_ring places it on, as the Python hash_ring package's MemcacheRing\n\
+does.\n\
+This package holds the shared library.")
+
 # development: headers, .so link, static library, pkg-config and CMake files.
 # The static library and the CMake/pkg-config files need libcrypto's
 # development files (Requires.private: libcrypto; find_dependency(OpenSSL)).
@@ -178,26 +210,38 @@ set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME ${HASH_RING_DEB_DEV})
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION "libdevel")
 set(_hr_dev_depends "libssl-dev")
 if(HASH_RING_BUILD_SHARED)
-  set(_hr_dev_depends "${HASH_RING_DEB_RUNTIME} (= ${_hr_deb_full_version}), ${_hr_dev_depends}")
+  set(_hr_dev_runtimes "${HASH_RING_DEB_RUNTIME} (= ${_hr_deb_full_version})")
+  if(HASH_RING_BUILD_MEMCACHE)
+    string(APPEND _hr_dev_runtimes ", ${HASH_RING_DEB_MEMCACHE} (= ${_hr_deb_full_version})")
+  endif()
+  set(_hr_dev_depends "${_hr_dev_runtimes}, ${_hr_dev_depends}")
 endif()
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS "${_hr_dev_depends}")
 set(CPACK_DEBIAN_DEVELOPMENT_DESCRIPTION
   "consistent hashing library compatible with the ketama family - development\n\
-Headers, static library, pkg-config file (hash_ring.pc) and CMake package\n\
-(find_package(hash_ring), target hash_ring::hash_ring) for libhash_ring, and\n\
-the hash-ring tool (where keys live, how evenly they spread, what moves when\n\
-a server is added or removed) with its man page.")
+Headers, static libraries, pkg-config files (hash_ring.pc,\n\
+hash_ring_memcache.pc) and CMake package (find_package(hash_ring), targets\n\
+hash_ring::hash_ring and hash_ring::hash_ring_memcache) for libhash_ring and\n\
+libhash_ring_memcache, and the hash-ring tool (where keys live, how evenly\n\
+they spread, what moves when a server is added or removed) with its man\n\
+page.")
 
-# The tool in -dev needs libc6 and its own library: dpkg-shlibdeps adds the
-# former; the latter is the explicit Depends above.
+# The tool in -dev needs libc6 and both libraries: dpkg-shlibdeps adds the
+# former; the latter are the explicit Depends above.
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SHLIBDEPS ON)
 if(HASH_RING_BUILD_SHARED)
-  # dpkg-shlibdeps must find libhash_ring.so.<MAJOR> to describe hash-ring's
-  # other dependencies (libc6); it is in the runtime component's staging
-  # tree (CPack's layout: <CPACK_PACKAGE_FILE_NAME default>/<component>).
-  # Without this cpack fails; tests/packaging/check_deb.py covers it.
+  # dpkg-shlibdeps must find libhash_ring.so.<MAJOR> and the client's
+  # library to describe the other dependencies (libc6) of the client library
+  # and of hash-ring; they are in the components' staging trees (CPack's layout:
+  # <CPACK_PACKAGE_FILE_NAME default>/<component>).  Without this cpack
+  # fails; tests/packaging/check_deb.py covers it.
+  set(_hr_stage "${CPACK_PACKAGE_DIRECTORY}/_CPack_Packages/${CMAKE_SYSTEM_NAME}/DEB/${CPACK_PACKAGE_NAME}-${PROJECT_VERSION}-${CMAKE_SYSTEM_NAME}")
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
-    "${CPACK_PACKAGE_DIRECTORY}/_CPack_Packages/${CMAKE_SYSTEM_NAME}/DEB/${CPACK_PACKAGE_NAME}-${PROJECT_VERSION}-${CMAKE_SYSTEM_NAME}/runtime${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}")
+    "${_hr_stage}/runtime${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}")
+  if(HASH_RING_BUILD_MEMCACHE)
+    list(APPEND CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
+      "${_hr_stage}/memcache${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}")
+  endif()
 endif()
 
 include(CPack)

@@ -44,17 +44,21 @@
  *     side (no lock is held for readers while hashing or sorting) and
  *     publishes it with one atomic pointer exchange.  A lookup sees the old
  *     continuum or the new one, never a mix.  Old continuums are reclaimed
- *     by an epoch scheme: a reading thread announces itself in a slot of
- *     its own (taken on its first lookup, given back when the thread
- *     exits); a writer, after publishing, advances the epoch and waits
- *     until the lookups that began before it have left before it drops its
- *     reference to the old continuum.  A child process after fork() may
- *     use and change its rings even if another thread was mid-lookup (not
- *     if one was mid-change: the writer mutex stays held).  A lookup
- *     (hash_ring_get_node, hash_ring_get_nodes with max <= 64) may be made
- *     from a signal handler, also one that interrupted a lookup, once the
- *     thread has made a lookup outside it (a thread's first lookup
- *     allocates; so does hash_ring_get_nodes with max > 64).  That holds
+ *     by an epoch scheme: a lookup announces itself in a free slot of the
+ *     ring for its duration; a writer, after publishing, advances the
+ *     epoch and waits until the lookups that began before it have left
+ *     before it drops its reference to the old continuum.  The library
+ *     keeps no per-thread state.
+ *   - fork(): a child process may use and change its rings whatever the
+ *     parent's other threads were doing.  Fork handlers hold every ring's
+ *     writer mutex across fork(), so fork() waits for membership changes
+ *     in progress: in the child a change another thread was making has
+ *     happened completely or not at all.  Lookups in progress are not
+ *     waited for.  (Do not call fork() from a signal handler that
+ *     interrupted a membership change or a lookup.)
+ *   - A lookup (hash_ring_get_node, hash_ring_get_nodes with max <= 64)
+ *     may be made from a signal handler, also one that interrupted a
+ *     lookup (hash_ring_get_nodes with max > 64 allocates).  That holds
  *     where the library hashes with libcrypto's low-level MD5 functions,
  *     as it does wherever OpenSSL provides them (CMake says which at
  *     configure time); a build with HASH_RING_FORCE_EVP, or against an
@@ -63,6 +67,11 @@
  *   - A snapshot (hash_ring_snapshot_t) is immutable and reference counted;
  *     it may be queried from any number of threads at once and released by
  *     any thread.  It stays valid after the ring is destroyed.
+ *   - The library may be loaded with dlopen() (it uses no thread-local
+ *     storage and does nothing at load time) and unloaded with dlclose()
+ *     once no call into it is running and its rings and snapshots are
+ *     gone: no thread keeps anything of it, and its fork handlers go with
+ *     it where the C library unloads them with the library (glibc).
  *
  * LIFETIMES
  *   - Node names returned by lookups on a ring stay valid until

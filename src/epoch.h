@@ -6,47 +6,51 @@
  *           then hr_epoch_synchronize(e); after it returns no reader can
  *           still be using the pointer that was replaced.
  *
- * Every thread that reads owns a slot (a cache line, taken on its first
- * lookup, given back when the thread exits).  A reader stores into its
- * slot the grace period it read from a global counter, then loads the
- * pointer; on leaving it stores 0.  A writer, after publishing, advances
- * the counter from g to g + 1 and waits for every slot holding a period
- * <= g to change: a reader that stored a period > g read the counter after
- * the advance, so after the publication, and loaded the new pointer.  All
- * of it is sequentially consistent: the reader's store and load, and the
- * writer's store, advance and loads, form one order, so a reader that
- * loaded the old pointer had stored its period before the writer looked.
- * A reader costs one sequentially consistent store (its only locked
- * instruction) and one plain store; readers never share a written line and
- * never wait for writers.  A writer waits only for the lookups in progress
- * when it published (on any ring).
+ * The slots belong to the ring, not to threads: a lookup takes a free slot
+ * for its own duration only (one compare-and-swap, from 0 to the grace
+ * period it read from the ring's counter), starting its search at a slot
+ * chosen by the calling thread's id, and gives it back with a plain store
+ * of 0.  Nothing is kept per thread, so there is no thread-local storage,
+ * no thread-exit destructor and no setup: the library can be unloaded
+ * whenever no call into it is running.  A writer, after publishing,
+ * advances the counter from g to g + 1 and waits for every slot holding a
+ * period <= g to change: a reader that stored a period > g read the counter
+ * after the advance, so after the publication, and loaded the new pointer;
+ * a reader whose swap came after the writer looked at its slot loaded the
+ * pointer later still.  All of it is sequentially consistent, so these
+ * orders are one order.  Readers never wait for writers and, as long as
+ * their threads have distinct slots, never share a written line.
  *
  * Lookups may nest on one thread (a signal handler interrupting a lookup):
- * an inner lookup finds the slot busy and leaves it to the outer one,
- * whose period is older and so covers it.  A thread's first lookup
- * allocates its slot and is not async-signal-safe.
+ * the inner one finds the outer one's slot busy and takes another.  When
+ * every slot is busy, a lookup counts itself in the ring's fallback: two
+ * counters selected by the parity of a fallback epoch, which writers
+ * advance and drain.  Enter and exit are async-signal-safe.
  *
- * A thread without a slot (none could be allocated, no thread-specific
- * key was available, or the thread is exiting) uses the ring's own
- * fallback: two counters selected by the parity of a per-ring epoch,
- * which the ring's serialized writers advance and drain.  Each counter
- * carries the fork generation it counts in (high 32 bits; the process's
- * generation goes up in every child after fork()): in a child, counts
- * left by the parent's threads, which do not exist there, are zero. */
+ * fork(): the caller resets the slots and counters in the child
+ * (hr_epoch_after_fork) while no writer of the ring can run; readers of
+ * the parent's other threads do not exist there. */
 #ifndef HR_EPOCH_H
 #define HR_EPOCH_H
 
 #include <stdatomic.h>
 #include <stdint.h>
 
+#define HR_EPOCH_SLOTS 64
+
 typedef struct hr_epoch {
-    atomic_uint_fast64_t epoch;
-    atomic_uint_fast64_t count[2]; /* generation << 32 | readers */
+    _Alignas(64) atomic_uint_fast64_t period; /* grace period; writers advance it */
+    atomic_uint_fast64_t fallback;            /* fallback epoch; its parity selects count */
+    atomic_uint_fast64_t count[2];            /* fallback readers */
+    struct {
+        _Alignas(64) atomic_uint_fast64_t period; /* 0: free; else the reader's period */
+    } slot[HR_EPOCH_SLOTS];
 } hr_epoch;
 
 void hr_epoch_init(hr_epoch *e);
 uintptr_t hr_epoch_enter(hr_epoch *e);
 void hr_epoch_exit(hr_epoch *e, uintptr_t token);
 void hr_epoch_synchronize(hr_epoch *e);
+void hr_epoch_after_fork(hr_epoch *e);
 
 #endif

@@ -5,7 +5,13 @@
  * side, publish it with one atomic store, wait for the readers that
  * might still hold the old one (hr_epoch_synchronize) and drop the ring's
  * reference to it; snapshots may keep it alive longer.  Any failure before
- * the exchange leaves the ring untouched. */
+ * the exchange leaves the ring untouched.
+ *
+ * fork(): every live ring is on one list, and fork handlers hold every
+ * ring's writer lock across the fork, so a change that another thread was
+ * making has either completed or not begun in the child, and the child
+ * can take the locks.  Readers are never waited for: the child clears the
+ * ring's reader slots, whose other users do not exist there. */
 #include "ring.h"
 
 #include "digest.h"
@@ -13,6 +19,68 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+static pthread_mutex_t hr_rings_lock = PTHREAD_MUTEX_INITIALIZER;
+static hash_ring_t *hr_rings; /* every live ring, linked by prev/next */
+
+/* prepare: the list, then every writer lock (writers take no other lock,
+ * so this order cannot deadlock); parent and child: the reverse. */
+static void hr_fork_prepare(void)
+{
+    pthread_mutex_lock(&hr_rings_lock);
+    for (hash_ring_t *r = hr_rings; r != NULL; r = r->next)
+        pthread_mutex_lock(&r->wlock);
+}
+
+static void hr_fork_parent(void)
+{
+    for (hash_ring_t *r = hr_rings; r != NULL; r = r->next)
+        pthread_mutex_unlock(&r->wlock);
+    pthread_mutex_unlock(&hr_rings_lock);
+}
+
+static void hr_fork_child(void)
+{
+    for (hash_ring_t *r = hr_rings; r != NULL; r = r->next) {
+        hr_epoch_after_fork(&r->epoch);
+        pthread_mutex_unlock(&r->wlock);
+    }
+    pthread_mutex_unlock(&hr_rings_lock);
+}
+
+/* The handlers are registered with the first ring, not at load time.
+ * glibc ties them to the library's __dso_handle and drops them when the
+ * library is unloaded; musl never unloads a library. */
+static pthread_once_t hr_fork_once = PTHREAD_ONCE_INIT;
+static int hr_fork_ok;
+
+static void hr_fork_register(void)
+{
+    hr_fork_ok = pthread_atfork(hr_fork_prepare, hr_fork_parent, hr_fork_child) == 0;
+}
+
+static void hr_rings_link(hash_ring_t *r)
+{
+    pthread_mutex_lock(&hr_rings_lock);
+    r->prev = NULL;
+    r->next = hr_rings;
+    if (hr_rings != NULL)
+        hr_rings->prev = r;
+    hr_rings = r;
+    pthread_mutex_unlock(&hr_rings_lock);
+}
+
+static void hr_rings_unlink(hash_ring_t *r)
+{
+    pthread_mutex_lock(&hr_rings_lock);
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        hr_rings = r->next;
+    if (r->next != NULL)
+        r->next->prev = r->prev;
+    pthread_mutex_unlock(&hr_rings_lock);
+}
 
 int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect)
 {
@@ -24,6 +92,8 @@ int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect)
     int rc = hr_digest_check();
     if (rc != HASH_RING_OK)
         return rc;
+    if (pthread_once(&hr_fork_once, hr_fork_register) != 0 || !hr_fork_ok)
+        return HASH_RING_ENOMEM;
     hash_ring_t *r = NULL;
     if (posix_memalign((void **)&r, 64, sizeof *r) != 0)
         return HASH_RING_ENOMEM;
@@ -38,6 +108,7 @@ int hash_ring_create(hash_ring_t **out, hash_ring_dialect_t dialect)
     }
     hr_epoch_init(&r->epoch);
     atomic_init(&r->current, c);
+    hr_rings_link(r);
     *out = r;
     return HASH_RING_OK;
 }
@@ -46,6 +117,7 @@ void hash_ring_destroy(hash_ring_t *ring)
 {
     if (ring == NULL)
         return;
+    hr_rings_unlink(ring);
     hr_continuum_unref(atomic_load(&ring->current));
     hr_names_unref(ring->names);
     pthread_mutex_destroy(&ring->wlock);

@@ -8,11 +8,12 @@
 #include <pthread.h>
 
 struct hash_ring {
-    hr_epoch epoch;                    /* fallback readers (epoch.h) */
+    hr_epoch epoch;                    /* readers in progress (epoch.h) */
     _Atomic(hr_continuum *) current;   /* the published continuum */
     const hr_dialect *dialect;
-    pthread_mutex_t wlock;             /* serializes writers */
+    pthread_mutex_t wlock;             /* serializes writers; held by fork() */
     hr_names *names;                   /* interned names; writers only */
+    struct hash_ring *prev, *next;     /* every live ring, for fork() (ring.c) */
 };
 
 /* Reader side: enter, get the current continuum, leave.  The load is

@@ -269,10 +269,10 @@ static void test_release_elsewhere(void **state)
     assert_null(ret);
 }
 
-/* Reader slots (src/epoch.c) are taken on a thread's first lookup and
- * given back at its exit: 300 short-lived threads, a few at a time, each
- * looking keys up while a writer keeps changing the ring; every lookup
- * answers and the writer never stalls on a slot a dead thread left busy. */
+/* Short-lived threads: 300 of them, a few at a time, each looking keys
+ * up while a writer keeps changing the ring; every lookup answers and the
+ * writer never stalls on a reader slot (src/epoch.c) a dead thread left
+ * busy. */
 typedef struct churn {
     hash_ring_t *ring;
     atomic_int stop;
@@ -347,7 +347,7 @@ static void test_thread_churn(void **state)
 
 /* fork() while another thread is inside lookups: in the child only the
  * forking thread exists, so a writer there must not wait for the reader
- * that was caught mid-lookup (pthread_atfork in src/epoch.c).  The child
+ * that was caught mid-lookup (the fork handlers in src/ring.c).  The child
  * changes the ring and exits; alarm() turns a hang into a failure. */
 static void *fork_reader(void *arg)
 {
@@ -390,11 +390,10 @@ static void test_fork_mid_lookup(void **state)
     churn_stop(&c, t);
 }
 
-/* The same with the reader on the fallback path (src/epoch.c: a thread
- * without a slot counts itself in the ring's fallback counters): lookups
- * from a thread-specific destructor that runs after the library has taken
- * the exiting thread's slot back.  A child must not wait for the count
- * the reader left in its parent's counters. */
+/* The same with the reader in a thread-specific-data destructor of an
+ * exiting thread (where a library that kept per-thread state would have
+ * given it back already).  A child must not wait for the lookup the
+ * reader was making in its parent. */
 static pthread_key_t fb_key;
 static churn *fb_churn;
 static atomic_int fb_bad, fb_in_destructor;
@@ -413,10 +412,9 @@ static void *fb_reader(void *arg)
 {
     churn *c = arg;
     const char *n;
-    /* a first lookup takes a slot, so the library's key is in use */
+    /* a lookup before the destructor, as a thread of an application would */
     if (hash_ring_get_node(c->ring, "k", 1, &n, NULL) != 0)
         return (void *)1;
-    /* the library's key was created first: its destructor runs first */
     (void)pthread_setspecific(fb_key, c);
     return NULL;
 }
@@ -428,7 +426,7 @@ static void test_fork_mid_fallback_lookup(void **state)
     fb_churn = &c;
     assert_int_equal(pthread_key_create(&fb_key, fb_destructor), 0);
     pthread_t t = churn_start(&c, fb_reader);
-    while (!atomic_load(&fb_in_destructor)) /* then it looks up without a slot */
+    while (!atomic_load(&fb_in_destructor)) /* then it looks up in the destructor */
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     fork_and_change(&c, getenv("HASH_RING_UNDER_VALGRIND") ? 3 : 40);
     /* the parent's own writers still wait for it: a change works */
@@ -438,9 +436,223 @@ static void test_fork_mid_fallback_lookup(void **state)
     assert_int_equal(pthread_key_delete(fb_key), 0);
 }
 
+/* fork() under a write storm: writer threads add, remove, reweight and
+ * batch-add nodes without pause, a reader looks keys up, and the main
+ * thread forks.  In each child (only the forking thread exists there) the
+ * ring must be whole: its membership is one the writers published, and
+ * the ring places keys as a ring freshly built from that membership; the
+ * child can change it (add, add again, reweight, remove each writer node
+ * it holds) with the right status codes, and its lookups follow.  A child
+ * whose first change waits for a writer lock held by a parent thread
+ * hangs: the parent kills it after a generous deadline and fails. */
+#define STORM_WRITERS 2
+#define STORM_NAMES 6
+
+typedef struct storm {
+    hash_ring_t *ring;
+    atomic_int stop;
+    atomic_ulong changes;
+} storm;
+
+typedef struct storm_arg {
+    storm *st;
+    int id;
+} storm_arg;
+
+static void storm_name(char *buf, size_t size, int writer, int i)
+{
+    snprintf(buf, size, "w%d-%d", writer, i);
+}
+
+static void *storm_writer(void *arg)
+{
+    storm_arg *a = arg;
+    uint64_t seed = 99 + (uint64_t)a->id;
+    int member[STORM_NAMES] = {0};
+    while (!atomic_load(&a->st->stop)) {
+        int i = (int)(tu_rand(&seed) % STORM_NAMES);
+        char n[16];
+        storm_name(n, sizeof n, a->id, i);
+        int rc;
+        if (!member[i] && i + 2 < STORM_NAMES && !member[i + 1] && !member[i + 2]) {
+            /* three names in one change */
+            char n1[16], n2[16];
+            storm_name(n1, sizeof n1, a->id, i + 1);
+            storm_name(n2, sizeof n2, a->id, i + 2);
+            const void *names3[3] = {n, n1, n2};
+            size_t lens[3] = {strlen(n), strlen(n1), strlen(n2)};
+            uint32_t w[3] = {1, 2, 3};
+            rc = hash_ring_add_nodes(a->st->ring, names3, lens, w, 3);
+            member[i] = member[i + 1] = member[i + 2] = 1;
+        } else if (!member[i]) {
+            rc = hash_ring_add_node(a->st->ring, n, strlen(n), 1 + (uint32_t)(seed % 3));
+            member[i] = 1;
+        } else if (tu_rand(&seed) % 2) {
+            rc = hash_ring_set_weight(a->st->ring, n, strlen(n), 1 + (uint32_t)(seed % 4));
+        } else {
+            rc = hash_ring_remove_node(a->st->ring, n, strlen(n));
+            member[i] = 0;
+        }
+        if (rc != HASH_RING_OK)
+            return (void *)1;
+        atomic_fetch_add(&a->st->changes, 1);
+    }
+    return NULL;
+}
+
+static void *storm_reader(void *arg)
+{
+    storm *st = arg;
+    for (unsigned i = 0; !atomic_load(&st->stop); i++) {
+        const char *n;
+        char k[16];
+        snprintf(k, sizeof k, "r%u", i % 1000);
+        if (hash_ring_get_node(st->ring, k, strlen(k), &n, NULL) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+/* 0 when ring places 300 keys as a ring built afresh from the membership
+ * of a snapshot of it (same names, order and weights) does. */
+static int storm_whole(hash_ring_t *r)
+{
+    hash_ring_snapshot_t *s;
+    hash_ring_t *fresh;
+    if (hash_ring_snapshot_acquire(r, &s) != 0)
+        return 10;
+    if (hash_ring_create(&fresh, HASH_RING_DIALECT_PYTHON) != 0)
+        return 11;
+    int bad = 0;
+    for (size_t k = 0; k < hash_ring_snapshot_node_count(s) && !bad; k++) {
+        const char *nm;
+        size_t len;
+        uint32_t w;
+        bad = hash_ring_snapshot_node(s, k, &nm, &len, &w, NULL, NULL) != 0 ||
+              hash_ring_add_node(fresh, nm, len, w) != 0;
+    }
+    for (int k = 0; k < 300 && !bad; k++) {
+        char key[16];
+        const char *a, *b, *c;
+        int len = snprintf(key, sizeof key, "c%d", k);
+        bad = hash_ring_get_node(r, key, (size_t)len, &a, NULL) != 0 ||
+              hash_ring_snapshot_get_node(s, key, (size_t)len, &b, NULL) != 0 ||
+              hash_ring_get_node(fresh, key, (size_t)len, &c, NULL) != 0 || a != b ||
+              strcmp(a, c) != 0;
+    }
+    hash_ring_destroy(fresh);
+    hash_ring_snapshot_release(s);
+    return bad ? 12 : 0;
+}
+
+/* The child's part: exit status 0 when the ring is whole and changes. */
+static int storm_child(hash_ring_t *r)
+{
+    int rc = storm_whole(r);
+    if (rc != 0)
+        return rc;
+    if (hash_ring_add_node(r, "child", 5, 1) != 0)
+        return 20;
+    if (hash_ring_add_node(r, "child", 5, 1) != HASH_RING_EEXIST)
+        return 21;
+    if (hash_ring_set_weight(r, "child", 5, 3) != 0)
+        return 22;
+    /* every writer node: removed if the published membership has it */
+    hash_ring_snapshot_t *s;
+    if (hash_ring_snapshot_acquire(r, &s) != 0)
+        return 23;
+    for (int w = 0; w < STORM_WRITERS; w++)
+        for (int i = 0; i < STORM_NAMES; i++) {
+            char n[16];
+            storm_name(n, sizeof n, w, i);
+            int member = 0;
+            for (size_t k = 0; k < hash_ring_snapshot_node_count(s); k++) {
+                const char *nm;
+                hash_ring_snapshot_node(s, k, &nm, NULL, NULL, NULL, NULL);
+                member |= strcmp(nm, n) == 0;
+            }
+            if (hash_ring_remove_node(r, n, strlen(n)) !=
+                (member ? HASH_RING_OK : HASH_RING_ENOTFOUND))
+                return 24;
+        }
+    hash_ring_snapshot_release(s);
+    rc = storm_whole(r);
+    if (rc != 0)
+        return 30 + rc;
+    const char *n;
+    if (hash_ring_get_node(r, "k", 1, &n, NULL) != 0 ||
+        (strcmp(n, "child") != 0 && strcmp(n, "base") != 0))
+        return 40;
+    return hash_ring_remove_node(r, "child", 5) == 0 ? 0 : 41;
+}
+
+/* Waits for pid up to `limit` seconds; on expiry kills it.  The exit status, or
+ * -1 after a kill. */
+static int wait_or_kill(pid_t pid, double limit)
+{
+    double deadline = now() + limit;
+    int status;
+    pid_t got;
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && now() < deadline)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    assert_int_equal(got, pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_fork_mid_change(void **state)
+{
+    (void)state;
+    storm st;
+    assert_int_equal(hash_ring_create(&st.ring, HASH_RING_DIALECT_PYTHON), 0);
+    assert_int_equal(hash_ring_add_node(st.ring, "base", 4, 1), 0);
+    atomic_init(&st.stop, 0);
+    atomic_init(&st.changes, 0);
+    pthread_t w[STORM_WRITERS], rd;
+    storm_arg args[STORM_WRITERS];
+    for (int i = 0; i < STORM_WRITERS; i++) {
+        args[i] = (storm_arg){&st, i};
+        assert_int_equal(pthread_create(&w[i], NULL, storm_writer, &args[i]), 0);
+    }
+    assert_int_equal(pthread_create(&rd, NULL, storm_reader, &st), 0);
+    int forks = getenv("HASH_RING_UNDER_VALGRIND") ? 10 : 200, failed = 0;
+    for (int i = 0; i < forks && !failed; i++) {
+        /* some changes between forks, so that each fork meets the storm */
+        unsigned long seen = atomic_load(&st.changes);
+        while (atomic_load(&st.changes) < seen + 2)
+            sched_yield();
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            _exit(storm_child(st.ring));
+        int rc = wait_or_kill(pid, 60.0);
+        if (rc != 0) {
+            print_error("fork %d: child %s %d\n", i, rc < 0 ? "hung, killed" : "exited", rc);
+            failed = 1;
+        }
+    }
+    atomic_store(&st.stop, 1);
+    for (int i = 0; i < STORM_WRITERS; i++) {
+        void *ret;
+        assert_int_equal(pthread_join(w[i], &ret), 0);
+        assert_null(ret);
+    }
+    void *ret;
+    assert_int_equal(pthread_join(rd, &ret), 0);
+    assert_null(ret);
+    assert_int_equal(failed, 0);
+    /* and the parent's ring is whole too */
+    assert_int_equal(storm_whole(st.ring), 0);
+    hash_ring_destroy(st.ring);
+}
+
 /* A lookup in a signal handler that interrupted a lookup of the same
- * thread (src/epoch.c: the inner one must leave the thread's slot to the
- * outer one).  The reader walks 100 replicas per call, so most signals
+ * thread (src/epoch.c: the inner one must take another slot and leave the
+ * outer one's alone).  The reader walks 100 replicas per call, so most signals
  * land inside its read section, while a writer keeps replacing and
  * reclaiming continuums; ASan (CI runs this suite under it) reports the
  * outer lookup reading a reclaimed continuum if the inner one released it. */
@@ -491,7 +703,7 @@ static void test_lookup_in_signal_handler(void **state)
     assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
     pthread_t reader;
     assert_int_equal(pthread_create(&reader, NULL, sig_reader, &c), 0);
-    /* the reader's first lookup (which takes its slot) comes before any signal */
+    /* signals once the reader is looking keys up */
     struct timespec pause = {0, 100000};
     while (!atomic_load(&sig_ready))
         nanosleep(&pause, NULL);
@@ -515,10 +727,10 @@ static void test_lookup_in_signal_handler(void **state)
     hash_ring_destroy(c.ring);
 }
 
-/* Lookups from a thread-specific-data destructor that runs after the
- * library's own (which gave the thread's slot back): they go through the
- * ring's fallback counters (src/epoch.c) while a writer keeps replacing
- * continuums, over several destructor rounds (the key re-arms itself). */
+/* Lookups from a thread-specific-data destructor, late in the thread's
+ * exit, while a writer keeps replacing continuums, over several destructor
+ * rounds (the key re-arms itself): the library keeps nothing per thread
+ * that its exit could have taken away. */
 static pthread_key_t late_key;
 static churn *late_churn;
 static atomic_int late_bad, late_done;
@@ -551,8 +763,6 @@ static void *late_thread(void *arg)
 static void test_lookup_in_late_destructor(void **state)
 {
     (void)state;
-    /* created after the library's key (made when it was loaded), so its
-     * destructor runs after the library's in each round */
     assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
     churn c;
     pthread_t w = churn_start(&c, churn_writer);
@@ -582,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_thread_churn),
         cmocka_unit_test(test_fork_mid_lookup),
         cmocka_unit_test(test_fork_mid_fallback_lookup),
+        cmocka_unit_test(test_fork_mid_change),
         cmocka_unit_test(test_lookup_in_signal_handler),
         cmocka_unit_test(test_lookup_in_late_destructor),
     };

@@ -8,7 +8,12 @@
  *
  * Rule for every command: validate all arguments and compute everything that
  * can fail before the first byte reaches stdout, so an error leaves stdout
- * empty.  Only `map` streams; it can fail mid-stream on I/O errors alone. */
+ * empty.  Only `map` streams; it can fail mid-stream (a read error, a line
+ * above CLI_MAP_LINE_MAX).
+ *
+ * Text output writes every byte that came from a user, a file or a server
+ * through cli_text, so one record is one line with fixed columns and no
+ * control byte reaches a terminal. */
 #ifndef HR_CLI_H
 #define HR_CLI_H
 
@@ -16,6 +21,12 @@
 #include <stdio.h>
 
 #include "hash_ring.h"
+
+/* Input bounds (documented in --help, hash-ring(1) and the README): a key
+ * line of map, a line of a nodes file, a whole nodes file (bytes). */
+#define CLI_MAP_LINE_MAX 1048576
+#define CLI_NODES_LINE_MAX 4096
+#define CLI_NODES_FILE_MAX 67108864
 
 /* Exit codes: 0 success, 1 "not found" style results, 2 usage/input errors. */
 #define CLI_EXIT_OK 0
@@ -45,9 +56,6 @@ int cli_parse_weight(const char *s, uint32_t *out);
  * it; `what` names the option in messages.  0 or an error printed (2). */
 int cli_parse_node_spec(const char *spec, const char *what, size_t *name_len, uint32_t *weight);
 
-/* Parses "NAME[=WEIGHT]" and adds it.  0 or an error message printed (2). */
-int cli_add_node_spec(hash_ring_t *ring, const char *spec);
-
 /* Nodes collected from the command line, added with one rebuild (adding
  * 2,000 nodes one by one would rebuild the continuum 2,000 times). */
 typedef struct cli_nodes {
@@ -64,6 +72,14 @@ typedef struct cli_nodes {
  * message printed (2). */
 int cli_nodes_add_spec(cli_nodes *l, const char *spec);
 int cli_nodes_load_file(cli_nodes *l, const char *path);
+
+/* Reads one line of f into buf (cap bytes: at most cap - 1 bytes before the
+ * newline, which is dropped; any byte, NUL included, is data).  Memory is
+ * the caller's buffer alone, whatever the input.  Returns 1 (a line of
+ * *len bytes; a last line without newline counts), 0 at end of input, -1
+ * on a read error (errno set by the stream), -2 when the line is longer
+ * than cap - 1 bytes (the rest is left unread). */
+int cli_read_line(FILE *f, char *buf, size_t cap, size_t *len);
 /* Adds every collected node to ring in order (a duplicate name is an
  * error, named).  0 or an error message printed (2). */
 int cli_nodes_commit(cli_nodes *l, hash_ring_t *ring);
@@ -94,13 +110,24 @@ void cli_json_string(FILE *f, const char *s, size_t len);
  * "0.00000000023283064365386962890625" for 1). */
 void cli_print_fraction32(FILE *f, uint64_t count);
 
+/* Writes count / 2^32 as a percentage rounded to 4 decimals ("22.2668%"). */
+void cli_print_percent32(FILE *f, uint64_t count);
+
+/* Writes bytes for text output: printable ASCII as is, '\\' as "\\\\",
+ * tab, newline and carriage return as "\\t", "\\n", "\\r", every other
+ * control byte (C0, DEL, and the C1 controls U+0080..U+009F) and every byte
+ * that is not part of valid UTF-8 as "\\xHH"; other valid UTF-8 is copied.
+ * The result holds no tab, newline or control character, and is
+ * reversible. */
+void cli_text(FILE *f, const void *s, size_t len);
+
+/* A server's stats value in JSON: a number when it is a valid JSON integer
+ * (digits, no leading zero), else a string. */
+void cli_json_stat_value(FILE *f, const char *s, size_t len);
+
 /* Writes the "--help" text of a command if argv[0] asks for it; returns 1
  * when it did (the command then exits 0). */
 int cli_wants_help(int argc, char **argv, const char *text);
-
-/* Copies a ring's membership (same order, weights, dialect) into a new ring.
- * 0 or an error printed (2). */
-int cli_copy_ring(const hash_ring_snapshot_t *snap, hash_ring_t **out);
 
 /* ---- Exact movement between two snapshots (cmd_diff.c) ------------------ */
 

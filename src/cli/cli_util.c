@@ -10,8 +10,8 @@
 
 int cli_fail(const char *fmt, ...)
 {
-    /* The message quotes user input (names, files, arguments): control
-     * bytes are written escaped (\n, \xHH) so the error stays one line. */
+    /* The message quotes user input and server replies: written with
+     * cli_text, so the error stays one line and carries no control bytes. */
     char small[512], *msg = small;
     va_list ap;
     va_start(ap, fmt);
@@ -27,18 +27,7 @@ int cli_fail(const char *fmt, ...)
         }
     }
     fputs("hash-ring: ", stderr);
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-        if (*p == '\n')
-            fputs("\\n", stderr);
-        else if (*p == '\r')
-            fputs("\\r", stderr);
-        else if (*p == '\t')
-            fputs("\\t", stderr);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(stderr, "\\x%02x", *p);
-        else
-            fputc(*p, stderr);
-    }
+    cli_text(stderr, msg, strlen(msg));
     fputc('\n', stderr);
     if (msg != small)
         free(msg);
@@ -69,24 +58,6 @@ int cli_parse_node_spec(const char *spec, const char *what, size_t *name_len, ui
     if (*name_len == 0)
         return cli_fail("empty node name in %s '%s'", what, spec);
     return 0;
-}
-
-static int cli_add(hash_ring_t *ring, const char *name, size_t len, uint32_t w)
-{
-    int rc = hash_ring_add_node(ring, name, len, w);
-    if (rc == HASH_RING_EEXIST)
-        return cli_fail("duplicate node '%.*s'", (int)len, name);
-    if (rc != HASH_RING_OK)
-        return cli_fail("cannot add node '%.*s': %s", (int)len, name, hash_ring_strerror(rc));
-    return 0;
-}
-
-int cli_add_node_spec(hash_ring_t *ring, const char *spec)
-{
-    size_t len;
-    uint32_t w;
-    int rc = cli_parse_node_spec(spec, "--node", &len, &w);
-    return rc != 0 ? rc : cli_add(ring, spec, len, w);
 }
 
 /* ---- collecting nodes, added to the ring in one rebuild ------------------ */
@@ -137,55 +108,160 @@ int cli_nodes_add_spec(cli_nodes *l, const char *spec)
     return rc != 0 ? rc : cli_nodes_push(l, spec, len, w, NULL, 0);
 }
 
-/* Lines "NAME" or "NAME<blanks>WEIGHT" (blanks: spaces or tabs, so a
- * vectors nodes.tsv file works as it is); a trailing \r is dropped; blank
- * lines and lines starting with '#' are skipped. */
+int cli_read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(f)) != EOF) {
+        if (c == '\n') {
+            *len = n;
+            return 1;
+        }
+        if (n + 1 >= cap) {
+            *len = n;
+            return -2;
+        }
+        buf[n++] = (char)c;
+    }
+    *len = n;
+    if (ferror(f))
+        return -1;
+    return n > 0 ? 1 : 0;
+}
+
+static int cli_is_digits(const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* twemproxy's (and Dalli's) "HOST:PORT:WEIGHT": the node name is
+ * "HOST:PORT" (*name_len bytes of s), *weight its weight.  1 when s has
+ * that shape, 0 when it does not, -1 when it does but WEIGHT is out of
+ * range. */
+static int cli_twemproxy_addr(const char *s, size_t len, size_t *name_len, uint32_t *weight)
+{
+    const char *c2 = NULL, *c1 = NULL;
+    for (size_t i = len; i > 0; i--)
+        if (s[i - 1] == ':') {
+            if (c2 == NULL)
+                c2 = s + i - 1;
+            else {
+                c1 = s + i - 1;
+                break;
+            }
+        }
+    if (c1 == NULL || c1 == s)
+        return 0;
+    size_t plen = (size_t)(c2 - c1 - 1), wlen = (size_t)(s + len - c2 - 1);
+    if (!cli_is_digits(c1 + 1, plen) || plen > 5 || !cli_is_digits(c2 + 1, wlen))
+        return 0;
+    /* the host: a name or IPv4 address without ':', or "[IPV6]" */
+    size_t hlen = (size_t)(c1 - s);
+    if (memchr(s, ':', hlen) != NULL && !(s[0] == '[' && s[hlen - 1] == ']'))
+        return 0;
+    char w[16];
+    if (wlen >= sizeof w)
+        return -1;
+    memcpy(w, c2 + 1, wlen);
+    w[wlen] = '\0';
+    if (cli_parse_weight(w, weight) != 0)
+        return -1;
+    *name_len = (size_t)(c2 - s);
+    return 1;
+}
+
+/* One line of a nodes file, at most CLI_NODES_LINE_MAX bytes:
+ *   NAME                      weight 1
+ *   NAME WEIGHT               (libketama's and libmemcached's host:port weight)
+ *   HOST:PORT:WEIGHT          twemproxy / Dalli: node HOST:PORT
+ *   HOST:PORT:WEIGHT NAME     twemproxy with a server name: node NAME
+ * Fields are separated by spaces or tabs (so a vectors nodes.tsv file works
+ * as it is); a trailing \r is dropped; blank lines and lines starting with
+ * '#' are skipped.  Anything else is refused, never guessed at. */
+static int cli_nodes_line(cli_nodes *l, char *line, size_t n, const char *path, size_t lineno)
+{
+    while (n > 0 && line[n - 1] == '\r')
+        n--;
+    if (memchr(line, '\0', n) != NULL)
+        return cli_fail("%s:%zu: NUL byte in line", path, lineno);
+    const char *field[3];
+    size_t flen[3], nf = 0;
+    for (size_t i = 0; i < n;) {
+        while (i < n && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        if (i == n)
+            break;
+        if (nf == 0 && line[i] == '#')
+            return 0;
+        size_t start = i;
+        while (i < n && line[i] != ' ' && line[i] != '\t')
+            i++;
+        if (nf == 3)
+            break;
+        field[nf] = line + start;
+        flen[nf++] = i - start;
+    }
+    if (nf == 0)
+        return 0;
+    if (nf > 2)
+        return cli_fail("%s:%zu: more than two fields (want NAME [WEIGHT], HOST:PORT:WEIGHT "
+                        "[NAME]; see hash-ring(1), NODES FILES)",
+                        path, lineno);
+    size_t alen;
+    uint32_t w = 1;
+    int tw = cli_twemproxy_addr(field[0], flen[0], &alen, &w);
+    if (tw < 0)
+        return cli_fail("%s:%zu: bad weight in '%.*s' (HOST:PORT:WEIGHT, WEIGHT 0..4294967295)",
+                        path, lineno, (int)flen[0], field[0]);
+    if (tw > 0 && nf == 2 && cli_is_digits(field[1], flen[1]))
+        return cli_fail("%s:%zu: ambiguous line: '%.*s %.*s' reads as twemproxy's "
+                        "HOST:PORT:WEIGHT NAME with a numeric NAME, and as NAME WEIGHT; write "
+                        "the node with --node instead",
+                        path, lineno, (int)flen[0], field[0], (int)flen[1], field[1]);
+    if (tw > 0 && nf == 2)
+        return cli_nodes_push(l, field[1], flen[1], w, path, lineno);
+    if (tw > 0)
+        return cli_nodes_push(l, field[0], alen, w, path, lineno);
+    if (nf == 2) {
+        char ws[16];
+        if (flen[1] >= sizeof ws || (memcpy(ws, field[1], flen[1]), ws[flen[1]] = '\0',
+                                     cli_parse_weight(ws, &w) != 0))
+            return cli_fail("%s:%zu: bad weight '%.*s' (want NAME [WEIGHT], WEIGHT "
+                            "0..4294967295, or HOST:PORT:WEIGHT [NAME])",
+                            path, lineno, (int)flen[1], field[1]);
+    }
+    return cli_nodes_push(l, field[0], flen[0], w, path, lineno);
+}
+
 int cli_nodes_load_file(cli_nodes *l, const char *path)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (f == NULL)
         return cli_fail("cannot read nodes file '%s': %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
-    int rc = 0;
+    char *line = malloc(CLI_NODES_LINE_MAX + 1);
+    size_t lineno = 0, total = 0, n;
+    int rc = 0, r;
+    if (line == NULL)
+        rc = cli_fail("out of memory");
     errno = 0;
-    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+    while (rc == 0 && (r = cli_read_line(f, line, CLI_NODES_LINE_MAX + 1, &n)) != 0) {
         lineno++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (memchr(line, '\0', (size_t)n) != NULL) {
-            rc = cli_fail("%s:%zu: NUL byte in line", path, lineno);
-            break;
-        }
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '\0' || *p == '#')
-            continue;
-        char *name = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-        size_t len = (size_t)(p - name);
-        while (*p == ' ' || *p == '\t')
-            *p++ = '\0';
-        uint32_t w = 1;
-        if (*p != '\0') {
-            char *end = p + strlen(p);
-            while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-                *--end = '\0';
-            if (cli_parse_weight(p, &w) != 0) {
-                rc = cli_fail("%s:%zu: bad weight '%s' (want NAME [WEIGHT], WEIGHT "
-                              "0..4294967295)",
-                              path, lineno, p);
-                break;
-            }
-        }
-        rc = cli_nodes_push(l, name, len, w, path, lineno);
+        total += n + 1;
+        if (r == -1)
+            rc = cli_fail("cannot read nodes file '%s': %s", path,
+                          strerror(errno != 0 ? errno : EIO));
+        else if (r == -2)
+            rc = cli_fail("%s:%zu: line longer than %d bytes", path, lineno, CLI_NODES_LINE_MAX);
+        else if (total > CLI_NODES_FILE_MAX)
+            rc = cli_fail("nodes file '%s' is larger than %d bytes", path, CLI_NODES_FILE_MAX);
+        else
+            rc = cli_nodes_line(l, line, n, path, lineno);
     }
-    if (rc == 0 && ferror(f))
-        rc = cli_fail("cannot read nodes file '%s': %s", path,
-                      strerror(errno != 0 ? errno : EIO));
     free(line);
     if (f != stdin)
         fclose(f);
@@ -397,42 +473,75 @@ void cli_print_fraction32(FILE *f, uint64_t count)
     }
 }
 
+void cli_print_percent32(FILE *f, uint64_t count)
+{
+    const uint64_t one = UINT64_C(1) << 32, mask = one - 1;
+    if (count > one)
+        count = one;
+    /* 100 * count / 2^32 rounded half to even at 4 decimals, in integers:
+     * 10^6 * count < 2^52. */
+    uint64_t scaled = count * 1000000u, q = scaled >> 32, rem = scaled & mask;
+    if (rem > one / 2 || (rem == one / 2 && (q & 1u) != 0))
+        q++;
+    fprintf(f, "%llu.%04llu%%", (unsigned long long)(q / 10000u),
+            (unsigned long long)(q % 10000u));
+}
+
+void cli_text(FILE *f, const void *s, size_t len)
+{
+    const unsigned char *u = s;
+    for (size_t i = 0; i < len;) {
+        /* a run of printable ASCII in one write */
+        size_t j = i;
+        while (j < len && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '\\')
+            j++;
+        if (j > i) {
+            fwrite(u + i, 1, j - i, f);
+            i = j;
+            continue;
+        }
+        unsigned char c = u[i];
+        if (c == '\\') {
+            fputs("\\\\", f);
+        } else if (c == '\t') {
+            fputs("\\t", f);
+        } else if (c == '\n') {
+            fputs("\\n", f);
+        } else if (c == '\r') {
+            fputs("\\r", f);
+        } else if (c >= 0x20 && c < 0x7f) {
+            fputc(c, f);
+        } else if (c >= 0x80) {
+            size_t n = cli_utf8_len(u + i, len - i);
+            /* C1 controls (U+0080..U+009F: 0xc2 0x80..0x9f) are terminal
+             * commands too */
+            if (n > 0 && !(c == 0xc2 && u[i + 1] < 0xa0)) {
+                fwrite(u + i, 1, n, f);
+                i += n;
+                continue;
+            }
+            fprintf(f, "\\x%02x", c);
+        } else {
+            fprintf(f, "\\x%02x", c);
+        }
+        i++;
+    }
+}
+
+void cli_json_stat_value(FILE *f, const char *s, size_t len)
+{
+    /* a JSON number: 0 or digits without a leading zero */
+    if (cli_is_digits(s, len) && (s[0] != '0' || len == 1))
+        fwrite(s, 1, len, f);
+    else
+        cli_json_string(f, s, len);
+}
+
 int cli_wants_help(int argc, char **argv, const char *text)
 {
     if (argc > 0 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         fputs(text, stdout);
         return 1;
     }
-    return 0;
-}
-
-int cli_copy_ring(const hash_ring_snapshot_t *snap, hash_ring_t **out)
-{
-    hash_ring_dialect_t d;
-    hash_ring_t *ring = NULL;
-    int rc = hash_ring_snapshot_dialect(snap, &d);
-    if (rc == HASH_RING_OK)
-        rc = hash_ring_create(&ring, d);
-    size_t n = hash_ring_snapshot_node_count(snap);
-    const void **names = calloc(n + 1, sizeof *names);
-    size_t *lens = calloc(n + 1, sizeof *lens);
-    uint32_t *weights = calloc(n + 1, sizeof *weights);
-    if (rc == HASH_RING_OK && (names == NULL || lens == NULL || weights == NULL))
-        rc = HASH_RING_ENOMEM;
-    for (size_t i = 0; rc == HASH_RING_OK && i < n; i++) {
-        const char *name;
-        rc = hash_ring_snapshot_node(snap, i, &name, &lens[i], &weights[i], NULL, NULL);
-        names[i] = name;
-    }
-    if (rc == HASH_RING_OK)
-        rc = hash_ring_add_nodes(ring, names, lens, weights, n);
-    free(names);
-    free(lens);
-    free(weights);
-    if (rc != HASH_RING_OK) {
-        hash_ring_destroy(ring);
-        return cli_fail("cannot copy the ring: %s", hash_ring_strerror(rc));
-    }
-    *out = ring;
     return 0;
 }

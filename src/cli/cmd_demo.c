@@ -151,25 +151,26 @@ static void demo_print_text(hash_ring_dialect_t d, const demo_ring *rings)
         fputs("\n# key\tnode\n", stdout);
         for (size_t k = 0; k < DEMO_KEYS; k++)
             printf("key%zu\t%s\n", k, x->owner[k]);
-        fputs("# node\tweight\tpoints\tshare\tweight_share\n", stdout);
+        fputs("# node\tweight\tpoints\tpositions\tshare\tweight_share\n", stdout);
         for (size_t i = 0; i < DEMO_SERVERS; i++) {
-            printf("%s\t%lu\t%zu\t", demo_servers[i], (unsigned long)x->weight[i],
-                   x->points[i]);
-            cli_print_fraction32(stdout, x->share[i]);
-            printf("\t%.12f\n",
-                   x->total_weight ? (double)x->weight[i] / (double)x->total_weight : 0.0);
+            printf("%s\t%lu\t%zu\t%llu\t", demo_servers[i], (unsigned long)x->weight[i],
+                   x->points[i], (unsigned long long)x->share[i]);
+            cli_print_percent32(stdout, x->share[i]);
+            printf("\t%.4f%%\n", x->total_weight ? 100.0 * (double)x->weight[i] /
+                                                        (double)x->total_weight
+                                                  : 0.0);
         }
         printf("# removing %s moves this share of the key space:\nmoved\t", demo_removed);
-        cli_print_fraction32(stdout, x->mv.moved);
+        cli_print_percent32(stdout, x->mv.moved);
         printf("\t%llu\n", (unsigned long long)x->mv.moved);
         fputs("# from\tto\tshare\tpositions\n", stdout);
         for (size_t i = 0; i < x->mv.npairs; i++) {
             const cli_move *p = &x->mv.pairs[i];
-            fwrite(p->from, 1, p->from_len, stdout);
+            cli_text(stdout, p->from, p->from_len);
             fputc('\t', stdout);
-            fwrite(p->to, 1, p->to_len, stdout);
+            cli_text(stdout, p->to, p->to_len);
             fputc('\t', stdout);
-            cli_print_fraction32(stdout, p->positions);
+            cli_print_percent32(stdout, p->positions);
             printf("\t%llu\n", (unsigned long long)p->positions);
         }
         fputs("# keys that move: key\tfrom\tto\n", stdout);

@@ -3,12 +3,18 @@
  * Exactness: take the union U of both continuums' point positions.  Between
  * two consecutive positions of U no ring has a point, so every position
  * strictly inside such a gap has one owner in the old ring and one in the
- * new (the owner of the next point, in either lookup rule).  The positions
- * of U themselves can differ from their gap (a '>' dialect sends a key equal
- * to a point onward), so each is evaluated alone.  The gap after the largest
- * position wraps around through 2^32 - 1 and 0 to the smallest.  Summing
- * the gap lengths and the |U| single positions covers all 2^32 positions
- * exactly once. */
+ * new: the owner of the ring's next point after the gap's start, in either
+ * lookup rule.  The positions of U themselves can differ from their gap (a
+ * '>' dialect sends a key equal to a point onward), so each is evaluated
+ * alone.  The gap after the largest position wraps around through 2^32 - 1
+ * and 0 to the smallest.  Summing the gap lengths and the |U| single
+ * positions covers all 2^32 positions exactly once.
+ *
+ * Both continuums are walked once, in step, with no copy of either: the
+ * cost is one pass over their points.  The walk applies the '>=' rule (a
+ * key equal to a point goes to it).  A '>' dialect gives position x the
+ * owner '>=' gives x + 1 (mod 2^32) in both rings alike, so its movement is
+ * the same map shifted by one position: the same counts for every pair. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -17,15 +23,20 @@
 static const char diff_help[] =
     "usage: hash-ring [RING OPTIONS] diff [--add NAME[=WEIGHT]]... [--remove NAME]...\n"
     "                                     [--reweight NAME=WEIGHT]...\n"
-    "Compares the ring given by the ring options with the ring after the changes\n"
-    "(applied in the order given; --add appends at the end of the membership\n"
-    "order) and prints the exact share of the 2^32 key positions that changes\n"
+    "       hash-ring [--dialect NAME] diff --from FILE --to FILE\n"
+    "       hash-ring [--dialect NAME] diff --from FILE CHANGES...\n"
+    "Compares the ring given by the ring options (or by the nodes file --from)\n"
+    "with the ring after the changes (applied in the order given; --add appends\n"
+    "at the end of the membership order), or with the ring of the nodes file\n"
+    "--to, and prints the exact share of the 2^32 key positions that changes\n"
     "owner, then each FROM -> TO pair's share, largest first:\n"
     "  moved<TAB>SHARE<TAB>POSITIONS\n"
     "  FROM<TAB>TO<TAB>SHARE<TAB>POSITIONS\n"
-    "SHARE is exact (at most 32 decimals); POSITIONS is the exact count.\n"
-    "With --json: {\"moved\": {\"share\", \"positions\"}, \"pairs\": [{\"from\",\n"
-    "\"to\", \"share\", \"positions\"}...], \"total_positions\": 4294967296}.\n";
+    "SHARE is a percentage with 4 decimals (\"2.2660%\"); POSITIONS is the exact\n"
+    "count.  --from and --to read nodes files as --nodes-file does.  With\n"
+    "--json, exact: {\"moved\": {\"share\", \"positions\"}, \"pairs\": [{\"from\",\n"
+    "\"to\", \"share\", \"positions\"}...], \"total_positions\": 4294967296},\n"
+    "each share written in full (at most 32 decimals).\n";
 
 /* ---- name -> member index, by binary search over sorted names ---------- */
 
@@ -111,12 +122,6 @@ typedef struct move_acc {
     size_t n, cap;
 } move_acc;
 
-static int cli_u32_cmp(const void *pa, const void *pb)
-{
-    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-    return a < b ? -1 : a > b;
-}
-
 static int cli_rec_cmp(const void *pa, const void *pb)
 {
     const move_rec *a = pa, *b = pb;
@@ -147,33 +152,125 @@ static int move_acc_add(move_acc *acc, size_t from, size_t to, uint64_t count)
     return HASH_RING_OK;
 }
 
-static int cli_points(const hash_ring_snapshot_t *s, uint32_t *dst, size_t *n)
+/* A walk over a continuum's distinct positions: at each, the point listed
+ * first (the one lookups find). */
+typedef struct cli_walk {
+    const hash_ring_snapshot_t *snap;
+    size_t n;    /* points */
+    size_t i;    /* first point of the current position; n at the end */
+    uint32_t pos;
+    const char *owner;
+    size_t olen;
+    uint32_t pos0; /* the first position, for wrapping */
+    const char *owner0;
+    size_t olen0;
+} cli_walk;
+
+static int cli_walk_at(cli_walk *w, size_t i)
 {
-    *n = hash_ring_snapshot_point_count(s);
-    for (size_t i = 0; i < *n; i++) {
-        int rc = hash_ring_snapshot_point(s, i, &dst[i], NULL, NULL);
+    w->i = i;
+    if (i >= w->n)
+        return HASH_RING_OK;
+    return hash_ring_snapshot_point(w->snap, i, &w->pos, &w->owner, &w->olen);
+}
+
+/* To the next distinct position (one library call a point: reading a
+ * point costs a search of the bucket table). */
+static int cli_walk_next(cli_walk *w)
+{
+    uint32_t p = w->pos;
+    size_t i = w->i;
+    while (++i < w->n) {
+        uint32_t q;
+        const char *o;
+        size_t ol;
+        int rc = hash_ring_snapshot_point(w->snap, i, &q, &o, &ol);
         if (rc != HASH_RING_OK)
             return rc;
+        if (q != p) {
+            w->i = i;
+            w->pos = q;
+            w->owner = o;
+            w->olen = ol;
+            return HASH_RING_OK;
+        }
     }
+    w->i = w->n;
     return HASH_RING_OK;
 }
 
-/* Evaluates one position standing for `count` positions. */
-static int cli_eval(const hash_ring_snapshot_t *before, const hash_ring_snapshot_t *after,
-                    const name_index *xa, const name_index *xb, uint32_t pos, uint64_t count,
-                    move_acc *acc, uint64_t *moved)
+static int cli_same(const char *a, size_t alen, const char *b, size_t blen)
 {
-    const char *a, *b;
-    size_t alen, blen;
-    int rc = hash_ring_snapshot_get_node_at(before, pos, &a, &alen);
-    if (rc == HASH_RING_OK)
-        rc = hash_ring_snapshot_get_node_at(after, pos, &b, &blen);
-    if (rc != HASH_RING_OK)
-        return rc;
-    if (alen == blen && memcmp(a, b, alen) == 0)
+    return alen == blen && (a == b || memcmp(a, b, alen) == 0);
+}
+
+static int cli_walk_init(cli_walk *w, const hash_ring_snapshot_t *snap)
+{
+    memset(w, 0, sizeof *w);
+    w->snap = snap;
+    w->n = hash_ring_snapshot_point_count(snap);
+    int rc = cli_walk_at(w, 0);
+    w->pos0 = w->pos;
+    w->owner0 = w->owner;
+    w->olen0 = w->olen;
+    return rc;
+}
+
+/* Records count positions owned by a before and b after, if they differ. */
+static int cli_eval(const name_index *xa, const name_index *xb, const char *a, size_t alen,
+                    const char *b, size_t blen, uint64_t count, move_acc *acc, uint64_t *moved)
+{
+    if (count == 0 || cli_same(a, alen, b, blen))
         return HASH_RING_OK;
     *moved += count;
     return move_acc_add(acc, name_index_find(xa, a, alen), name_index_find(xb, b, blen), count);
+}
+
+/* The walk over U: at each position u of U, its own owner and its gap's
+ * owner in each ring ('>='), then on to the next position of U. */
+static int cli_walk_both(cli_walk *wa, cli_walk *wb, const name_index *xa, const name_index *xb,
+                         move_acc *acc, uint64_t *moved, uint64_t *covered)
+{
+    uint32_t first = wa->pos0 < wb->pos0 ? wa->pos0 : wb->pos0;
+    int rc = HASH_RING_OK;
+    while (rc == HASH_RING_OK && (wa->i < wa->n || wb->i < wb->n)) {
+        uint32_t u = wa->i >= wa->n   ? wb->pos
+                     : wb->i >= wb->n ? wa->pos
+                     : wa->pos < wb->pos ? wa->pos
+                                         : wb->pos;
+        cli_walk *w[2] = {wa, wb};
+        const char *at[2], *gap[2];
+        size_t atl[2], gapl[2];
+        for (int k = 0; k < 2 && rc == HASH_RING_OK; k++) {
+            int hit = w[k]->i < w[k]->n && w[k]->pos == u;
+            const char *cur = w[k]->i < w[k]->n ? w[k]->owner : w[k]->owner0;
+            size_t curl = w[k]->i < w[k]->n ? w[k]->olen : w[k]->olen0;
+            if (hit)
+                rc = cli_walk_next(w[k]);
+            /* the first point after u, wrapping */
+            gap[k] = w[k]->i < w[k]->n ? w[k]->owner : w[k]->owner0;
+            gapl[k] = w[k]->i < w[k]->n ? w[k]->olen : w[k]->olen0;
+            at[k] = hit ? cur : gap[k];
+            atl[k] = hit ? curl : gapl[k];
+        }
+        if (rc != HASH_RING_OK)
+            break;
+        uint64_t g;
+        if (wa->i < wa->n || wb->i < wb->n) {
+            uint32_t v = wa->i >= wa->n   ? wb->pos
+                         : wb->i >= wb->n ? wa->pos
+                         : wa->pos < wb->pos ? wa->pos
+                                             : wb->pos;
+            g = (uint64_t)v - u - 1;
+        } else {
+            g = (UINT64_C(0xffffffff) - u) + first;
+        }
+        rc = cli_eval(xa, xb, at[0], atl[0], at[1], atl[1], 1, acc, moved);
+        if (rc == HASH_RING_OK)
+            rc = cli_eval(xa, xb, gap[0], gapl[0], gap[1], gapl[1], g, acc, moved);
+        *covered += 1 + g;
+    }
+    return rc;
 }
 
 static int cli_pair_cmp(const void *pa, const void *pb)
@@ -188,44 +285,21 @@ static int cli_pair_cmp(const void *pa, const void *pb)
 int cli_movement_compute(const hash_ring_snapshot_t *before, const hash_ring_snapshot_t *after,
                          cli_movement *out)
 {
-    size_t na = hash_ring_snapshot_point_count(before);
-    size_t nb = hash_ring_snapshot_point_count(after);
-    uint32_t *u = malloc((na + nb + 1) * sizeof *u);
     name_index xa, xb;
+    cli_walk wa, wb;
     move_acc acc = {NULL, 0, 0};
     uint64_t moved = 0, covered = 0;
     int rc = name_index_build(&xa, before);
     if (rc == HASH_RING_OK)
         rc = name_index_build(&xb, after);
-    if (rc == HASH_RING_OK && u == NULL)
-        rc = HASH_RING_ENOMEM;
-    size_t nu = 0;
     if (rc == HASH_RING_OK)
-        rc = cli_points(before, u, &na);
+        rc = cli_walk_init(&wa, before);
     if (rc == HASH_RING_OK)
-        rc = cli_points(after, u + na, &nb);
-    if (rc == HASH_RING_OK && na + nb == 0)
+        rc = cli_walk_init(&wb, after);
+    if (rc == HASH_RING_OK && (wa.n == 0 || wb.n == 0))
         rc = HASH_RING_EEMPTY;
-    if (rc == HASH_RING_OK) {
-        qsort(u, na + nb, sizeof *u, cli_u32_cmp);
-        for (size_t i = 0; i < na + nb; i++)
-            if (nu == 0 || u[nu - 1] != u[i])
-                u[nu++] = u[i];
-    }
-    for (size_t k = 0; rc == HASH_RING_OK && k < nu; k++) {
-        rc = cli_eval(before, after, &xa, &xb, u[k], 1, &acc, &moved);
-        covered += 1;
-        /* The gap after u[k]: up to u[k+1], or wrapping to u[0]. */
-        uint64_t gap;
-        if (k + 1 < nu)
-            gap = (uint64_t)u[k + 1] - u[k] - 1;
-        else
-            gap = (UINT64_C(0xffffffff) - u[k]) + u[0];
-        if (rc == HASH_RING_OK && gap > 0)
-            rc = cli_eval(before, after, &xa, &xb, u[k] == UINT32_MAX ? 0 : u[k] + 1, gap,
-                          &acc, &moved);
-        covered += gap;
-    }
+    if (rc == HASH_RING_OK)
+        rc = cli_walk_both(&wa, &wb, &xa, &xb, &acc, &moved, &covered);
     if (rc == HASH_RING_OK && covered != UINT64_C(1) << 32)
         rc = HASH_RING_EINVAL; /* cannot happen; guards the arithmetic */
     /* Merge the records by pair. */
@@ -248,7 +322,6 @@ int cli_movement_compute(const hash_ring_snapshot_t *before, const hash_ring_sna
         if (rc == HASH_RING_OK)
             qsort(pairs, np, sizeof *pairs, cli_pair_cmp);
     }
-    free(u);
     free(acc.recs);
     name_index_free(&xa);
     name_index_free(&xb);
@@ -306,34 +379,102 @@ static int cli_apply(hash_ring_t *ring, const char *opt, const char *val)
     return 0;
 }
 
+/* A ring of o's dialect from a nodes file.  0 or an error printed (2). */
+static int cli_ring_from_file(cli_opts *o, const char *path, hash_ring_t **out)
+{
+    cli_nodes l;
+    memset(&l, 0, sizeof l);
+    int rc = hash_ring_create(out, o->dialect);
+    if (rc != HASH_RING_OK)
+        return cli_fail("diff: cannot create ring: %s", hash_ring_strerror(rc));
+    rc = cli_nodes_load_file(&l, path);
+    if (rc == 0 && l.n == 0)
+        rc = cli_fail("diff: no nodes in '%s'", path);
+    if (rc == 0)
+        rc = cli_nodes_commit(&l, *out);
+    cli_nodes_free(&l);
+    return rc;
+}
+
 int cli_cmd_diff(cli_opts *o, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv, diff_help))
         return CLI_EXIT_OK;
-    int rc = cli_check_ring(o->ring);
-    if (rc != 0)
-        return rc;
     hash_ring_snapshot_t *before = NULL, *after = NULL;
-    hash_ring_t *changed = NULL;
+    hash_ring_t *from = NULL, *changed = NULL;
     cli_movement mv = {0, NULL, 0};
-    int status = CLI_EXIT_OK, nchanges = 0;
-    if ((rc = hash_ring_snapshot_acquire(o->ring, &before)) != HASH_RING_OK) {
+    int status = CLI_EXIT_OK, nchanges = 0, rc;
+    const char *from_path = NULL, *to_path = NULL;
+    /* --from and --to first: they say where the rings come from */
+    for (int i = 0; i < argc; i++) {
+        size_t alen = strcspn(argv[i], "=");
+        int is_from = alen == 6 && strncmp(argv[i], "--from", 6) == 0;
+        int is_to = alen == 4 && strncmp(argv[i], "--to", 4) == 0;
+        const char *val = argv[i][alen] == '=' ? argv[i] + alen + 1
+                          : i + 1 < argc       ? argv[i + 1]
+                                               : NULL;
+        if (!is_from && !is_to)
+            continue;
+        if (val == NULL)
+            return cli_fail("diff: %s needs a nodes file", is_from ? "--from" : "--to");
+        if ((is_from ? from_path : to_path) != NULL)
+            return cli_fail("diff: %s given twice", is_from ? "--from" : "--to");
+        if (strcmp(val, "-") == 0 && o->stdin_used)
+            return cli_fail("diff: standard input can be read once");
+        *(is_from ? &from_path : &to_path) = val;
+    }
+    if (from_path != NULL && o->nodes_given)
+        return cli_fail("diff: --from gives the first ring: no --node or --nodes-file with it");
+    if (to_path != NULL && from_path == NULL && !o->nodes_given)
+        return cli_fail("diff: --to needs a first ring: --from FILE, or --node / --nodes-file");
+    if (from_path != NULL && to_path != NULL && strcmp(from_path, "-") == 0 &&
+        strcmp(to_path, "-") == 0)
+        return cli_fail("diff: --from - and --to -: standard input can be read once");
+    if (from_path == NULL && !o->have_nodes)
+        return cli_fail("no nodes: give --node NAME[=WEIGHT] or --nodes-file FILE (or diff "
+                        "--from FILE)");
+    if (from_path != NULL && (status = cli_ring_from_file(o, from_path, &from)) != 0)
+        goto out;
+    hash_ring_t *base = from != NULL ? from : o->ring;
+    if ((rc = cli_check_ring(base)) != 0) {
+        status = rc;
+        goto out;
+    }
+    if ((rc = hash_ring_snapshot_acquire(base, &before)) != HASH_RING_OK) {
         status = cli_fail("diff: %s", hash_ring_strerror(rc));
         goto out;
     }
-    if ((status = cli_copy_ring(before, &changed)) != 0)
-        goto out;
+    /* The changes go to the ring itself: the snapshot keeps the continuum
+     * as it was (no copy of the ring to build). */
+    hash_ring_t *target = o->ring;
+    if (to_path != NULL) {
+        if ((status = cli_ring_from_file(o, to_path, &changed)) != 0)
+            goto out;
+        target = changed;
+    } else if (from != NULL) {
+        target = from;
+    }
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *val;
         const char *eq = strchr(a, '=');
         size_t alen = eq && a[0] == '-' ? (size_t)(eq - a) : strlen(a);
         char opt[16];
+        if ((alen == 6 && strncmp(a, "--from", 6) == 0) ||
+            (alen == 4 && strncmp(a, "--to", 4) == 0)) {
+            i += eq == NULL; /* checked above */
+            continue;
+        }
         if (alen >= sizeof opt ||
             !((alen == 5 && strncmp(a, "--add", 5) == 0) ||
               (alen == 8 && strncmp(a, "--remove", 8) == 0) ||
               (alen == 10 && strncmp(a, "--reweight", 10) == 0))) {
-            status = cli_fail("diff: unknown argument '%s' (want --add, --remove, --reweight)",
+            status = cli_fail("diff: unknown argument '%s' (want --add, --remove, --reweight, "
+                              "--from, --to)",
                               a);
+            goto out;
+        }
+        if (to_path != NULL) {
+            status = cli_fail("diff: --to gives the second ring: no %.*s with it", (int)alen, a);
             goto out;
         }
         memcpy(opt, a, alen);
@@ -346,23 +487,23 @@ int cli_cmd_diff(cli_opts *o, int argc, char **argv)
             status = cli_fail("diff: %s needs a value", opt);
             goto out;
         }
-        if ((status = cli_apply(changed, opt, val)) != 0)
+        if ((status = cli_apply(target, opt, val)) != 0)
             goto out;
         nchanges++;
     }
-    if (nchanges == 0) {
-        status = cli_fail("diff: no change given (--add, --remove or --reweight)");
+    if (nchanges == 0 && to_path == NULL) {
+        status = cli_fail("diff: no change given (--add, --remove, --reweight, or --to FILE)");
         goto out;
     }
     {
         const char *node;
-        rc = hash_ring_get_node(changed, "", 0, &node, NULL);
+        rc = hash_ring_get_node(target, "", 0, &node, NULL);
         if (rc == HASH_RING_EEMPTY) {
             status = cli_fail("diff: no node owns any point after the changes");
             goto out;
         }
     }
-    if ((rc = hash_ring_snapshot_acquire(changed, &after)) != HASH_RING_OK ||
+    if ((rc = hash_ring_snapshot_acquire(target, &after)) != HASH_RING_OK ||
         (rc = cli_movement_compute(before, after, &mv)) != HASH_RING_OK) {
         status = cli_fail("diff: %s", hash_ring_strerror(rc));
         goto out;
@@ -384,15 +525,15 @@ int cli_cmd_diff(cli_opts *o, int argc, char **argv)
         printf("%s], \"total_positions\": 4294967296}\n", mv.npairs ? "\n" : "");
     } else {
         fputs("moved\t", stdout);
-        cli_print_fraction32(stdout, mv.moved);
+        cli_print_percent32(stdout, mv.moved);
         printf("\t%llu\n", (unsigned long long)mv.moved);
         for (size_t i = 0; i < mv.npairs; i++) {
             const cli_move *p = &mv.pairs[i];
-            fwrite(p->from, 1, p->from_len, stdout);
+            cli_text(stdout, p->from, p->from_len);
             fputc('\t', stdout);
-            fwrite(p->to, 1, p->to_len, stdout);
+            cli_text(stdout, p->to, p->to_len);
             fputc('\t', stdout);
-            cli_print_fraction32(stdout, p->positions);
+            cli_print_percent32(stdout, p->positions);
             printf("\t%llu\n", (unsigned long long)p->positions);
         }
     }
@@ -401,5 +542,6 @@ out:
     hash_ring_snapshot_release(before);
     hash_ring_snapshot_release(after);
     hash_ring_destroy(changed);
+    hash_ring_destroy(from);
     return status;
 }

@@ -14,12 +14,15 @@ static const char get_help[] =
     "(an argument starting with '-' is otherwise refused as a misplaced option).\n";
 
 static const char map_help[] =
-    "usage: hash-ring [RING OPTIONS] map < KEYS\n"
-    "Reads keys from stdin, one per line (any bytes but newline; a trailing \\r is\n"
-    "part of the key; a last line without newline is a key too) and prints\n"
+    "usage: hash-ring [RING OPTIONS] map [--strip-cr] < KEYS\n"
+    "Reads keys from stdin, one per line (any bytes but newline, up to 1048576\n"
+    "bytes a line; a last line without newline is a key too) and prints\n"
     "KEY<TAB>NODE for each, streaming (memory does not grow with the input).\n"
-    "With --json: one JSON array, written as it goes.  A read or write error\n"
-    "mid-stream stops it with exit status 2; the output is then truncated.\n";
+    "A trailing \\r is part of the key unless --strip-cr is given (then one\n"
+    "\\r before the newline is dropped: CRLF input).  With --json: one JSON\n"
+    "array, written as it goes.  A read error, a line longer than 1048576 bytes\n"
+    "or a write error mid-stream stops it with a message and exit status 2; the\n"
+    "output is then truncated (with --json, not a complete array).\n";
 
 static const char replicas_help[] =
     "usage: hash-ring [RING OPTIONS] replicas N [--] KEY...\n"
@@ -44,9 +47,9 @@ static int cli_place(cli_opts *o, const char *key, size_t klen, int first)
         cli_json_string(stdout, node, nlen);
         fputc('}', stdout);
     } else {
-        fwrite(key, 1, klen, stdout);
+        cli_text(stdout, key, klen);
         fputc('\t', stdout);
-        fwrite(node, 1, nlen, stdout);
+        cli_text(stdout, node, nlen);
         fputc('\n', stdout);
     }
     return HASH_RING_OK;
@@ -80,6 +83,12 @@ int cli_cmd_map(cli_opts *o, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv, map_help))
         return CLI_EXIT_OK;
+    int strip_cr = 0;
+    if (argc > 0 && strcmp(argv[0], "--strip-cr") == 0) {
+        strip_cr = 1;
+        argc--;
+        argv++;
+    }
     if (argc > 0)
         return cli_fail("map: unexpected argument '%s' (keys come from stdin)", argv[0]);
     if (o->stdin_used)
@@ -88,20 +97,33 @@ int cli_cmd_map(cli_opts *o, int argc, char **argv)
     int rc = cli_check_ring(o->ring);
     if (rc != 0)
         return rc;
+    /* One buffer of the bound, taken before any output: memory never
+     * follows the input, and no allocation can fail mid-stream. */
+    char *line = malloc(CLI_MAP_LINE_MAX + 1);
+    if (line == NULL)
+        return cli_fail("map: out of memory");
     /* Big blocks to a pipe or file; a terminal keeps its line buffering. */
     static char outbuf[1 << 16];
     if (!isatty(fileno(stdout)))
         setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int first = 1, status = CLI_EXIT_OK;
+    size_t len, lineno = 0;
+    int first = 1, status = CLI_EXIT_OK, r;
     if (o->json)
         fputc('[', stdout);
     errno = 0;
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
-        size_t len = (size_t)n;
-        if (len > 0 && line[len - 1] == '\n')
+    while ((r = cli_read_line(stdin, line, CLI_MAP_LINE_MAX + 1, &len)) != 0) {
+        lineno++;
+        if (r == -1) {
+            status = cli_fail("map: error reading standard input (line %zu): %s", lineno,
+                              strerror(errno != 0 ? errno : EIO));
+            break;
+        }
+        if (r == -2) {
+            status = cli_fail("map: line %zu is longer than %d bytes", lineno,
+                              CLI_MAP_LINE_MAX);
+            break;
+        }
+        if (strip_cr && len > 0 && line[len - 1] == '\r')
             len--;
         rc = cli_place(o, line, len, first);
         if (rc != HASH_RING_OK) {
@@ -112,9 +134,6 @@ int cli_cmd_map(cli_opts *o, int argc, char **argv)
         if (ferror(stdout))
             break; /* reported by main */
     }
-    if (status == CLI_EXIT_OK && ferror(stdin))
-        status = cli_fail("map: error reading standard input: %s",
-                          strerror(errno != 0 ? errno : EIO));
     if (status == CLI_EXIT_OK && o->json)
         fputs(first ? "]\n" : "\n]\n", stdout);
     free(line);
@@ -188,10 +207,10 @@ int cli_cmd_replicas(cli_opts *o, int argc, char **argv)
             }
             fputs("]}", stdout);
         } else {
-            fwrite(argv[i], 1, klen, stdout);
+            cli_text(stdout, argv[i], klen);
             for (size_t k = 0; k < counts[i]; k++) {
                 fputc('\t', stdout);
-                fwrite(all[off + k], 1, all_lens[off + k], stdout);
+                cli_text(stdout, all[off + k], all_lens[off + k]);
             }
             fputc('\n', stdout);
         }

@@ -21,29 +21,40 @@ static const char mc_help[] =
     "  set [--ttl S] [--flags N] [--] KEY VALUE   store VALUE\n"
     "  set [--ttl S] [--flags N] --stdin [--] KEY  store standard input's bytes\n"
     "                   (up to --max-value; not with --nodes-file -)\n"
-    "  get [--] KEY...  one key: its value and a newline; several keys:\n"
+    "  get [--raw] [--] KEY...  one key: its value and a newline; several keys:\n"
     "                   KEY<TAB>VALUE per key found (one round trip per server);\n"
-    "                   exit 1 if any key is missing.  --json: {KEY: VALUE|null}\n"
+    "                   keys and values escaped as all text output is (below);\n"
+    "                   --raw (one key): the value's bytes exactly, no newline.\n"
+    "                   Exit 1 if any key is missing.  A key whose server failed\n"
+    "                   is read from the next live server in ring order: stderr\n"
+    "                   names the server that answered and why the key's own\n"
+    "                   server did not.  --json: [{\"key\", \"value\" (null: a\n"
+    "                   miss), \"server\" (who answered), \"owner\" (the key's\n"
+    "                   server), \"failed\": [{\"server\", \"error\"}...]}...]\n"
     "  delete [--] KEY  exit 1 if the key was not there\n"
     "  incr KEY N       add N, print the new value (exit 1 if the key is missing)\n"
     "  decr KEY N       subtract N (stops at 0), print the new value\n"
     "  stats            SERVER<TAB>up<TAB>curr_items=N<TAB>total_items=N, or\n"
     "                   SERVER<TAB>down<TAB>REASON, per server in ring order;\n"
     "                   exit 1 if any server is down.  --json: a list of objects\n"
+    "                   (a value of digits is a JSON number)\n"
     "\n"
-    "mc options (before COMMAND):\n"
+    "mc options (anywhere before '--'):\n"
     "  --timeout MS          connect and I/O timeout (default 1000)\n"
     "  --no-failover         a key only ever goes to its own server\n"
-    "  --max-value BYTES     largest value sent or read (default 1048576, as\n"
-    "                        memcached's -I; a larger stored value fails its key)\n"
+    "  --max-value BYTES     largest value sent or read (default: send up to\n"
+    "                        1048000 bytes, which a default memcached (-I 1m)\n"
+    "                        stores with any key; read up to 1048576)\n"
     "  --address NAME=ADDR   connect to ADDR for the node NAME (placement still\n"
     "                        uses NAME); repeatable\n"
     "\n"
-    "RING OPTIONS, --json among them, come before 'mc'.  'mc COMMAND --help'\n"
-    "prints this; '--' before a key lets it start with '-'.  Errors (a server\n"
-    "failure, a bad key or value) are one line on stderr, exit status 2; exit 1\n"
-    "only where said above (get: a miss; delete, incr, decr: not found; stats:\n"
-    "a server down).\n";
+    "Text output escapes every byte from a server or the command line: '\\' as\n"
+    "\\\\, tab, newline, CR as \\t \\n \\r, other control bytes and bytes that are\n"
+    "not UTF-8 as \\xHH.  'mc COMMAND --help' prints this; '--' before a key\n"
+    "lets it start with '-' (and ends the options).  Errors (a server failure,\n"
+    "a bad key or value) are one line on stderr, exit status 2; exit 1 only\n"
+    "where said above (get: a miss; delete, incr, decr: not found; stats: a\n"
+    "server down).\n";
 
 static int mc_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -71,9 +82,19 @@ static int mc_fail_rc(hash_ring_mc_t *mc, const char *cmd, int rc)
     return cli_fail("mc %s: %s (%s)", cmd, text, detail);
 }
 
-/* The client's maximum value size (--max-value): mc set --stdin reads no
- * more than one byte past it. */
-static size_t mc_max_value = 1048576;
+/* The largest value mc set sends (--max-value; mc set --stdin reads no
+ * more than one byte past it).  memcached's default item limit (-I 1m)
+ * counts the key and an item header too (59 bytes in 1.6), so the default
+ * leaves room for a 250-byte key. */
+#define MC_DEFAULT_SEND_MAX 1048000u
+#define MC_DEFAULT_READ_MAX 1048576u
+static size_t mc_max_value = MC_DEFAULT_SEND_MAX;
+static int mc_failover_on = 1;
+static size_t mc_read_max = MC_DEFAULT_READ_MAX;
+static unsigned mc_timeout_ms = 1000;
+/* the --address arguments (NAME=ADDR), for the one-server clients */
+static char **mc_addresses;
+static int mc_naddresses;
 
 static int mc_cmd_set(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 {
@@ -141,6 +162,12 @@ static int mc_cmd_set(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
         }
         value = buf ? buf : "";
     }
+    if (vlen > mc_max_value) {
+        free(buf);
+        return cli_fail("mc set: value of %zu bytes: larger than the maximum of %zu bytes (see "
+                        "--max-value)",
+                        vlen, mc_max_value);
+    }
     int rc = hash_ring_mc_set(mc, key, strlen(key), value, vlen, (uint32_t)flags, (uint32_t)ttl);
     free(buf);
     if (rc != HASH_RING_OK)
@@ -148,94 +175,419 @@ static int mc_cmd_set(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* ---- get, with fail-over done here so the tool can say who answered ----
+ *
+ * The client is asked with its fail-over off: a key whose server fails then
+ * comes back with that failure, and the tool asks the next servers in ring
+ * order itself, each through a client of that one server.  (The client's
+ * own fail-over does the same walk but does not tell which server
+ * answered.) */
+
+typedef struct mc_srv {
+    hash_ring_mc_t *c; /* a client of this server alone, made on first use */
+    int failed;
+    char why[320];
+} mc_srv;
+
+typedef struct mc_item {
+    int status;        /* HASH_RING_OK or HASH_RING_EMISS; else the error */
+    const void *value; /* in the result or the client, or `copy` */
+    size_t value_len;
+    char *copy;
+    const char *owner, *server; /* server: who answered (NULL: nobody) */
+    size_t owner_len, server_len;
+    size_t *failed; /* member indices of the servers that failed for it */
+    size_t nfailed;
+    char why[400]; /* a key error's message */
+} mc_item;
+
+typedef struct mc_get_ctx {
+    hash_ring_snapshot_t *snap;
+    size_t nmembers;
+    mc_srv *srv;
+    const char **names; /* candidate buffers, nmembers each */
+    size_t *lens;
+} mc_get_ctx;
+
+static size_t mc_member(const mc_get_ctx *x, const char *name, size_t len)
+{
+    for (size_t i = 0; i < x->nmembers; i++) {
+        const char *n;
+        size_t l;
+        if (hash_ring_snapshot_node(x->snap, i, &n, &l, NULL, NULL, NULL) == HASH_RING_OK &&
+            l == len && memcmp(n, name, len) == 0)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+/* The client of member m alone (NULL: why says why). */
+static hash_ring_mc_t *mc_direct(mc_get_ctx *x, size_t m, char *why, size_t whysize)
+{
+    if (x->srv[m].c != NULL)
+        return x->srv[m].c;
+    const char *name;
+    size_t len;
+    hash_ring_mc_t *c = NULL;
+    int rc = hash_ring_snapshot_node(x->snap, m, &name, &len, NULL, NULL, NULL);
+    if (rc == HASH_RING_OK)
+        rc = hash_ring_mc_create(&c, HASH_RING_DIALECT_PYTHON);
+    for (int k = 0; rc == HASH_RING_OK && k < mc_naddresses; k++) {
+        const char *eq = strrchr(mc_addresses[k], '=');
+        if ((size_t)(eq - mc_addresses[k]) == len && memcmp(mc_addresses[k], name, len) == 0)
+            rc = hash_ring_mc_set_address(c, name, len, eq + 1, strlen(eq + 1));
+    }
+    if (rc == HASH_RING_OK)
+        rc = hash_ring_mc_add_server(c, name, len, 1);
+    if (rc == HASH_RING_OK) {
+        (void)hash_ring_mc_set_failover(c, 0);
+        (void)hash_ring_mc_set_connect_timeout(c, mc_timeout_ms);
+        (void)hash_ring_mc_set_io_timeout(c, mc_timeout_ms);
+        (void)hash_ring_mc_set_max_value(c, mc_read_max);
+        x->srv[m].c = c;
+        return c;
+    }
+    snprintf(why, whysize, "%s", c != NULL ? hash_ring_mc_last_error(c) : hash_ring_mc_strerror(rc));
+    hash_ring_mc_destroy(c);
+    return NULL;
+}
+
+/* A failure that means the server failed (the key goes on to the next
+ * server), as opposed to an answer about the key. */
+static int mc_server_failure(int st)
+{
+    return st == HASH_RING_ETIMEDOUT || st == HASH_RING_EIO || st == HASH_RING_ENOSERVER;
+}
+
+/* After HASH_RING_EPROTO from a client with fail-over off: a malformed
+ * reply marked the server dead (a second try says so at once), a value
+ * above the maximum did not (the second try answers the key again).
+ * 1: the server failed; 0: it answered, *st and the value updated. */
+static int mc_eproto_failed(hash_ring_mc_t *c, const char *key, int *st, const void **v,
+                            size_t *vl)
+{
+    *st = hash_ring_mc_get(c, key, strlen(key), v, vl, NULL);
+    return *st == HASH_RING_ENOSERVER;
+}
+
+static void mc_item_failed(mc_item *it, size_t m)
+{
+    for (size_t k = 0; k < it->nfailed; k++)
+        if (it->failed[k] == m)
+            return;
+    it->failed[it->nfailed++] = m;
+}
+
+/* Asks the key's next servers in ring order (after its own failed). */
+static int mc_walk(mc_get_ctx *x, mc_item *it, const char *key)
+{
+    size_t klen = strlen(key), count = 0;
+    int rc = hash_ring_snapshot_get_nodes(x->snap, key, klen, x->names, x->lens, x->nmembers,
+                                          &count);
+    if (rc != HASH_RING_OK) {
+        snprintf(it->why, sizeof it->why, "%s", hash_ring_mc_strerror(rc));
+        return rc;
+    }
+    for (size_t j = 1; j < count; j++) {
+        size_t m = mc_member(x, x->names[j], x->lens[j]);
+        if (m == SIZE_MAX)
+            continue;
+        if (x->srv[m].failed) {
+            mc_item_failed(it, m);
+            continue;
+        }
+        hash_ring_mc_t *c = mc_direct(x, m, x->srv[m].why, sizeof x->srv[m].why);
+        const void *v = NULL;
+        size_t vl = 0;
+        int st = c != NULL ? hash_ring_mc_get(c, key, klen, &v, &vl, NULL) : HASH_RING_ENOSERVER;
+        if (c != NULL && st != HASH_RING_OK && st != HASH_RING_EMISS)
+            snprintf(x->srv[m].why, sizeof x->srv[m].why, "%s", hash_ring_mc_last_error(c));
+        if (st == HASH_RING_EPROTO) {
+            char detail[sizeof x->srv[m].why];
+            snprintf(detail, sizeof detail, "%s", x->srv[m].why);
+            if (!mc_eproto_failed(c, key, &st, &v, &vl) && st == HASH_RING_EPROTO) {
+                snprintf(it->why, sizeof it->why, "%s", detail);
+                return st;
+            }
+            snprintf(x->srv[m].why, sizeof x->srv[m].why, "%s", detail);
+            if (st == HASH_RING_ENOSERVER)
+                st = HASH_RING_EPROTO;
+        }
+        if (mc_server_failure(st) || st == HASH_RING_EPROTO) {
+            x->srv[m].failed = 1;
+            mc_item_failed(it, m);
+            continue;
+        }
+        if (st != HASH_RING_OK && st != HASH_RING_EMISS) {
+            snprintf(it->why, sizeof it->why, "%s", hash_ring_mc_last_error(c));
+            return st;
+        }
+        it->status = st;
+        it->server = x->names[j];
+        it->server_len = x->lens[j];
+        /* x->names is reused by the next key: the name from the snapshot */
+        hash_ring_snapshot_node(x->snap, m, &it->server, &it->server_len, NULL, NULL, NULL);
+        if (st == HASH_RING_OK) {
+            it->copy = malloc(vl + 1);
+            if (it->copy == NULL) {
+                snprintf(it->why, sizeof it->why, "out of memory");
+                return HASH_RING_ENOMEM;
+            }
+            memcpy(it->copy, v, vl);
+            it->value = it->copy;
+            it->value_len = vl;
+        }
+        return HASH_RING_OK;
+    }
+    snprintf(it->why, sizeof it->why, "no server answered");
+    return HASH_RING_ENOSERVER;
+}
+
+/* "server A: why; server B: why" for the servers that failed for it. */
+static void mc_failed_text(const mc_get_ctx *x, const mc_item *it, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < it->nfailed && n < size; k++) {
+        const mc_srv *sv = &x->srv[it->failed[k]];
+        int w = snprintf(buf + n, size - n, "%s%s", k ? "; " : "", sv->why);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+}
+
 static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 {
+    int raw = 0;
+    while (argc > 0 && strcmp(argv[0], "--raw") == 0) {
+        raw = 1;
+        argc--;
+        argv++;
+    }
     int krc = cli_keys("mc get", &argc, &argv);
     if (krc != 0)
         return krc;
     if (argc <= 0)
         return cli_fail("mc get: no keys given");
-    if (argc == 1 && !o->json) {
-        /* one key: a plain get, whose failure comes with its detail */
-        const void *v;
-        size_t vl;
-        int rc = hash_ring_mc_get(mc, argv[0], strlen(argv[0]), &v, &vl, NULL);
-        if (rc == HASH_RING_EMISS) {
-            fprintf(stderr, "hash-ring: mc get: %s: not found\n", argv[0]);
-            return CLI_EXIT_MISS;
-        }
-        if (rc != HASH_RING_OK) {
-            char what[300];
-            snprintf(what, sizeof what, "get: %s", argv[0]);
-            return mc_fail_rc(mc, what, rc);
-        }
-        fwrite(v, 1, vl, stdout);
-        fputc('\n', stdout);
-        return CLI_EXIT_OK;
+    if (raw && (argc != 1 || o->json))
+        return cli_fail("mc get: --raw takes one key, without --json");
+    mc_get_ctx x;
+    memset(&x, 0, sizeof x);
+    mc_item *items = calloc((size_t)argc, sizeof *items);
+    hash_ring_mc_result_t *res = NULL;
+    int status = CLI_EXIT_OK, missing = 0, rc;
+    size_t *failed_all = NULL;
+    if (items == NULL) {
+        status = cli_fail("out of memory");
+        goto out;
     }
-    const void **keys = calloc((size_t)argc, sizeof *keys);
-    size_t *lens = calloc((size_t)argc, sizeof *lens);
-    if (keys == NULL || lens == NULL) {
+    if ((rc = hash_ring_snapshot_acquire(o->ring, &x.snap)) != HASH_RING_OK) {
+        status = cli_fail("mc get: %s", hash_ring_mc_strerror(rc));
+        goto out;
+    }
+    x.nmembers = hash_ring_snapshot_node_count(x.snap);
+    x.srv = calloc(x.nmembers + 1, sizeof *x.srv);
+    x.names = calloc(x.nmembers + 1, sizeof *x.names);
+    x.lens = calloc(x.nmembers + 1, sizeof *x.lens);
+    failed_all = calloc((size_t)argc * (x.nmembers + 1), sizeof *failed_all);
+    if (x.srv == NULL || x.names == NULL || x.lens == NULL || failed_all == NULL) {
+        status = cli_fail("out of memory");
+        goto out;
+    }
+    for (int i = 0; i < argc; i++)
+        items[i].failed = failed_all + (size_t)i * (x.nmembers + 1);
+    (void)hash_ring_mc_set_failover(mc, 0);
+    if (argc > 1) {
+        const void **keys = calloc((size_t)argc, sizeof *keys);
+        size_t *lens = calloc((size_t)argc, sizeof *lens);
+        if (keys == NULL || lens == NULL) {
+            free(keys);
+            free(lens);
+            status = cli_fail("out of memory");
+            goto out;
+        }
+        for (int i = 0; i < argc; i++) {
+            keys[i] = argv[i];
+            lens[i] = strlen(argv[i]);
+        }
+        rc = hash_ring_mc_get_multi(mc, keys, lens, (size_t)argc, &res);
         free(keys);
         free(lens);
-        return cli_fail("out of memory");
-    }
-    for (int i = 0; i < argc; i++) {
-        keys[i] = argv[i];
-        lens[i] = strlen(argv[i]);
-    }
-    hash_ring_mc_result_t *res = NULL;
-    int rc = hash_ring_mc_get_multi(mc, keys, lens, (size_t)argc, &res);
-    free(keys);
-    free(lens);
-    if (rc != HASH_RING_OK)
-        return mc_fail_rc(mc, "get", rc);
-    /* Everything that can fail is known before the first byte is printed. */
-    int missing = 0;
-    for (int i = 0; i < argc; i++) {
-        int st = hash_ring_mc_result_item(res, (size_t)i, NULL, NULL, NULL, NULL);
-        if (st == HASH_RING_EMISS) {
-            missing = 1;
-        } else if (st != HASH_RING_OK) {
-            hash_ring_mc_result_free(res);
-            if (st == HASH_RING_EPROTO) /* a multi-get item has no detail */
-                return cli_fail("mc get: %s: %s (or a value above the maximum: see "
-                                "--max-value)",
-                                argv[i], hash_ring_mc_strerror(st));
-            char what[300];
-            snprintf(what, sizeof what, "get: %s", argv[i]);
-            return mc_fail_rc(mc, what, st);
+        if (rc != HASH_RING_OK) {
+            status = mc_fail_rc(mc, "get", rc);
+            goto out;
         }
     }
+    /* Everything that can fail is known before the first byte is printed. */
+    for (int i = 0; i < argc && status == CLI_EXIT_OK; i++) {
+        mc_item *it = &items[i];
+        const char *key = argv[i];
+        const void *v = NULL;
+        size_t vl = 0;
+        int st;
+        char detail[320] = "";
+        if (res != NULL) {
+            st = hash_ring_mc_result_item(res, (size_t)i, &v, &vl, NULL, NULL);
+            if (st != HASH_RING_OK && st != HASH_RING_EMISS)
+                snprintf(detail, sizeof detail, "%s", hash_ring_mc_strerror(st));
+        } else {
+            st = hash_ring_mc_get(mc, key, strlen(key), &v, &vl, NULL);
+            if (st != HASH_RING_OK && st != HASH_RING_EMISS)
+                snprintf(detail, sizeof detail, "%s", hash_ring_mc_last_error(mc));
+        }
+        if (st == HASH_RING_EINVAL) {
+            status = cli_fail("mc get: %s: %s", key, detail);
+            break;
+        }
+        if ((rc = hash_ring_snapshot_get_node(x.snap, key, strlen(key), &it->owner,
+                                              &it->owner_len)) != HASH_RING_OK) {
+            status = cli_fail("mc get: %s: %s", key, hash_ring_mc_strerror(rc));
+            break;
+        }
+        size_t m = mc_member(&x, it->owner, it->owner_len);
+        if (st == HASH_RING_EPROTO) {
+            /* a malformed reply (the server failed), or a value above
+             * the maximum (this key's answer) */
+            const void *v2;
+            size_t vl2;
+            int st2;
+            if (!mc_eproto_failed(mc, key, &st2, &v2, &vl2) && st2 == HASH_RING_EPROTO) {
+                status = cli_fail("mc get: %s: %s (see --max-value)", key,
+                                  res != NULL ? hash_ring_mc_last_error(mc) : detail);
+                break;
+            }
+            if (st2 != HASH_RING_ENOSERVER) {
+                st = st2;
+                v = v2;
+                vl = vl2;
+            }
+        }
+        if (st == HASH_RING_OK || st == HASH_RING_EMISS) {
+            it->status = st;
+            it->server = it->owner;
+            it->server_len = it->owner_len;
+            if (st == HASH_RING_OK && res == NULL) {
+                /* the client's buffer lasts until its next call */
+                it->copy = malloc(vl + 1);
+                if (it->copy == NULL) {
+                    status = cli_fail("out of memory");
+                    break;
+                }
+                memcpy(it->copy, v, vl);
+                v = it->copy;
+            }
+            it->value = v;
+            it->value_len = vl;
+            continue;
+        }
+        if (!mc_server_failure(st) && st != HASH_RING_EPROTO) {
+            status = cli_fail("mc get: %s: %s", key, detail);
+            break;
+        }
+        if (m != SIZE_MAX && !x.srv[m].failed) {
+            x.srv[m].failed = 1;
+            if (strstr(detail, "server ") == detail)
+                snprintf(x.srv[m].why, sizeof x.srv[m].why, "%s", detail);
+            else
+                snprintf(x.srv[m].why, sizeof x.srv[m].why, "server %.*s: %s",
+                         (int)it->owner_len, it->owner, detail);
+        }
+        if (m != SIZE_MAX)
+            mc_item_failed(it, m);
+        char failed[1024];
+        rc = mc_failover_on ? mc_walk(&x, it, key) : HASH_RING_ENOSERVER;
+        if (rc != HASH_RING_OK) {
+            mc_failed_text(&x, it, failed, sizeof failed);
+            status = mc_failover_on
+                         ? cli_fail("mc get: %s: %s (%s)", key,
+                                    it->why[0] ? it->why : hash_ring_mc_strerror(rc), failed)
+                         : cli_fail("mc get: %s: %s (fail-over is off)", key, failed);
+            break;
+        }
+    }
+    if (status != CLI_EXIT_OK)
+        goto out;
+    /* what fail-over did, on stderr (text) or in the JSON */
+    for (int i = 0; i < argc && !o->json; i++) {
+        mc_item *it = &items[i];
+        char failed[1024];
+        if (it->nfailed == 0) {
+            if (it->status == HASH_RING_EMISS)
+                (void)cli_fail("mc get: %s: not found", argv[i]);
+            continue;
+        }
+        mc_failed_text(&x, it, failed, sizeof failed);
+        if (it->status == HASH_RING_OK)
+            (void)cli_fail("mc get: %s: read from %.*s, not from its server %.*s (%s); the "
+                           "value may be stale",
+                           argv[i], (int)it->server_len, it->server, (int)it->owner_len,
+                           it->owner, failed);
+        else
+            (void)cli_fail("mc get: %s: not found on %.*s, asked instead of its server %.*s "
+                           "(%s)",
+                           argv[i], (int)it->server_len, it->server, (int)it->owner_len,
+                           it->owner, failed);
+    }
     if (o->json)
-        fputc('{', stdout);
+        fputc('[', stdout);
     for (int i = 0; i < argc; i++) {
-        const void *v;
-        size_t vl;
-        int st = hash_ring_mc_result_item(res, (size_t)i, &v, &vl, NULL, NULL);
+        mc_item *it = &items[i];
+        missing |= it->status == HASH_RING_EMISS;
         if (o->json) {
-            fputs(i == 0 ? "\n  " : ",\n  ", stdout);
+            fputs(i == 0 ? "\n  {\"key\": " : ",\n  {\"key\": ", stdout);
             cli_json_string(stdout, argv[i], strlen(argv[i]));
-            fputs(": ", stdout);
-            if (st == HASH_RING_OK)
-                cli_json_string(stdout, v, vl);
+            fputs(", \"value\": ", stdout);
+            if (it->status == HASH_RING_OK)
+                cli_json_string(stdout, it->value, it->value_len);
             else
                 fputs("null", stdout);
-        } else if (st == HASH_RING_OK) {
+            fputs(", \"server\": ", stdout);
+            cli_json_string(stdout, it->server, it->server_len);
+            fputs(", \"owner\": ", stdout);
+            cli_json_string(stdout, it->owner, it->owner_len);
+            fputs(", \"failed\": [", stdout);
+            for (size_t k = 0; k < it->nfailed; k++) {
+                const char *n;
+                size_t nl;
+                hash_ring_snapshot_node(x.snap, it->failed[k], &n, &nl, NULL, NULL, NULL);
+                fputs(k ? ", {\"server\": " : "{\"server\": ", stdout);
+                cli_json_string(stdout, n, nl);
+                fputs(", \"error\": ", stdout);
+                cli_json_string(stdout, x.srv[it->failed[k]].why,
+                                strlen(x.srv[it->failed[k]].why));
+                fputc('}', stdout);
+            }
+            fputs("]}", stdout);
+        } else if (it->status == HASH_RING_OK) {
+            if (raw) {
+                fwrite(it->value, 1, it->value_len, stdout);
+                continue;
+            }
             if (argc > 1) {
-                fputs(argv[i], stdout);
+                cli_text(stdout, argv[i], strlen(argv[i]));
                 fputc('\t', stdout);
             }
-            fwrite(v, 1, vl, stdout);
+            cli_text(stdout, it->value, it->value_len);
             fputc('\n', stdout);
-        } else {
-            fprintf(stderr, "hash-ring: mc get: %s: not found\n", argv[i]);
         }
     }
     if (o->json)
-        fputs(argc > 0 ? "\n}\n" : "}\n", stdout);
+        fputs("\n]\n", stdout);
+    status = missing ? CLI_EXIT_MISS : CLI_EXIT_OK;
+out:
+    for (int i = 0; items != NULL && i < argc; i++)
+        free(items[i].copy);
+    free(items);
+    free(failed_all);
+    for (size_t m = 0; x.srv != NULL && m < x.nmembers; m++)
+        hash_ring_mc_destroy(x.srv[m].c);
+    free(x.srv);
+    free(x.names);
+    free(x.lens);
     hash_ring_mc_result_free(res);
-    return missing ? CLI_EXIT_MISS : CLI_EXIT_OK;
+    hash_ring_snapshot_release(x.snap);
+    return status;
 }
 
 static int mc_cmd_delete(hash_ring_mc_t *mc, int argc, char **argv)
@@ -288,10 +640,28 @@ static int mc_cmd_arith(hash_ring_mc_t *mc, int decr, int argc, char **argv)
 typedef struct mc_srv_stat {
     const char *name;
     size_t name_len;
-    int up;
-    char reason[256];
-    char items[32], total[32];
+    hash_ring_mc_stats_t *st; /* NULL: down */
+    char *reason;
 } mc_srv_stat;
+
+/* One STAT value for text output: "?" when the server sent none. */
+static void mc_stat_text(const hash_ring_mc_stats_t *st, const char *name)
+{
+    const char *v = hash_ring_mc_stats_find(st, name);
+    if (v == NULL)
+        fputc('?', stdout);
+    else
+        cli_text(stdout, v, strlen(v));
+}
+
+static void mc_stat_json(const hash_ring_mc_stats_t *st, const char *name)
+{
+    const char *v = hash_ring_mc_stats_find(st, name);
+    if (v == NULL)
+        fputs("null", stdout);
+    else
+        cli_json_stat_value(stdout, v, strlen(v));
+}
 
 static int mc_cmd_stats(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 {
@@ -304,26 +674,23 @@ static int mc_cmd_stats(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
         return cli_fail("mc stats: %s", hash_ring_mc_strerror(rc));
     size_t n = hash_ring_snapshot_node_count(snap);
     mc_srv_stat *s = calloc(n ? n : 1, sizeof *s);
+    int any_down = 0, status = CLI_EXIT_OK;
     if (s == NULL) {
-        hash_ring_snapshot_release(snap);
-        return cli_fail("out of memory");
+        status = cli_fail("out of memory");
+        goto out;
     }
-    int any_down = 0;
     for (size_t i = 0; i < n; i++) {
         hash_ring_snapshot_node(snap, i, &s[i].name, &s[i].name_len, NULL, NULL, NULL);
-        hash_ring_mc_stats_t *st = NULL;
-        rc = hash_ring_mc_stats(mc, s[i].name, s[i].name_len, NULL, &st);
-        if (rc == HASH_RING_OK) {
-            const char *a = hash_ring_mc_stats_find(st, "curr_items");
-            const char *b = hash_ring_mc_stats_find(st, "total_items");
-            snprintf(s[i].items, sizeof s[i].items, "%s", a ? a : "?");
-            snprintf(s[i].total, sizeof s[i].total, "%s", b ? b : "?");
-            s[i].up = 1;
-        } else {
-            snprintf(s[i].reason, sizeof s[i].reason, "%s", hash_ring_mc_last_error(mc));
+        rc = hash_ring_mc_stats(mc, s[i].name, s[i].name_len, NULL, &s[i].st);
+        if (rc != HASH_RING_OK) {
+            s[i].st = NULL;
+            s[i].reason = strdup(hash_ring_mc_last_error(mc));
+            if (s[i].reason == NULL) {
+                status = cli_fail("out of memory");
+                goto out;
+            }
             any_down = 1;
         }
-        hash_ring_mc_stats_free(st);
     }
     if (o->json)
         fputc('[', stdout);
@@ -331,28 +698,41 @@ static int mc_cmd_stats(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
         if (o->json) {
             fputs(i == 0 ? "\n  {\"server\": " : ",\n  {\"server\": ", stdout);
             cli_json_string(stdout, s[i].name, s[i].name_len);
-            if (s[i].up) {
+            if (s[i].st != NULL) {
                 fputs(", \"up\": true, \"curr_items\": ", stdout);
-                cli_json_string(stdout, s[i].items, strlen(s[i].items));
+                mc_stat_json(s[i].st, "curr_items");
                 fputs(", \"total_items\": ", stdout);
-                cli_json_string(stdout, s[i].total, strlen(s[i].total));
+                mc_stat_json(s[i].st, "total_items");
             } else {
                 fputs(", \"up\": false, \"error\": ", stdout);
                 cli_json_string(stdout, s[i].reason, strlen(s[i].reason));
             }
             fputc('}', stdout);
-        } else if (s[i].up) {
-            printf("%.*s\tup\tcurr_items=%s\ttotal_items=%s\n", (int)s[i].name_len, s[i].name,
-                   s[i].items, s[i].total);
         } else {
-            printf("%.*s\tdown\t%s\n", (int)s[i].name_len, s[i].name, s[i].reason);
+            cli_text(stdout, s[i].name, s[i].name_len);
+            if (s[i].st != NULL) {
+                fputs("\tup\tcurr_items=", stdout);
+                mc_stat_text(s[i].st, "curr_items");
+                fputs("\ttotal_items=", stdout);
+                mc_stat_text(s[i].st, "total_items");
+            } else {
+                fputs("\tdown\t", stdout);
+                cli_text(stdout, s[i].reason, strlen(s[i].reason));
+            }
+            fputc('\n', stdout);
         }
     }
     if (o->json)
         fputs(n > 0 ? "\n]\n" : "]\n", stdout);
+    status = any_down ? CLI_EXIT_MISS : CLI_EXIT_OK;
+out:
+    for (size_t i = 0; s != NULL && i < n; i++) {
+        hash_ring_mc_stats_free(s[i].st);
+        free(s[i].reason);
+    }
     free(s);
     hash_ring_snapshot_release(snap);
-    return any_down ? CLI_EXIT_MISS : CLI_EXIT_OK;
+    return status;
 }
 
 /* The commands, all called the same way. */
@@ -389,32 +769,66 @@ static const mc_command mc_commands[] = {
     {"incr", mc_run_incr}, {"decr", mc_run_decr}, {"stats", mc_cmd_stats},
 };
 
+static int mc_is_option(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "--no-failover") == 0 ||
+           strcmp(a, "--timeout") == 0 || strcmp(a, "--max-value") == 0 ||
+           strcmp(a, "--address") == 0;
+}
+
 int cli_cmd_mc(cli_opts *o, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv, mc_help))
         return CLI_EXIT_OK;
     hash_ring_mc_t *mc = NULL;
-    int rc = hash_ring_mc_create_with_ring(&mc, o->ring);
-    if (rc != HASH_RING_OK)
-        return cli_fail("mc: %s", hash_ring_mc_strerror(rc));
-    (void)hash_ring_mc_set_connect_timeout(mc, 1000);
-    (void)hash_ring_mc_set_io_timeout(mc, 1000);
-    int i = 0;
-    rc = -1;
-    for (; i < argc && strncmp(argv[i], "--", 2) == 0 && rc == -1; i++) {
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    mc_addresses = calloc((size_t)argc + 1, sizeof *mc_addresses);
+    int rc = -1, n = 0;
+    const char *cmd = NULL;
+    mc_max_value = MC_DEFAULT_SEND_MAX;
+    mc_read_max = MC_DEFAULT_READ_MAX;
+    mc_timeout_ms = 1000;
+    mc_failover_on = 1;
+    mc_naddresses = 0;
+    if (args == NULL || mc_addresses == NULL) {
+        rc = cli_fail("out of memory");
+        goto out;
+    }
+    /* mc options anywhere before "--"; the first other argument is the
+     * command, the rest its arguments (a set option's value included) */
+    for (int i = 0, done = 0; i < argc && rc == -1; i++) {
         const char *a = argv[i];
+        if (done || !mc_is_option(a)) {
+            if (!done && strcmp(a, "--") == 0)
+                done = 1;
+            if (cmd == NULL && !done) {
+                if (a[0] == '-' && a[1] != '\0') {
+                    rc = cli_fail("mc: unknown option '%s' (see hash-ring mc --help)", a);
+                    break;
+                }
+                cmd = a;
+                continue;
+            }
+            args[n++] = argv[i];
+            if (!done && (strcmp(a, "--ttl") == 0 || strcmp(a, "--flags") == 0) && i + 1 < argc)
+                args[n++] = argv[++i];
+            continue;
+        }
         if (strcmp(a, "--help") == 0) {
-            fputs(mc_help, stdout);
-            rc = CLI_EXIT_OK;
+            if (cmd == NULL) {
+                fputs(mc_help, stdout);
+                rc = CLI_EXIT_OK;
+            } else {
+                args[n++] = argv[i]; /* alone: help; else the command refuses it */
+            }
         } else if (strcmp(a, "--no-failover") == 0) {
-            (void)hash_ring_mc_set_failover(mc, 0);
+            mc_failover_on = 0;
         } else if (strcmp(a, "--timeout") == 0) {
             uint64_t ms;
             if (i + 1 >= argc || mc_parse_u64(argv[i + 1], 3600000, &ms) != 0 || ms == 0)
                 rc = cli_fail("mc: --timeout needs milliseconds, 1..3600000");
             else {
-                (void)hash_ring_mc_set_connect_timeout(mc, (unsigned)ms);
-                (void)hash_ring_mc_set_io_timeout(mc, (unsigned)ms);
+                mc_timeout_ms = (unsigned)ms;
                 i++;
             }
         } else if (strcmp(a, "--max-value") == 0) {
@@ -422,49 +836,63 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
             if (i + 1 >= argc || mc_parse_u64(argv[i + 1], 1073741824, &b) != 0 || b == 0)
                 rc = cli_fail("mc: --max-value needs bytes, 1..1073741824");
             else {
-                (void)hash_ring_mc_set_max_value(mc, (size_t)b);
-                mc_max_value = (size_t)b;
+                mc_max_value = mc_read_max = (size_t)b;
                 i++;
             }
-        } else if (strcmp(a, "--address") == 0) {
+        } else {
             const char *spec = i + 1 < argc ? argv[i + 1] : NULL;
             const char *eq = spec ? strrchr(spec, '=') : NULL;
             if (eq == NULL || eq == spec || eq[1] == '\0') {
                 rc = cli_fail("mc: --address needs NAME=ADDRESS");
-            } else if (hash_ring_mc_set_address(mc, spec, (size_t)(eq - spec), eq + 1,
-                                                strlen(eq + 1)) != HASH_RING_OK) {
-                rc = cli_fail("mc: --address %s: %s", spec, hash_ring_mc_last_error(mc));
             } else {
-                i++;
+                mc_addresses[mc_naddresses++] = argv[++i];
             }
-        } else {
-            rc = cli_fail("mc: unknown option '%s' (see hash-ring mc --help)", a);
         }
     }
-    if (rc != -1) {
-        hash_ring_mc_destroy(mc);
-        return rc;
+    if (rc != -1)
+        goto out;
+    if (cmd == NULL) {
+        rc = cli_fail("mc: no command (set, get, delete, incr, decr, stats; see mc --help)");
+        goto out;
     }
-    if (i >= argc) {
-        hash_ring_mc_destroy(mc);
-        return cli_fail("mc: no command (set, get, delete, incr, decr, stats; see mc --help)");
-    }
-    const char *cmd = argv[i];
-    int n = argc - i - 1;
-    char **args = argv + i + 1;
     const mc_command *c = NULL;
     for (size_t k = 0; k < sizeof mc_commands / sizeof *mc_commands; k++)
         if (strcmp(cmd, mc_commands[k].name) == 0)
             c = &mc_commands[k];
     if (c == NULL) {
         rc = cli_fail("mc: unknown command '%s' (set, get, delete, incr, decr, stats)", cmd);
-    } else if (n == 1 && strcmp(args[0], "--help") == 0) {
+        goto out;
+    }
+    if (n == 1 && strcmp(args[0], "--help") == 0) {
         /* COMMAND --help alone; a key named "--help" follows "--" */
         fputs(mc_help, stdout);
         rc = CLI_EXIT_OK;
-    } else {
-        rc = c->run(o, mc, n, args);
+        goto out;
     }
+    rc = hash_ring_mc_create_with_ring(&mc, o->ring);
+    if (rc != HASH_RING_OK) {
+        rc = cli_fail("mc: %s", hash_ring_mc_strerror(rc));
+        goto out;
+    }
+    (void)hash_ring_mc_set_connect_timeout(mc, mc_timeout_ms);
+    (void)hash_ring_mc_set_io_timeout(mc, mc_timeout_ms);
+    (void)hash_ring_mc_set_max_value(mc, mc_read_max > mc_max_value ? mc_read_max
+                                                                   : mc_max_value);
+    (void)hash_ring_mc_set_failover(mc, mc_failover_on);
+    rc = 0;
+    for (int k = 0; k < mc_naddresses && rc == 0; k++) {
+        const char *spec = mc_addresses[k], *eq = strrchr(spec, '=');
+        if (hash_ring_mc_set_address(mc, spec, (size_t)(eq - spec), eq + 1, strlen(eq + 1)) !=
+            HASH_RING_OK)
+            rc = cli_fail("mc: --address %s: %s", spec, hash_ring_mc_last_error(mc));
+    }
+    if (rc == 0)
+        rc = c->run(o, mc, n, args);
+out:
     hash_ring_mc_destroy(mc);
+    free(args);
+    free(mc_addresses);
+    mc_addresses = NULL;
+    mc_naddresses = 0;
     return rc;
 }

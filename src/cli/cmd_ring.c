@@ -12,12 +12,14 @@ static const char continuum_help[] =
 
 static const char stats_help[] =
     "usage: hash-ring [RING OPTIONS] stats\n"
-    "Prints NODE<TAB>WEIGHT<TAB>POINTS<TAB>SHARE<TAB>WEIGHT_SHARE per node in\n"
-    "membership order, then max_ratio<TAB>RATIO<TAB>NODE: the largest\n"
-    "SHARE/WEIGHT_SHARE over nodes of nonzero weight.  SHARE is the exact\n"
-    "fraction of the 2^32 key positions the node owns, written in full (at most\n"
-    "32 decimals), so the shares sum to exactly 1; WEIGHT_SHARE is WEIGHT over\n"
-    "the total weight (12 decimals).  With --json: {\"nodes\": [{\"node\",\n"
+    "Prints NODE<TAB>WEIGHT<TAB>POINTS<TAB>POSITIONS<TAB>SHARE<TAB>WEIGHT_SHARE\n"
+    "per node in membership order, then max_ratio<TAB>RATIO<TAB>NODE: the\n"
+    "largest SHARE/WEIGHT_SHARE over nodes of nonzero weight.  POSITIONS is the\n"
+    "exact number of the 2^32 key positions the node owns (they sum to\n"
+    "4294967296); SHARE is POSITIONS / 2^32 and WEIGHT_SHARE is WEIGHT over the\n"
+    "total weight, both as percentages with 4 decimals (\"22.2668%\").  With\n"
+    "--json, exact: SHARE in full (at most 32 decimals, summing to exactly 1):\n"
+    "{\"nodes\": [{\"node\",\n"
     "\"weight\", \"points\", \"positions\" (exact integer count), \"share\",\n"
     "\"weight_share\"}...], \"total_positions\": 4294967296, \"total_weight\",\n"
     "\"max_ratio\": {\"node\", \"ratio\"}}.\n";
@@ -49,7 +51,7 @@ int cli_cmd_continuum(cli_opts *o, int argc, char **argv)
             fputc('}', stdout);
         } else {
             printf("%lu\t", (unsigned long)point);
-            fwrite(owner, 1, olen, stdout);
+            cli_text(stdout, owner, olen);
             fputc('\n', stdout);
         }
     }
@@ -127,10 +129,11 @@ int cli_cmd_stats(cli_opts *o, int argc, char **argv)
             cli_print_fraction32(stdout, r->share);
             printf(", \"weight_share\": %.17g}", wshare);
         } else {
-            fwrite(r->name, 1, r->len, stdout);
-            printf("\t%lu\t%zu\t", (unsigned long)r->weight, r->points);
-            cli_print_fraction32(stdout, r->share);
-            printf("\t%.12f\n", wshare);
+            cli_text(stdout, r->name, r->len);
+            printf("\t%lu\t%zu\t%llu\t", (unsigned long)r->weight, r->points,
+                   (unsigned long long)r->share);
+            cli_print_percent32(stdout, r->share);
+            printf("\t%.4f%%\n", wshare * 100.0);
         }
     }
     if (o->json) {
@@ -145,7 +148,7 @@ int cli_cmd_stats(cli_opts *o, int argc, char **argv)
         }
     } else if (best >= 0) {
         printf("max_ratio\t%.6f\t", (double)best);
-        fwrite(rows[best_i].name, 1, rows[best_i].len, stdout);
+        cli_text(stdout, rows[best_i].name, rows[best_i].len);
         fputc('\n', stdout);
     }
 out:

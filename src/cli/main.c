@@ -4,6 +4,7 @@
  *           [--json] COMMAND ARGS... */
 #include "cli.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,67 +17,136 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --dialect NAME      python (default), node, libketama, libmemcached,\n"
-    "                      twemproxy, hashring, hashring-python\n"
+    "                      twemproxy, hashring, hashring-python (any case)\n"
     "  --node NAME[=W]     add a node (weight W, default 1); repeatable; the name\n"
     "                      ends at the last '='\n"
-    "  --nodes-file FILE   add nodes from FILE: 'NAME' or 'NAME WEIGHT' per line\n"
-    "                      (blank-separated; # comments); '-' = stdin (once,\n"
-    "                      and not with map, which reads its keys there)\n"
+    "  --nodes-file FILE   add nodes from FILE, one per line: 'NAME', 'NAME WEIGHT'\n"
+    "                      (libketama, libmemcached), 'HOST:PORT:WEIGHT [NAME]'\n"
+    "                      (twemproxy; the node is NAME, else HOST:PORT); fields\n"
+    "                      blank-separated, # comments; lines up to 4096 bytes,\n"
+    "                      files up to 64 MiB; '-' = stdin (once, and not with\n"
+    "                      map, which reads its keys there)\n"
     "  --json              print JSON instead of tab-separated text\n"
     "  --help, --version\n"
-    "Nodes are added in order: every --node first, then each --nodes-file.\n"
+    "Options may come before or after COMMAND (up to a '--' argument).  Nodes\n"
+    "are added in order: every --node first, then each --nodes-file.\n"
     "\n"
     "commands:\n"
     "  get KEY...          KEY<TAB>NODE per key\n"
-    "  map                 the same for keys read from stdin, one per line\n"
+    "  map                 the same for keys read from stdin, one per line (up to\n"
+    "                      1048576 bytes a line; --strip-cr for CRLF input)\n"
     "  replicas N KEY...   KEY<TAB>NODE1<TAB>...: the first N distinct nodes\n"
     "  continuum           POINT<TAB>NODE for every point, in ring order\n"
     "  stats               each node's exact share of the key space\n"
     "  diff CHANGES...     exact share of the key space that moves when nodes are\n"
-    "                      added (--add), removed (--remove), reweighted (--reweight)\n"
+    "                      added (--add), removed (--remove), reweighted (--reweight),\n"
+    "                      or between two nodes files (--from FILE --to FILE)\n"
     "  demo                the classic three-server example (no network)\n"
     "  mc ...              talk to memcached servers placed on the ring\n"
     "\n"
+    "Text output escapes keys, names and values: backslash as \\\\, tab, newline,\n"
+    "CR as \\t \\n \\r, other control bytes and non-UTF-8 bytes as \\xHH.\n"
     "'hash-ring COMMAND --help' describes a command; see also hash-ring(1).\n"
     "Exit status: 0 success, 1 (mc only) a key not found or a server down,\n"
-    "2 usage or input error (one line on stderr, nothing on stdout).\n";
+    "2 usage or input error (one line on stderr, nothing on stdout; map, which\n"
+    "streams, may have printed part of its output).\n";
 
 typedef struct cli_command {
     const char *name;
     int (*run)(cli_opts *o, int argc, char **argv);
     int needs_nodes;
+    /* the command's own options that take their value as the next
+     * argument: that argument is never taken for a ring option */
+    const char *const *valued;
 } cli_command;
 
+static const char *const diff_valued[] = {"--add", "--remove", "--reweight", "--from", "--to",
+                                          NULL};
+static const char *const mc_valued[] = {"--timeout", "--max-value", "--address", "--ttl",
+                                        "--flags", NULL};
+
 static const cli_command commands[] = {
-    {"get", cli_cmd_get, 1},
-    {"map", cli_cmd_map, 1},
-    {"replicas", cli_cmd_replicas, 1},
-    {"continuum", cli_cmd_continuum, 1},
-    {"stats", cli_cmd_stats, 1},
-    {"diff", cli_cmd_diff, 1},
-    {"demo", cli_cmd_demo, 0},
-    {"mc", cli_cmd_mc, 1},
+    {"get", cli_cmd_get, 1, NULL},
+    {"map", cli_cmd_map, 1, NULL},
+    {"replicas", cli_cmd_replicas, 1, NULL},
+    {"continuum", cli_cmd_continuum, 1, NULL},
+    {"stats", cli_cmd_stats, 1, NULL},
+    {"diff", cli_cmd_diff, 0, diff_valued}, /* --from needs no ring options */
+    {"demo", cli_cmd_demo, 0, NULL},
+    {"mc", cli_cmd_mc, 1, mc_valued},
 };
+
+static int cli_valued(const cli_command *cmd, const char *a)
+{
+    for (const char *const *v = cmd->valued; v != NULL && *v != NULL; v++)
+        if (strcmp(a, *v) == 0)
+            return 1;
+    return 0;
+}
+
+/* Dialect names in any case. */
+static int cli_dialect(const char *val, hash_ring_dialect_t *d)
+{
+    char lower[32];
+    size_t n = strlen(val);
+    if (n >= sizeof lower)
+        return -1;
+    for (size_t k = 0; k <= n; k++)
+        lower[k] = (char)tolower((unsigned char)val[k]);
+    return hash_ring_dialect_from_name(lower, d) == HASH_RING_OK ? 0 : -1;
+}
 
 int main(int argc, char **argv)
 {
     cli_opts o = {HASH_RING_DIALECT_PYTHON, 0, NULL, 0, 0, 0};
     const char **node_specs = calloc((size_t)argc + 1, sizeof *node_specs);
     const char **files = calloc((size_t)argc + 1, sizeof *files);
+    char **args = calloc((size_t)argc + 1, sizeof *args); /* the command's */
     size_t nspecs = 0, nfiles = 0;
+    int nargs = 0;
+    const cli_command *cmd = NULL;
     cli_nodes nodes;
     memset(&nodes, 0, sizeof nodes);
-    int i = 1, rc = CLI_EXIT_USAGE;
-    if (node_specs == NULL || files == NULL) {
+    int rc = CLI_EXIT_USAGE;
+    if (node_specs == NULL || files == NULL || args == NULL) {
         rc = cli_fail("out of memory");
         goto out;
     }
-    for (; i < argc && argv[i][0] == '-'; i++) {
+    /* Ring options anywhere before "--"; after the command, everything
+     * else (and everything from "--" on) is the command's. */
+    for (int i = 1, done = 0; i < argc; i++) {
         const char *a = argv[i];
+        if (done || a[0] != '-' || a[1] == '\0') {
+            if (cmd == NULL) {
+                for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
+                    if (strcmp(a, commands[k].name) == 0)
+                        cmd = &commands[k];
+                if (cmd == NULL) {
+                    rc = cli_fail("unknown command '%s' (see hash-ring --help)", a);
+                    goto out;
+                }
+            } else {
+                args[nargs++] = argv[i];
+            }
+            continue;
+        }
         const char *val = NULL;
         const char *eq = strchr(a, '=');
         size_t alen = eq ? (size_t)(eq - a) : strlen(a);
 #define OPT(s) (alen == strlen(s) && strncmp(a, s, alen) == 0)
+        if (cmd != NULL && strcmp(a, "--") == 0) {
+            done = 1;
+            args[nargs++] = argv[i];
+            continue;
+        }
+        if (cmd != NULL && !(OPT("--json") || OPT("--dialect") || OPT("--node") ||
+                             OPT("--nodes-file"))) {
+            /* the command's option (its value too, which may start with '-') */
+            args[nargs++] = argv[i];
+            if (cli_valued(cmd, a) && i + 1 < argc)
+                args[nargs++] = argv[++i];
+            continue;
+        }
         if ((OPT("--help") || OPT("-h") || OPT("--version")) && eq != NULL) {
             rc = cli_fail("option %.*s takes no value", (int)alen, a);
             goto out;
@@ -111,7 +181,7 @@ int main(int argc, char **argv)
             goto out;
         }
         if (OPT("--dialect")) {
-            if (hash_ring_dialect_from_name(val, &o.dialect) != HASH_RING_OK) {
+            if (cli_dialect(val, &o.dialect) != 0) {
                 rc = cli_fail("unknown dialect '%s' (python, node, libketama, libmemcached, "
                               "twemproxy, hashring, hashring-python)",
                               val);
@@ -124,16 +194,8 @@ int main(int argc, char **argv)
         }
 #undef OPT
     }
-    if (i >= argc) {
-        rc = cli_fail("no command (see hash-ring --help)");
-        goto out;
-    }
-    const cli_command *cmd = NULL;
-    for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
-        if (strcmp(argv[i], commands[k].name) == 0)
-            cmd = &commands[k];
     if (cmd == NULL) {
-        rc = cli_fail("unknown command '%s' (see hash-ring --help)", argv[i]);
+        rc = cli_fail("no command (see hash-ring --help)");
         goto out;
     }
     /* stdin can be read once: by one nodes file, or by map's keys */
@@ -147,8 +209,8 @@ int main(int argc, char **argv)
     }
     /* COMMAND --help, and mc COMMAND --help, need no nodes */
     int help = 0;
-    for (int k = i + 1; k < argc && k <= i + (strcmp(cmd->name, "mc") == 0 ? 2 : 1); k++)
-        help |= strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0;
+    for (int k = 0; k < nargs && k <= (strcmp(cmd->name, "mc") == 0 ? 1 : 0); k++)
+        help |= strcmp(args[k], "--help") == 0 || strcmp(args[k], "-h") == 0;
     o.stdin_used = from_stdin > 0; /* map and mc set --stdin refuse it */
     int crc = hash_ring_create(&o.ring, o.dialect);
     if (crc != HASH_RING_OK) {
@@ -170,7 +232,7 @@ int main(int argc, char **argv)
         rc = cli_fail("no nodes: give --node NAME[=WEIGHT] or --nodes-file FILE");
         goto out;
     }
-    rc = cmd->run(&o, argc - i - 1, argv + i + 1);
+    rc = cmd->run(&o, nargs, args);
 written:
     /* A write error (full disk, closed pipe with SIGPIPE ignored) must not
      * pass as success. */
@@ -183,5 +245,6 @@ out:
     cli_nodes_free(&nodes);
     free(node_specs);
     free(files);
+    free(args);
     return rc;
 }

@@ -129,8 +129,50 @@ class PeerContinuum:
         return shares
 
 
+def esc(b):
+    """The documented text escaping, written here from hash-ring(1): '\\'
+    doubled, tab/newline/CR as \\t \\n \\r, other C0 controls, DEL, C1
+    controls and bytes outside valid UTF-8 as \\xHH; other UTF-8 as is."""
+    out = bytearray()
+    i = 0
+    while i < len(b):
+        c = b[i]
+        if c == 0x5c:
+            out += b"\\\\"
+        elif c in (9, 10, 13):
+            out += {9: b"\\t", 10: b"\\n", 13: b"\\r"}[c]
+        elif 0x20 <= c < 0x7f:
+            out.append(c)
+        elif c >= 0x80:
+            for n in (2, 3, 4):
+                try:
+                    ch = b[i:i + n].decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                if len(ch) == 1 and not 0x80 <= ord(ch) <= 0x9f:
+                    out += b[i:i + n]
+                    i += n
+                    break
+            else:
+                out += b"\\x%02x" % c
+                i += 1
+            continue
+        else:
+            out += b"\\x%02x" % c
+        i += 1
+    return bytes(out)
+
+
 def share_text(s):
     return Fraction(s.decode() if isinstance(s, bytes) else s)
+
+
+def percent_ok(text, exact):
+    """text is "P%" with 4 decimals, the exact fraction rounded."""
+    t = text.decode()
+    if not t.endswith("%") or len(t.split(".")[-1]) != 5:
+        return False
+    return abs(Fraction(t[:-1]) - exact * 100) <= Fraction(1, 20000)
 
 
 def loads_exact(b):
@@ -202,8 +244,12 @@ def group_lookup():
     pc = PeerContinuum(os.path.join(vdir("seed3"), "python.continuum.tsv"), "python")
     keys = [b"plain", b"cr\r", b"", b"a\x00b", b"\xff\xfe", b"tab-less \x01", b"last"]
     out = run_ok(ring_args("seed3") + ["map"], b"\n".join(keys))
-    want = b"".join(k + b"\t" + pc.owner(k) + b"\n" for k in keys)
+    want = b"".join(esc(k) + b"\t" + pc.owner(k) + b"\n" for k in keys)
     check(out == want, "map: keys with \\r, NUL, empty, last line without newline")
+    # --strip-cr: CRLF input, one \r before the newline dropped
+    out = run_ok(ring_args("seed3") + ["map", "--strip-cr"], b"a\r\nb\r\r\nc")
+    want = b"".join(esc(k) + b"\t" + pc.owner(k) + b"\n" for k in (b"a", b"b\r", b"c"))
+    check(out == want, "map --strip-cr: %r" % out)
     print("lookup: %d placements compared with peers, %d replica lines" % (compared, rep))
 
 
@@ -291,12 +337,13 @@ def group_stats():
             # Text form: same figures, exact decimal shares.
             rows, last = parse_stats_text(run_ok(ring_args(folder, dialect) + ["stats"]))
             check(len(rows) == len(weights), "stats text: one line per node")
-            check(sum(share_text(r[3]) for r in rows) == 1,
-                  "stats text %s/%s: SHARE column sums to exactly 1" % (folder, dialect))
+            check(sum(int(r[3]) for r in rows) == TWO32,
+                  "stats text %s/%s: POSITIONS column sums to 2^32" % (folder, dialect))
             for r in rows:
-                check(len(r) == 5 and share_text(r[3]) == Fraction(want.get(r[0], 0), TWO32)
+                check(len(r) == 6 and int(r[3]) == want.get(r[0], 0)
+                      and percent_ok(r[4], Fraction(want.get(r[0], 0), TWO32))
                       and int(r[1]) == weights[r[0]]
-                      and abs(share_text(r[4]) - Fraction(weights[r[0]], tw)) < Fraction(1, 10**11),
+                      and percent_ok(r[5], Fraction(weights[r[0]], tw)),
                       "stats text row %r" % r)
             check(last[0] == b"max_ratio" and abs(share_text(last[1]) - best) < Fraction(1, 10**6)
                   and ratios[last[2]] == best, "stats text max_ratio line %r" % last)
@@ -393,11 +440,11 @@ def group_diff():
             # The text form carries the same exact figures.
             out = run_ok(nargs(before) + ["diff"] + changes).rstrip(b"\n").split(b"\n")
             head = out[0].split(b"\t")
-            check(head[0] == b"moved" and share_text(head[1]) == exact
+            check(head[0] == b"moved" and percent_ok(head[1], exact)
                   and int(head[2]) == js["moved"]["positions"], "diff text moved line")
-            tpairs = {(r[0], r[1]): (share_text(r[2]), int(r[3]))
-                      for r in (l.split(b"\t") for l in out[1:])}
-            check(tpairs == {k: (v, int(v * TWO32)) for k, v in pairs.items()},
+            tpairs = {(r[0], r[1]): int(r[3]) for r in (l.split(b"\t") for l in out[1:])
+                      if percent_ok(r[2], Fraction(int(r[3]), TWO32))}
+            check(tpairs == {k: int(v * TWO32) for k, v in pairs.items()},
                   "diff text pairs = json pairs")
             print("%s: moved %.6f exact, %.6f in %d sampled keys; %d pairs; worst %.2f sigma"
                   % (label, float(exact), sum(moved.values()) / nkeys, nkeys, len(pairs), worst))
@@ -466,6 +513,15 @@ def group_demo():
     check(first and all(s3[k.encode()] == n.encode() for k, n in first),
           "demo text placements (ring 1) match Python's")
     check(any(l.startswith("moved\t") for l in out), "demo text shows what moves")
+    # node rows: exact positions, then percentages (the JSON's exact shares)
+    js = loads_exact(run_ok(["--json", "demo"]))
+    rows = [l.split("\t") for l in out if l.startswith("192.168.0.") and l.count("\t") == 5]
+    want = [n for r in js["rings"] for n in r["nodes"]]
+    check(len(rows) == 6 and all(
+        int(r[3]) == n["positions"] and percent_ok(r[4].encode(), Fraction(n["share"]))
+        and percent_ok(r[5].encode(), Fraction(n["weight"], sum(m["weight"] for m in ring["nodes"])))
+        for r, n, ring in zip(rows, want, [js["rings"][0]] * 3 + [js["rings"][1]] * 3)),
+        "demo text node rows: %r" % rows)
     print("demo: %d placements compared with peers" % checked)
 
 
@@ -543,8 +599,8 @@ def group_errors():
             (["--nodes-file", "no\nsuch", "get", "k"], "unreadable file, newline in path"),
             (["--node", "a\rb", "--node", "a\rb", "get", "k"], "duplicate with a CR"),
             (n3 + ["diff", "--remove", "x\ny"], "diff --remove absent, newline"),
-            # an option after the command is not taken for a key
-            (n3 + ["get", "k", "--json"], "option after get's keys"),
+            # an unknown option after the command is not taken for a key
+            (n3 + ["get", "k", "--bogus"], "unknown option after get's keys"),
             (n3 + ["get", "-x"], "key like an option without --"),
             (n3 + ["replicas", "2", "k", "--help"], "option after replicas' keys"),
             # standard input can be read once
@@ -584,7 +640,7 @@ def group_errors():
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             check(p.returncode == 2 and want in p.stderr.decode(),
                   "%s: %d %r" % (want, p.returncode, p.stderr))
-        # map: errors can only be I/O errors.  Read error: stdin is a directory.
+        # map: a read error mid-stream is an error.  Read error: stdin is a directory.
         fd = os.open(tmp, os.O_RDONLY)
         try:
             p = subprocess.run(wrapper() + [ARGS.bin] + n3 + ["map"], stdin=fd,
@@ -766,6 +822,281 @@ GROUPS = {
 }
 
 
+
+# ---------------------------------------------------------------------------
+# Issue 14: bounded input, escaped text, options anywhere, nodes file
+# formats, diff between two files.
+
+def run_limited(args, feed, as_bytes=None, timeout=120):
+    """Runs the tool (no wrapper) with `feed` (a generator of chunks)
+    written to its stdin from a thread, under an optional address-space
+    limit; returns (rc, stdout, stderr)."""
+    import resource
+
+    def limit():
+        if as_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))
+    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+        p = subprocess.Popen([ARGS.bin] + args, stdin=subprocess.PIPE, stdout=fo, stderr=fe,
+                             preexec_fn=limit)
+
+        def writer():
+            try:
+                for chunk in feed:
+                    p.stdin.write(chunk)
+                p.stdin.close()
+            except (BrokenPipeError, ValueError, OSError):
+                pass
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            rc = None
+        t.join(30)
+        fo.seek(0)
+        fe.seek(0)
+        return rc, fo.read(), fe.read()
+
+
+def one_error_line(err, needle):
+    lines = err.decode("utf-8", "replace").split("\n")
+    return len(lines) == 2 and lines[0].startswith("hash-ring: ") and needle in lines[0]
+
+
+def group_input_bounds():
+    n3 = ring_args("seed3")
+    pc = PeerContinuum(os.path.join(vdir("seed3"), "python.continuum.tsv"), "python")
+    big = 1048576
+    # map: a line at the bound is a key; one byte more is an error (exit 2,
+    # a message), not a truncation and not the end of input
+    out = run_ok(n3 + ["map"], b"a\n" + b"k" * big + b"\nb\n")
+    check(out == b"a\t" + pc.owner(b"a") + b"\n" + b"k" * big + b"\t" + pc.owner(b"k" * big)
+          + b"\nb\t" + pc.owner(b"b") + b"\n", "map: a line of 1048576 bytes is a key")
+    for js in ([], ["--json"]):
+        rc, out, err = run(js + n3 + ["map"], b"a\n" + b"k" * (big + 1) + b"\nb\n")
+        check(rc == 2 and one_error_line(err, "line 2 is longer than 1048576 bytes")
+              and b"b" not in out.replace(b"192.168.0.2", b""),
+              "map: line above the bound%s: %r %r %r" % (js, rc, err, out[:100]))
+    # the issue's case: a line too big to allocate (here: a 512 MiB line
+    # under a 256 MiB address-space limit) is an error, not end of input
+    if not ARGS.sanitize and not wrapper():
+        chunk = b"x" * (1 << 20)
+        feed = iter([b"a\n"] + [chunk] * 512 + [b"\nb\n"])
+        rc, out, err = run_limited(n3 + ["map"], feed, as_bytes=256 << 20)
+        check(rc == 2 and b"longer than" in err and not out.endswith(b"\n]\n"),
+              "map: a 512 MiB line under a 256 MiB limit: %r %r" % (rc, err))
+        rc, out, err = run_limited(n3 + ["--json", "map"], iter([b"a\n"] + [chunk] * 512 + [b"\nb\n"]),
+                                   as_bytes=256 << 20)
+        check(rc == 2 and not is_json_valid_strict(out),
+              "map --json: the array is not completed after the error: %r %r" % (rc, err))
+    with tempfile.TemporaryDirectory() as tmp:
+        # nodes file: a line above 4096 bytes, followed by nodes: refused
+        f = os.path.join(tmp, "long")
+        with open(f, "wb") as fh:
+            fh.write(b"a\n" + b"n" * 4097 + b"\nb\nc\n")
+        rc, out, err = run(["--nodes-file", f, "stats"])
+        check(rc == 2 and out == b"" and one_error_line(err, "%s:2: line longer than 4096" % f),
+              "nodes file: a line above 4096 bytes: %r %r" % (rc, err))
+        with open(f, "wb") as fh:
+            fh.write(b"a\n" + b"n" * 4096 + b"\nb\n")
+        rc, out, err = run(["--nodes-file", f, "stats"])
+        check(rc == 0 and out.count(b"\n") == 4, "nodes file: a line of 4096 bytes is a node")
+    # /dev/zero: one endless line, refused at once
+    if os.path.exists("/dev/zero"):
+        rc, out, err = run(["--nodes-file", "/dev/zero", "stats"])
+        check(rc == 2 and one_error_line(err, "line longer than 4096"),
+              "--nodes-file /dev/zero: %r %r" % (rc, err))
+    # an endless stream of short lines: the file bound stops it
+    rc, out, err = run_limited(["--nodes-file", "-", "stats"],
+                               iter(lambda: b"# comment\n" * 100000, None), timeout=300)
+    check(rc == 2 and one_error_line(err, "larger than 67108864 bytes"),
+          "--nodes-file - of endless comments: %r %r" % (rc, err[:200]))
+    # the issue's case for nodes files: a line too big to allocate drops
+    # no node silently
+    if not ARGS.sanitize and not wrapper():
+        chunk = b"x" * (1 << 20)
+        rc, out, err = run_limited(["--nodes-file", "-", "stats"],
+                                   iter([b"a\n"] + [chunk] * 512 + [b"\nb\n"]),
+                                   as_bytes=256 << 20)
+        check(rc == 2 and b"longer than 4096" in err and out == b"",
+              "nodes file: a 512 MiB line under a 256 MiB limit: %r %r" % (rc, err))
+    print("input_bounds: map and nodes-file bounds checked")
+
+
+def group_text_escaping():
+    names = [b"tab\there", b"nl\nhere", b"esc\x1b[31mred", b"back\\slash", b"c1\xc2\x9bx",
+             b"bad\xffutf8", "caf\u00e9".encode()]
+    args = []
+    for n in names:
+        args += ["--node", n.decode("utf-8", "surrogateescape")]
+    env_args = [a.encode("utf-8", "surrogateescape") if isinstance(a, str) else a for a in args]
+    keys = [b"k\tforged\tcol", b"k2\nforged", b"k3"]
+
+    def lines_ok(out, nrec, ncol, what):
+        ls = out.rstrip(b"\n").split(b"\n")
+        check(len(ls) == nrec and all(l.count(b"\t") == ncol - 1 for l in ls)
+              and b"\x1b" not in out and b"\xc2\x9b" not in out and b"\xff" not in out,
+              "%s: %d records of %d columns, no control bytes: %r" % (what, nrec, ncol, out[:300]))
+        return ls
+    ls = lines_ok(run_ok(env_args + ["get", "--"] + keys), 3, 2, "get")
+    js = json.loads(run_ok(env_args + ["--json", "get", "--"] + keys).decode("utf-8", "surrogatepass"))
+    for l, k, j in zip(ls, keys, js):
+        owner = j["node"].encode("utf-8", "surrogateescape")
+        check(l == esc(k) + b"\t" + esc(owner), "get: escaped %r" % l)
+    out = run_ok(env_args + ["map"], b"k\tforged\tcol\nk3\x1b]0;title\x07\n")
+    lines_ok(out, 2, 2, "map")
+    lines_ok(run_ok(env_args + ["replicas", "3", "--"] + keys), 3, 4, "replicas")
+    out = run_ok(env_args + ["continuum"])
+    lines_ok(out, len(json.loads(run_ok(env_args + ["--json", "continuum"]))), 2, "continuum")
+    out = run_ok(env_args + ["stats"])
+    ls = lines_ok(out, 8, 0, "stats") if False else out.rstrip(b"\n").split(b"\n")
+    check(len(ls) == 8 and all(l.count(b"\t") == 5 for l in ls[:7])
+          and [l.split(b"\t")[0] for l in ls[:7]] == [esc(n) for n in names],
+          "stats: names escaped: %r" % ls)
+    out = run_ok(env_args + ["diff", "--add", "new"])
+    ls = out.rstrip(b"\n").split(b"\n")
+    check(all(l.count(b"\t") == 3 for l in ls[1:]) and b"\x1b" not in out,
+          "diff: names escaped: %r" % out[:300])
+    print("text_escaping: get, map, replicas, continuum, stats, diff")
+
+
+def group_options():
+    n3 = ring_args("seed3")
+    base = run_ok(n3 + ["--json", "get", "a", "b"])
+    for args in (["get", "a", "b"] + n3 + ["--json"], ["get", "--json", "a"] + n3 + ["b"],
+                 ["--json", "get"] + n3 + ["a", "b"]):
+        check(run_ok(args) == base, "options after the command: %r" % args)
+    # the issue's example: stats --node a
+    check(run_ok(["--node", "a", "stats"]) == run_ok(["stats", "--node", "a"]), "stats --node a")
+    rc, out, err = run(["stats", "--node", "a"])
+    check(rc == 0 and b"no nodes" not in err, "stats --node a: %r" % err)
+    # "--" ends them: after it, an option-like argument is a key
+    rc, out, err = run(n3 + ["get", "--", "--json", "--node"])
+    check(rc == 0 and out.startswith(b"--json\t") and out.count(b"\n") == 2, "get -- --json")
+    # diff's own options keep their values, even option-like ones
+    js = loads_exact(run_ok(["diff", "--add", "--node=3"] + n3 + ["--json"]))
+    check(any(p["to"] == "--node" for p in js["pairs"]), "diff --add --node=3: %r" % js)
+    # dialect names in any case
+    for d in ("LIBKETAMA", "LibKetama", "Hashring-Python"):
+        check(run_ok(n3[2:] + ["--dialect", d, "continuum"]) ==
+              run_ok(n3[2:] + ["--dialect", d.lower(), "continuum"]), "--dialect %s" % d)
+    print("options: anywhere before --, dialects in any case")
+
+
+def group_nodes_formats():
+    with tempfile.TemporaryDirectory() as tmp:
+        def nf(text):
+            path = os.path.join(tmp, "n%d" % len(os.listdir(tmp)))
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+        # twemproxy: host:port:weight [name]; the node is the name, else host:port
+        tw = nf("# twemproxy servers\n127.0.0.1:11212:2 server1\n127.0.0.1:11213:1\n"
+                "[::1]:11214:3\n")
+        want = ["--node", "server1=2", "--node", "127.0.0.1:11213=1", "--node", "[::1]:11214=3"]
+        for d in ("twemproxy", "libmemcached", "python"):
+            check(run_ok(["--dialect", d, "--nodes-file", tw, "--json", "stats"]) ==
+                  run_ok(["--dialect", d] + want + ["--json", "stats"]),
+                  "twemproxy lines, %s" % d)
+        js = loads_exact(run_ok(["--nodes-file", tw, "--json", "stats"]))
+        check([(n["node"], n["weight"]) for n in js["nodes"]] ==
+              [("server1", 2), ("127.0.0.1:11213", 1), ("[::1]:11214", 3)],
+              "twemproxy lines read as nodes: %r" % js["nodes"])
+        # libmemcached / libketama: host:port weight
+        lm = nf("10.0.0.1:11211 3\n10.0.0.2:11211\t1\r\n")
+        check(run_ok(["--nodes-file", lm, "--json", "stats"]) ==
+              run_ok(["--node", "10.0.0.1:11211=3", "--node", "10.0.0.2:11211=1", "--json",
+                      "stats"]), "host:port weight lines")
+        # refused, never guessed: ambiguous, three fields, bad weights
+        for text, needle in (("a:1:2 5\n", "ambiguous"), ("a b c\n", "more than two fields"),
+                             ("h:1:99999999999\n", "bad weight"), ("h:1:2 x y\n", "more than two"),
+                             ("a b\n", "bad weight")):
+            rc, out, err = run(["--nodes-file", nf(text), "stats"])
+            check(rc == 2 and out == b"" and one_error_line(err, needle),
+                  "nodes line %r: %r %r" % (text, rc, err))
+    print("nodes_formats: twemproxy, libmemcached, refusals")
+
+
+def group_diff_files():
+    with tempfile.TemporaryDirectory() as tmp:
+        a = os.path.join(tmp, "a")
+        b = os.path.join(tmp, "b")
+        with open(a, "w") as f:
+            f.write("s1:11211\ns2:11211 2\ns3:11211\n")
+        with open(b, "w") as f:
+            f.write("s1:11211\ns2:11211 2\ns4:11211 3\n")
+        for d in ("python", "libmemcached"):
+            want = run_ok(["--dialect", d, "--nodes-file", a, "--json", "diff", "--remove",
+                           "s3:11211", "--add", "s4:11211=3"])
+            check(run_ok(["--dialect", d, "--json", "diff", "--from", a, "--to", b]) == want,
+                  "diff --from --to = the same changes (%s)" % d)
+            check(run_ok(["--dialect", d, "--json", "diff", "--from", a, "--remove", "s3:11211",
+                          "--add", "s4:11211=3"]) == want, "diff --from with changes (%s)" % d)
+            check(run_ok(["--dialect", d, "--nodes-file", a, "--json", "diff", "--to", b]) == want,
+                  "diff ring options --to (%s)" % d)
+        # exact, by hand: each ring's continuum (checked against the peers
+        # by the continuum group) and the dialect's lookup rule; every
+        # position of the union and every gap between them, as Python ints
+        for d in ("python", "libketama", "libmemcached", "hashring"):
+            def cont(f):
+                rows = [l.split(b"\t") for l in run_ok(["--dialect", d, "--nodes-file", f,
+                                                          "continuum"]).split(b"\n")[:-1]]
+                pts, own = [], []
+                for r in rows:
+                    if not pts or pts[-1] != int(r[0]):   # the first listed wins
+                        pts.append(int(r[0]))
+                        own.append(r[1])
+                return pts, own
+
+            def owner(ring, pos):
+                pts, own = ring
+                i = (bisect.bisect_right if lookup_rule(d) == ">" else bisect.bisect_left)(pts, pos)
+                return own[i % len(pts)]
+            ra, rb = cont(a), cont(b)
+            u = sorted(set(ra[0]) | set(rb[0]))
+            moved = {}
+            for k, p in enumerate(u):
+                nxt = u[k + 1] if k + 1 < len(u) else u[0] + TWO32
+                for pos, cnt in ((p, 1), ((p + 1) % TWO32, nxt - p - 1)):
+                    x, y = owner(ra, pos), owner(rb, pos)
+                    if cnt and x != y:
+                        moved[(x, y)] = moved.get((x, y), 0) + cnt
+            js = loads_exact(run_ok(["--dialect", d, "--json", "diff", "--from", a, "--to", b]))
+            got = {(q["from"].encode(), q["to"].encode()): q["positions"] for q in js["pairs"]}
+            check(got == moved and js["moved"]["positions"] == sum(moved.values()),
+                  "diff %s exact by hand: %r, want %r" % (d, got, moved))
+        for args, needle in ((["--node", "x", "diff", "--from", a, "--to", b], "--from"),
+                             (["diff", "--to", b], "--to needs"),
+                             (["diff", "--from", a, "--to", b, "--add", "z"], "--to gives"),
+                             (["diff", "--from", os.path.join(tmp, "none"), "--to", b],
+                              "cannot read"),
+                             (["diff", "--from", a, "--from", a, "--to", b], "twice")):
+            rc, out, err = run(args)
+            check(rc == 2 and out == b"" and one_error_line(err, needle),
+                  "diff %r: %r %r" % (args, rc, err))
+    print("diff_files: --from / --to")
+
+
+def group_man_page():
+    """The man page covers every command, mc included, and the bounds."""
+    check(ARGS.man is not None and os.path.isfile(ARGS.man), "man page installed")
+    with open(ARGS.man, "rb") as f:
+        page = f.read()
+    for word in (b"\n.B mc", b"1048576", b"4096", b"64\\ MiB", b"--strip-cr", b"--from",
+                 b"--to", b"HOST:PORT:WEIGHT", b"1048000", b"--raw", b"--no-failover"):
+        roff = word.replace(b"-", b"\\-") if word.startswith(b"--") else word
+        check(roff in page, "man page mentions %r" % word)
+    check(b"\n.SH NODES FILES" in page, "man page has NODES FILES")
+    print("man_page: checked")
+
+
+GROUPS.update({"input_bounds": group_input_bounds, "text_escaping": group_text_escaping,
+               "options": group_options, "nodes_formats": group_nodes_formats,
+               "diff_files": group_diff_files, "man_page": group_man_page})
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -774,6 +1105,8 @@ def main():
     ap.add_argument("--vectors", required=True)
     ap.add_argument("--man")
     ap.add_argument("--rss-limit-kib", type=int, default=20 * 1024)
+    ap.add_argument("--sanitize", default="",
+                    help="HASH_RING_SANITIZE of the build (address-space limits are skipped)")
     ARGS = ap.parse_args()
     if not os.access(ARGS.bin, os.X_OK):
         print("installed binary %s missing (the cli_install fixture failed?)" % ARGS.bin,

@@ -14,7 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+import json
 import tempfile
+import threading
 import time
 
 NAMES = ["192.168.0.246:11212", "192.168.0.247:11212", "192.168.0.249:11212"]
@@ -62,6 +64,45 @@ def raw_stat(port, name):
         if len(parts) == 3 and parts[1] == name:
             return parts[2]
     return None
+
+
+class FakeServer:
+    """A hostile memcached on loopback: answers every request line with
+    `reply` (bytes from a server are untrusted)."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.talk, args=(c,), daemon=True).start()
+
+    def talk(self, c):
+        buf = b""
+        with c:
+            while True:
+                try:
+                    data = c.recv(4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buf += data
+                while b"\r\n" in buf:
+                    _, buf = buf.split(b"\r\n", 1)
+                    c.sendall(self.reply)
+
+    def close(self):
+        self.sock.close()
 
 
 class Daemon:
@@ -148,7 +189,13 @@ def main():
         check(rc == 1 and out == "key1\tv-key1\nkey2\tv-key2\n" and "missing-key" in err
               and err.count("\n") == 1, "get several: %d %r %r" % (rc, out, err))
         rc, out, err = mc("get", "key1", "missing-key", json=True)
-        check(rc == 1 and out == '{\n  "key1": "v-key1",\n  "missing-key": null\n}\n',
+        js = json.loads(out) if rc == 1 else None
+        check(js is not None and js[0] == {"key": "key1", "value": "v-key1",
+                                           "server": owner["key1"], "owner": owner["key1"],
+                                           "failed": []}
+              and js[1]["key"] == "missing-key" and js[1]["value"] is None
+              and js[1]["server"] == js[1]["owner"] and js[1]["owner"] in NAMES
+              and js[1]["failed"] == [],
               "get --json: %d %r" % (rc, out))
         # delete
         rc, out, err = mc("delete", "key4")
@@ -202,8 +249,12 @@ def main():
         p = subprocess.run(base + maps + ["set", "--stdin", "--", "bin"], input=data,
                            capture_output=True, timeout=30)
         check(p.returncode == 0 and p.stderr == b"", "set --stdin: %r" % p.stderr)
+        p = subprocess.run(base + maps + ["get", "--raw", "bin"], capture_output=True, timeout=30)
+        check(p.returncode == 0 and p.stdout == data, "get --raw of the --stdin value")
         p = subprocess.run(base + maps + ["get", "bin"], capture_output=True, timeout=30)
-        check(p.returncode == 0 and p.stdout == data + b"\n", "get of the --stdin value")
+        check(p.returncode == 0 and p.stdout == data.replace(b"\0", b"\\x00")
+              .replace(b"\r", b"\\r").replace(b"\n", b"\\n") + b"\n",
+              "get of the --stdin value, escaped: %r" % p.stdout[:40])
         p = subprocess.run(base + maps + ["set", "--stdin", "bin", "extra"], input=b"x",
                            capture_output=True, timeout=30)
         check(p.returncode == 2 and p.stdout == b"", "set --stdin with a VALUE too")
@@ -240,7 +291,7 @@ def main():
         rc, out, err = mc("incr", "k", "-1")
         check(rc == 2 and "usage: incr KEY N" in err, "incr k -1: %d %r" % (rc, err))
         # an option after the keys is not sent as a key
-        for args in (["get", "key1", "--json"], ["delete", "-x"], ["incr", "-c", "1"],
+        for args in (["get", "key1", "--bogus"], ["delete", "-x"], ["incr", "-c", "1"],
                      ["set", "-x", "v"]):
             rc, out, err = mc(*args)
             check(rc == 2 and out == "" and err.count("\n") == 1,
@@ -258,6 +309,65 @@ def main():
         check(rc == 2 and out == "" and "unknown command" in err, "bogus --help: %d %r" % (rc, err))
         rc, out, err = mc("--timeout", "0", "get", "k")
         check(rc == 2, "--timeout 0")
+        # issue 14.5: a value holding a newline and a tab cannot forge a
+        # record: one line per key, two columns, the value escaped
+        forged = b"v\nkey2\tforged-value"
+        p = subprocess.run(base + maps + ["set", "--stdin", "key1"], input=forged,
+                           capture_output=True, timeout=30)
+        check(p.returncode == 0, "set a value with a newline: %r" % p.stderr)
+        p = subprocess.run(base + maps + ["get", "key1", "key2"], capture_output=True, timeout=30)
+        recs = dict(l.split(b"\t") for l in p.stdout.split(b"\n")[:-1] if l.count(b"\t") == 1)
+        check(p.returncode == 0 and p.stdout.count(b"\n") == 2 and p.stdout.count(b"\t") == 2
+              and recs == {b"key1": b"v\\nkey2\\tforged-value", b"key2": b"v-key2"},
+              "get key1 key2 with a forging value: %r" % p.stdout)
+        # issue 14.9: mc options after the command
+        rc, out, err = mc("get", "key2", "--timeout", "5000", "--no-failover")
+        check((rc, out) == (0, "v-key2\n"), "mc get KEY --timeout MS: %d %r %r" % (rc, out, err))
+        # issue 14.11: the default --max-value is what a default memcached
+        # stores with any key (its 1 MiB item limit counts the key and a
+        # header): 1048000 bytes with a 250-byte key is stored; one more byte
+        # is refused before anything is sent
+        long_key = "L" * 250
+        p = subprocess.run(base + maps + ["set", "--stdin", long_key], input=b"m" * 1048000,
+                           capture_output=True, timeout=60)
+        check(p.returncode == 0, "default --max-value, 250-byte key: %r" % p.stderr)
+        for size in (1048001, 1048576):
+            p = subprocess.run(base + maps + ["set", "--stdin", "k-big"], input=b"m" * size,
+                               capture_output=True, timeout=60)
+            check(p.returncode == 2 and b"larger than the maximum of 1048000" in p.stderr
+                  and all(raw_get(port[n], "k-big") is None for n in NAMES),
+                  "set of %d bytes refused by the tool: %r" % (size, p.stderr))
+        # issue 14.11: --json mc stats gives numbers
+        rc, out, err = mc("stats", json=True)
+        js = json.loads(out)
+        check(all(isinstance(x["curr_items"], int) and isinstance(x["total_items"], int)
+                  for x in js), "stats --json numbers: %r" % out)
+        # issue 14.4: a hostile server's STAT values and SERVER_ERROR text
+        # are escaped in text output and stay valid JSON
+        fakes = [FakeServer(b"STAT curr_items 1\x1b[31m\tforged\x9b\\x\r\n"
+                            b"STAT total_items 00\r\nEND\r\n"),
+                 FakeServer(b"SERVER_ERROR \x1b]0;owned\x07\tcol\r\n")]
+        try:
+            fbase = [binary]
+            for f in fakes:
+                fbase += ["--node", "127.0.0.1:%d" % f.port]
+            p = subprocess.run(fbase + ["mc", "stats"], capture_output=True, timeout=30)
+            lines = p.stdout.split(b"\n")
+            check(p.returncode == 1 and len(lines) == 3 and lines[2] == b""
+                  and lines[0].count(b"\t") == 3 and lines[1].count(b"\t") == 2
+                  and b"\x1b" not in p.stdout and b"\x07" not in p.stdout
+                  and b"\x9b" not in p.stdout
+                  and b"curr_items=1\\x1b[31m\\tforged\\x9b\\\\x" in lines[0]
+                  and b"\\x1b]0;owned\\x07\\tcol" in lines[1],
+                  "mc stats from hostile servers: %r" % p.stdout)
+            p = subprocess.run(fbase + ["--json", "mc", "stats"], capture_output=True, timeout=30)
+            js = json.loads(p.stdout.decode("utf-8", "surrogatepass"))
+            check(js[0]["curr_items"] == "1\x1b[31m\tforged\udc9b\\x"
+                  and js[0]["total_items"] == "00" and "\x1b]0;owned" in js[1]["error"],
+                  "mc stats --json from hostile servers: %r" % js)
+        finally:
+            for f in fakes:
+                f.close()
         # a server killed: its keys fail over to the next server in ring order;
         # stats shows it down
         victim = NAMES[0]
@@ -275,6 +385,34 @@ def main():
               "stats with a server down: %d %r" % (rc, out))
         rc, out, err = mc("set", moved[0], "x", opts=["--no-failover"])
         check(rc == 2 and "connection" in err, "--no-failover: %d %r" % (rc, err))
+        # issue 14.8: get says which server answered and why the key's own
+        # did not.  An old copy on the next server (written there directly)
+        # is read with a warning; --json names both servers.
+        k = [x for x in keys if owner[x] == victim][5]
+        nxt = order[k][1]
+        raw(port[nxt], b"set %s 0 0 3\r\nold\r\n" % k.encode(), until=b"STORED\r\n")
+        rc, out, err = mc("get", k)
+        check(rc == 0 and out == "old\n" and victim in err and nxt in err
+              and "stale" in err and err.count("\n") == 1,
+              "get after the owner died: %d %r %r" % (rc, out, err))
+        rc, out, err = mc("get", k, "key1", json=True)
+        js = json.loads(out) if out else None
+        check(js is not None and js[0]["server"] == nxt and js[0]["owner"] == victim
+              and js[0]["value"] == "old" and [f["server"] for f in js[0]["failed"]] == [victim]
+              and js[0]["failed"][0]["error"], "get --json after the owner died: %r" % out)
+        # a stopped owner: the timeout is named, not only "not found"
+        alive = [n for n in NAMES if n != victim]
+        k2 = [x for x in keys if owner[x] == alive[0] and order[x][1] == alive[1]][0]
+        raw(port[alive[1]], b"delete %s\r\n" % k2.encode(), until=b"\r\n")
+        daemons[NAMES.index(alive[0])].proc.send_signal(signal.SIGSTOP)
+        try:
+            rc, out, err = mc("--timeout", "500", "get", k2)
+        finally:
+            daemons[NAMES.index(alive[0])].proc.send_signal(signal.SIGCONT)
+        check(rc == 1 and out == "" and ("timed out" in err or "within 500 ms" in err)
+              and alive[0] in err
+              and alive[1] in err and "not found" in err,
+              "get with its server stopped: %d %r %r" % (rc, out, err))
     finally:
         for d in daemons:
             d.kill()

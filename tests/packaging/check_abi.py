@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""The ABI of libhash_ring against the committed baseline (libabigail).
+"""The ABI of libhash_ring (or libhash_ring_memcache) against the committed
+baseline (libabigail).
 
-  check_abi.py check LIB BASELINE_DIR INCLUDE_DIR
-      Compares LIB (built with -g) with the one BASELINE_DIR/*.abi, looking
-      only at types reachable from the public headers in INCLUDE_DIR.
+  check_abi.py check LIB BASELINE_DIR INCLUDE_DIR [LIBRARY]
+      LIBRARY is hash_ring (default) or hash_ring_memcache.  Compares LIB
+      (built with -g) with the one baseline BASELINE_DIR/libLIBRARY.so.*.abi,
+      looking only at types reachable from the public headers in INCLUDE_DIR.
       Same SONAME as the baseline (same major):
         - abidiff bit 8 (ABI_INCOMPATIBLE_CHANGE: a symbol removed, ...)
           fails;
@@ -12,7 +14,7 @@
           functions (what a minor release may do);
         - bits 1 and 2 (tool or usage error) fail.
       Different SONAME: passes only if the major version went up and the
-      SONAME is libhash_ring.so.<header major> (a new major may break
+      SONAME is libLIBRARY.so.<header major> (a new major may break
       anything; regenerate the baseline with update-abi.sh).
   check_abi.py dump LIB INCLUDE_DIR OUT
       Writes LIB's ABI description, deterministically (no directories,
@@ -87,16 +89,17 @@ def abidiff(baseline, lib, include_dir, extra=()):
     return p.returncode, p.stdout + p.stderr
 
 
-def main_check(lib, baseline_dir, include_dir):
+def main_check(lib, baseline_dir, include_dir, libname="hash_ring"):
     lib = os.path.realpath(lib)
     major = hrpkg.header_version(os.path.join(include_dir, "hash_ring.h"))[0]
     if not has_debug_info(lib):
         hrpkg.skip(f"{lib} has no debug information (build type without -g); the ABI "
                    "check needs DWARF: configure with -DCMAKE_BUILD_TYPE=RelWithDebInfo")
-    baselines = sorted(glob.glob(os.path.join(baseline_dir, "*.abi")))
-    if not check(len(baselines) == 1, f"exactly one baseline in {baseline_dir}",
+    pattern = f"lib{libname}.so.*.abi"
+    baselines = sorted(glob.glob(os.path.join(baseline_dir, pattern)))
+    if not check(len(baselines) == 1, f"exactly one baseline {pattern} in {baseline_dir}",
                  " ".join(baselines) or "none"):
-        hrpkg.finish("abi")
+        hrpkg.finish(f"abi of lib{libname}")
     baseline = baselines[0]
     attrs = corpus_attrs(baseline)
     base_soname = attrs.get("soname", "")
@@ -109,12 +112,12 @@ def main_check(lib, baseline_dir, include_dir):
         hrpkg.skip("the committed baseline describes x86-64; type sizes differ on this "
                    "architecture, so the comparison would not mean anything here")
 
-    check(cur_soname == f"libhash_ring.so.{major}",
-          f"SONAME is libhash_ring.so.<HASH_RING_VERSION_MAJOR> = libhash_ring.so.{major}",
+    check(cur_soname == f"lib{libname}.so.{major}",
+          f"SONAME is lib{libname}.so.<HASH_RING_VERSION_MAJOR> = lib{libname}.so.{major}",
           f"got {cur_soname}")
-    m = re.match(r"^libhash_ring\.so\.(\d+)$", base_soname)
-    if not check(m is not None, "the baseline names a libhash_ring SONAME", base_soname):
-        hrpkg.finish("abi")
+    m = re.match(r"^lib%s\.so\.(\d+)$" % re.escape(libname), base_soname)
+    if not check(m is not None, f"the baseline names a lib{libname} SONAME", base_soname):
+        hrpkg.finish(f"abi of lib{libname}")
     base_major = int(m.group(1))
 
     rc, report = abidiff(baseline, lib, include_dir)
@@ -147,14 +150,14 @@ def main_check(lib, baseline_dir, include_dir):
               f"baseline {base_soname}, library {cur_soname}, header major {major}")
         print(f"NOTE: new major version {major} (baseline is {base_major}): incompatible "
               "changes are allowed; regenerate the baseline with update-abi.sh")
-    hrpkg.finish("abi")
+    hrpkg.finish(f"abi of lib{libname}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "check":
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "check":
         main_check(*sys.argv[2:])
     elif len(sys.argv) == 5 and sys.argv[1] == "dump":
         dump(*sys.argv[2:])
     else:
-        hrpkg.die("usage: check_abi.py check LIB BASELINE_DIR INCLUDE_DIR | "
+        hrpkg.die("usage: check_abi.py check LIB BASELINE_DIR INCLUDE_DIR [LIBRARY] | "
                   "dump LIB INCLUDE_DIR OUT")

@@ -6,21 +6,26 @@
 Configures a separate tree as a distribution would (-DCMAKE_INSTALL_PREFIX=
 /usr -DBUILD_TESTING=OFF), builds it (no test may be built), runs
 `cpack -G DEB` and checks each package:
-  - exactly two: libhash-ring<MAJOR>, libhash-ring-dev (which also holds
-    the hash-ring tool and its man page), named
-    NAME_VERSION-REVISION_ARCH.deb with the architecture dpkg reports;
+  - exactly three: libhash-ring<MAJOR> (the ring), libhash-ring-memcache<MAJOR>
+    (the memcached client's library), libhash-ring-dev (both headers, both
+    .a, both .pc, the CMake package, and the hash-ring tool with its man
+    page), named NAME_VERSION-REVISION_ARCH.deb with the architecture dpkg
+    reports;
   - control fields (dpkg-deb -f): Package, Version = project version +
     revision, Architecture, Section, Maintainer, a distinct synopsis, and
-    Depends: libc6 and libssl3 from dpkg-shlibdeps for the runtime, the
-    runtime package at exactly this version and libssl-dev for -dev;
-  - the runtime package's shlibs file (>= this version: a later minor may
+    Depends: libc6 and libssl3 from dpkg-shlibdeps for the ring; libc6 and
+    libhash-ring<MAJOR> (>= this version) for the client, exactly what
+    dpkg-shlibdeps computes from the ring package's shlibs file (run here on
+    the built packages); both library packages at exactly this version and
+    libssl-dev for -dev;
+  - each library package's shlibs file (>= this version: a later minor may
     add symbols) and its ldconfig trigger;
   - contents (dpkg-deb -c): exactly the expected files, with the expected
     symlink targets and modes, nothing outside /usr, no empty directory;
   - extracted files: no RPATH/RUNPATH, SONAME, stripped shared objects,
     hash_ring.pc and the CMake files name /usr and no build path;
-  - a program builds with pkg-config against the extracted -dev + runtime
-    and runs.
+  - a program per library builds with pkg-config (hash_ring,
+    hash_ring_memcache) against the extracted packages and runs.
 """
 
 import argparse
@@ -97,19 +102,20 @@ def main():
     hrpkg.run(["cpack", "-G", "DEB", "--config", os.path.join(tree, "CPackConfig.cmake")],
               cwd=tree)
     pkgdir = os.path.join(tree, "packages")
-    runtime, dev = f"libhash-ring{major}", "libhash-ring-dev"
-    expected = {p: f"{p}_{debver}_{arch}.deb" for p in (runtime, dev)}
+    runtime, mc, dev = f"libhash-ring{major}", f"libhash-ring-memcache{major}", "libhash-ring-dev"
+    libpkgs = {runtime: "hash_ring", mc: "hash_ring_memcache"}
+    expected = {p: f"{p}_{debver}_{arch}.deb" for p in (runtime, mc, dev)}
     found = sorted(f for f in os.listdir(pkgdir) if f.endswith(".deb"))
-    check(found == sorted(expected.values()), "cpack made exactly the two packages",
+    check(found == sorted(expected.values()), "cpack made exactly the three packages",
           f"found {found}, expected {sorted(expected.values())}")
     debs = {p: os.path.join(pkgdir, f) for p, f in expected.items()
             if os.path.isfile(os.path.join(pkgdir, f))}
-    if len(debs) != 2:
+    if len(debs) != 3:
         hrpkg.finish("deb")
 
     # ---- control fields
     synopses = set()
-    sections = {runtime: "libs", dev: "libdevel"}
+    sections = {runtime: "libs", mc: "libs", dev: "libdevel"}
     for p, deb in debs.items():
         check(field(deb, "Package") == p, f"{p}: Package", field(deb, "Package"))
         check(field(deb, "Version") == debver, f"{p}: Version {debver}", field(deb, "Version"))
@@ -122,7 +128,7 @@ def main():
         check(len(desc) >= 2 and 0 < len(desc[0]) <= 80,
               f"{p}: Description has a synopsis line and a body", desc[:2])
         synopses.add(desc[0] if desc else "")
-    check(len(synopses) == 2, "each package has its own synopsis", synopses)
+    check(len(synopses) == 3, "each package has its own synopsis", synopses)
 
     def depends(p):
         return [d.strip() for d in field(debs[p], "Depends").split(",") if d.strip()]
@@ -133,33 +139,62 @@ def main():
     check(any(re.match(r"^libssl\d", d) for d in rdep), f"{runtime}: Depends on libssl3 "
           "(libcrypto's package, from dpkg-shlibdeps)", rdep)
     check(not any(d.startswith("libhash-ring") for d in rdep), f"{runtime}: no self-dependency")
+    mdep = depends(mc)
+    check(any(d.startswith("libc6") for d in mdep), f"{mc}: Depends on libc6 "
+          "(dpkg-shlibdeps ran)", mdep)
+    check(f"{runtime} (>= {debver})" in mdep, f"{mc}: Depends on {runtime} (>= {debver})",
+          mdep)
+    check(not any(d.startswith(mc) for d in mdep), f"{mc}: no self-dependency", mdep)
     ddep = depends(dev)
-    check(f"{runtime} (= {debver})" in ddep, f"{dev}: Depends on {runtime} (= {debver})", ddep)
+    for p in (runtime, mc):
+        check(f"{p} (= {debver})" in ddep, f"{dev}: Depends on {p} (= {debver})", ddep)
     check("libssl-dev" in ddep, f"{dev}: Depends on libssl-dev (static linking, "
           "Requires.private: libcrypto, find_dependency(OpenSSL))", ddep)
     check(any(d.startswith("libc6") for d in ddep), f"{dev}: Depends on libc6 (the tool; "
           "dpkg-shlibdeps ran)", ddep)
 
-    ctrl = hrpkg.fresh_dir(os.path.join(work, "control"))
-    hrpkg.run(["dpkg-deb", "-e", debs[runtime], ctrl], quiet=True)
-    shlibs = open(os.path.join(ctrl, "shlibs")).read().strip() \
-        if os.path.exists(os.path.join(ctrl, "shlibs")) else ""
-    check(shlibs in (f"libhash_ring {major} {runtime} (>= {version})",
-                     f"libhash_ring {major} {runtime} (>= {debver})"),
-          f"{runtime}: shlibs file 'libhash_ring {major} {runtime} (>= {version}[-rev])'",
-          shlibs)
-    scripts = ""
-    for f in ("postinst", "postrm", "triggers"):
-        if os.path.exists(os.path.join(ctrl, f)):
-            scripts += open(os.path.join(ctrl, f)).read()
-    check("ldconfig" in scripts, f"{runtime}: runs ldconfig (trigger or maintainer script)")
-    trig = open(os.path.join(ctrl, "triggers")).read().split() \
-        if os.path.exists(os.path.join(ctrl, "triggers")) else []
-    check(trig == ["activate-noawait", "ldconfig"],
-          f"{runtime}: ldconfig runs through a trigger (DEBIAN/triggers)", trig)
-    calls = [ln for ln in scripts.splitlines()
-             if "ldconfig" in ln and not ln.lstrip().startswith("#") and "activate" not in ln]
-    check(not calls, f"{runtime}: no maintainer script calls ldconfig itself", calls)
+    for p, lname in libpkgs.items():
+        ctrl = hrpkg.fresh_dir(os.path.join(work, "control", p))
+        hrpkg.run(["dpkg-deb", "-e", debs[p], ctrl], quiet=True)
+        shlibs = open(os.path.join(ctrl, "shlibs")).read().strip() \
+            if os.path.exists(os.path.join(ctrl, "shlibs")) else ""
+        check(shlibs in (f"lib{lname} {major} {p} (>= {version})",
+                         f"lib{lname} {major} {p} (>= {debver})"),
+              f"{p}: shlibs file 'lib{lname} {major} {p} (>= {version}[-rev])'", shlibs)
+        scripts = ""
+        for f in ("postinst", "postrm", "triggers"):
+            if os.path.exists(os.path.join(ctrl, f)):
+                scripts += open(os.path.join(ctrl, f)).read()
+        check("ldconfig" in scripts, f"{p}: runs ldconfig (trigger or maintainer script)")
+        trig = open(os.path.join(ctrl, "triggers")).read().split() \
+            if os.path.exists(os.path.join(ctrl, "triggers")) else []
+        check(trig == ["activate-noawait", "ldconfig"],
+              f"{p}: ldconfig runs through a trigger (DEBIAN/triggers)", trig)
+        calls = [ln for ln in scripts.splitlines()
+                 if "ldconfig" in ln and not ln.lstrip().startswith("#") and "activate" not in ln]
+        check(not calls, f"{p}: no maintainer script calls ldconfig itself", calls)
+
+    # dpkg-shlibdeps itself, on the built packages: the ring's package
+    # unpacked with its control files (DEBIAN/shlibs, where dpkg-shlibdeps
+    # reads a library's package from), the client's library analysed.
+    if shutil.which("dpkg-shlibdeps"):
+        sh = hrpkg.fresh_dir(os.path.join(work, "shlibdeps"))
+        os.makedirs(os.path.join(sh, "debian"))
+        with open(os.path.join(sh, "debian", "control"), "w") as f:
+            f.write("Source: probe\n\nPackage: probe\nArchitecture: any\n")
+        hrpkg.run(["dpkg-deb", "-R", debs[runtime], os.path.join(sh, "ring")], quiet=True)
+        hrpkg.run(["dpkg-deb", "-x", debs[mc], os.path.join(sh, "mc")], quiet=True)
+        mc_so = os.path.join(sh, "mc", "usr", libdir, f"libhash_ring_memcache.so.{version}")
+        r = hrpkg.run(["dpkg-shlibdeps", "-O", f"-l{os.path.join(sh, 'ring', 'usr', libdir)}",
+                       mc_so], cwd=sh, check_rc=False)
+        m = re.search(r"^shlibs:Depends=(.*)$", r.stdout, re.M)
+        computed = sorted(d.strip() for d in m.group(1).split(",")) if m else []
+        check(r.returncode == 0 and computed == sorted(mdep),
+              f"{mc}: Depends is what dpkg-shlibdeps computes from the built packages",
+              f"dpkg-shlibdeps: {computed} (status {r.returncode}, {r.stderr.strip()}); "
+              f"package: {sorted(mdep)}")
+    else:
+        print("note: dpkg-shlibdeps not installed: the client's Depends not recomputed")
 
     # ---- contents
     L = f"usr/{libdir}"
@@ -170,10 +205,19 @@ def main():
             f"usr/share/doc/{runtime}/copyright": ("-rw-r--r--", None),
             f"usr/share/doc/{runtime}/changelog.Debian.gz": ("-rw-r--r--", None),
         },
+        mc: {
+            f"{L}/libhash_ring_memcache.so.{version}": ("-rw-r--r--", None),
+            f"{L}/libhash_ring_memcache.so.{major}": ("l", f"libhash_ring_memcache.so.{version}"),
+            f"usr/share/doc/{mc}/copyright": ("-rw-r--r--", None),
+            f"usr/share/doc/{mc}/changelog.Debian.gz": ("-rw-r--r--", None),
+        },
         dev: {
             f"{L}/libhash_ring.so": ("l", f"libhash_ring.so.{major}"),
             f"{L}/libhash_ring.a": ("-rw-r--r--", None),
             f"{L}/pkgconfig/hash_ring.pc": ("-rw-r--r--", None),
+            f"{L}/libhash_ring_memcache.so": ("l", f"libhash_ring_memcache.so.{major}"),
+            f"{L}/libhash_ring_memcache.a": ("-rw-r--r--", None),
+            f"{L}/pkgconfig/hash_ring_memcache.pc": ("-rw-r--r--", None),
             f"{L}/cmake/hash_ring/hash_ringConfig.cmake": ("-rw-r--r--", None),
             f"{L}/cmake/hash_ring/hash_ringConfigVersion.cmake": ("-rw-r--r--", None),
             f"{L}/cmake/hash_ring/hash_ringTargets.cmake": ("-rw-r--r--", None),
@@ -246,34 +290,40 @@ def main():
                 for bad in (tree.encode(), src.encode(), work.encode()):
                     check(bad not in text, f"{rel}: names no build or source path",
                           bad.decode())
-    check(elves == 2, "the packages hold two ELF files (the .so and the tool)", elves)
-    lib = os.path.join(root, L, f"libhash_ring.so.{version}")
-    check(hrpkg.soname(lib) == f"libhash_ring.so.{major}", f"SONAME libhash_ring.so.{major}")
-    pc = check_install.pc_variables(os.path.join(root, L, "pkgconfig", "hash_ring.pc"))
-    check(pc.get("prefix") == "/usr", "hash_ring.pc prefix=/usr", pc.get("prefix"))
-    check(pc.get("libdir") in ("${exec_prefix}/" + libdir, "${prefix}/" + libdir, "/" + L),
-          f"hash_ring.pc libdir is /usr/{libdir}", pc.get("libdir"))
-    check(pc.get("Version:") == vstring, "hash_ring.pc Version", pc.get("Version:"))
+    check(elves == 3, "the packages hold three ELF files (the two .so and the tool)", elves)
+    for lname in libpkgs.values():
+        lib = os.path.join(root, L, f"lib{lname}.so.{version}")
+        check(hrpkg.soname(lib) == f"lib{lname}.so.{major}", f"SONAME lib{lname}.so.{major}")
+        pc = check_install.pc_variables(os.path.join(root, L, "pkgconfig", f"{lname}.pc"))
+        check(pc.get("prefix") == "/usr", f"{lname}.pc prefix=/usr", pc.get("prefix"))
+        check(pc.get("libdir") in ("${exec_prefix}/" + libdir, "${prefix}/" + libdir, "/" + L),
+              f"{lname}.pc libdir is /usr/{libdir}", pc.get("libdir"))
+        check(pc.get("Version:") == vstring, f"{lname}.pc Version", pc.get("Version:"))
 
-    # ---- the extracted -dev + runtime serve a program
+    # ---- the extracted packages serve a program per library
     out = hrpkg.fresh_dir(os.path.join(work, "consumer"))
     env = check_install.pkgconfig_env(os.path.join(root, L, "pkgconfig"), sysroot=root)
-    flags = hrpkg.run(["pkg-config", "--cflags", "--libs", "hash_ring"], env=env).stdout.split()
-    exe = os.path.join(out, "consumer")
-    p = hrpkg.run([a.cc, "-std=c99", "-o", exe,
-                   os.path.join(os.path.dirname(os.path.abspath(__file__)), "consumer",
-                                "main.c")] + flags, check_rc=False)
-    if check(p.returncode == 0, "a program builds against the extracted packages",
-             p.stdout + p.stderr):
-        seed = os.path.join(src, "tests", "vectors", "seed3")
-        nodes = [r[0] for r in hrpkg.read_tsv(os.path.join(seed, "nodes.tsv"))]
-        want_rows = hrpkg.read_tsv(os.path.join(seed, "python.get.tsv"))[:10]
+    seed = os.path.join(src, "tests", "vectors", "seed3")
+    nodes = [r[0] for r in hrpkg.read_tsv(os.path.join(seed, "nodes.tsv"))]
+    want_rows = hrpkg.read_tsv(os.path.join(seed, "python.get.tsv"))[:10]
+    for lname, (source, uses) in check_install.PROGRAMS.items():
+        flags = hrpkg.run(["pkg-config", "--cflags", "--libs", lname], env=env).stdout.split()
+        exe = os.path.join(out, f"consumer-{lname}")
+        p = hrpkg.run([a.cc, "-std=c99", "-o", exe,
+                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "consumer",
+                                    source)] + flags, check_rc=False)
+        if not check(p.returncode == 0, f"a program on lib{lname} builds against the "
+                     "extracted packages", p.stdout + p.stderr):
+            continue
+        deps = hrpkg.needed(exe)
+        check(all(f"lib{u}.so.{major}" in deps for u in uses),
+              f"it links {', '.join(f'lib{u}.so.{major}' for u in uses)}", deps)
         r = hrpkg.run([exe] + nodes + ["--"] + [k for k, _ in want_rows],
                       env={"LD_LIBRARY_PATH": os.path.join(root, L)}, check_rc=False)
         got = [line.split("\t") for line in r.stdout.splitlines()]
         check(r.returncode == 0 and got[:-1] == [list(x) for x in want_rows],
-              "it runs with the packaged library and places keys as the Python peer",
-              r.stdout + r.stderr)
+              f"the lib{lname} program runs with the packaged libraries and places keys as "
+              "the Python peer", r.stdout + r.stderr)
     hrpkg.finish("deb")
 
 

@@ -1,22 +1,29 @@
 #!/usr/bin/python3
-"""What the shared library exports, and what the static archive defines.
+"""What a shared library exports, and what its static archive defines.
 
-  check_exports.py shared LIB.so EXPORTS.txt INCLUDE_DIR
+Two libraries, each with its own names, header and version node:
+
+  LIBRARY             names           not        header                version node
+  hash_ring           hash_ring_*     hash_ring_mc_*  hash_ring.h      HASH_RING_<MAJOR>[.n]
+  hash_ring_memcache  hash_ring_mc_*                  hash_ring_memcache.h
+                                                               HASH_RING_MEMCACHE_<MAJOR>[.n]
+
+  check_exports.py shared LIBRARY LIB.so EXPORTS.txt INCLUDE_DIR
       - `nm -D --defined-only` of LIB lists exactly the lines of EXPORTS.txt
         (NAME@@VERSION), nothing more, nothing less;
       - every defined dynamic symbol is a GLOBAL FUNC of default visibility
-        named hash_ring_*, whose default version node is HASH_RING_<MAJOR>
-        (or a later HASH_RING_<MAJOR>.<n> node) per `readelf --dyn-syms`
-        and `objdump -T`; no data (OBJECT/TLS/COMMON) symbol at all;
-      - the only version definitions are HASH_RING_<MAJOR>[.n] nodes;
-      - every exported function is declared HASH_RING_API in a public
-        header, and every HASH_RING_API function of the public headers is
-        exported (a header never promises what the library lacks).
-  check_exports.py archive LIB.a EXPORTS.txt PREFIX...
+        carrying the library's names, whose default version node is the
+        library's (or a later .<n> node of it) per `readelf --dyn-syms` and
+        `objdump -T`; no data (OBJECT/TLS/COMMON) symbol at all;
+      - the only version definitions are the library's nodes;
+      - every exported function is declared HASH_RING_API in the library's
+        header, and every HASH_RING_API function of that header is exported
+        (a header never promises what the library lacks).
+  check_exports.py archive LIBRARY LIB.a EXPORTS.txt PREFIX...
       - every global symbol the static archive defines is a public export
-        or starts with one of the internal PREFIXes (so static linking
-        takes no names from the application's namespace), and none of
-        them is a data symbol with a public name.
+        of the library or starts with one of the internal PREFIXes (so
+        static linking takes no names from the application's namespace),
+        and none of them is a data symbol with a public name.
 """
 
 import os
@@ -37,11 +44,28 @@ def read_exports(path):
     return out
 
 
-def header_api(include_dir):
+# name prefix, excluded prefix, header, version node stem
+LIBRARIES = {
+    "hash_ring": ("hash_ring_", "hash_ring_mc_", "hash_ring.h", "HASH_RING"),
+    "hash_ring_memcache": ("hash_ring_mc_", None, "hash_ring_memcache.h", "HASH_RING_MEMCACHE"),
+}
+
+
+def library(name):
+    if name not in LIBRARIES:
+        hrpkg.die(f"unknown library {name} (known: {' '.join(sorted(LIBRARIES))})")
+    return LIBRARIES[name]
+
+
+def has_names(sym, prefix, exclude):
+    return sym.startswith(prefix) and not (exclude and sym.startswith(exclude))
+
+
+def header_api(include_dir, headers=None):
     """{function name: header} for every HASH_RING_API declaration."""
     decl = {}
     for h in sorted(os.listdir(include_dir)):
-        if not h.endswith(".h"):
+        if not h.endswith(".h") or (headers is not None and h not in headers):
             continue
         text = open(os.path.join(include_dir, h), encoding="utf-8").read()
         text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
@@ -51,9 +75,12 @@ def header_api(include_dir):
     return decl
 
 
-def main_shared(lib, exports_path, include_dir):
+def main_shared(libname, lib, exports_path, include_dir):
+    prefix, exclude, header, stem = library(libname)
     major = hrpkg.header_version(os.path.join(include_dir, "hash_ring.h"))[0]
-    node_re = re.compile(r"^HASH_RING_%d(\.[0-9]+)*$" % major)
+    node = f"{stem}_{major}"
+    node_re = re.compile(r"^%s(\.[0-9]+)*$" % node)
+    names_what = f"{prefix}*" + (f" but not {exclude}*" if exclude else "")
 
     nm = hrpkg.run(["nm", "-D", "--defined-only", lib]).stdout
     exported = []
@@ -70,15 +97,15 @@ def main_shared(lib, exports_path, include_dir):
         exported.append(sym)
         name = re.split(r"@", sym)[0]
         check(typ == "T", f"{sym} is a function in .text (nm type {typ})")
-        check(name.startswith("hash_ring_"), f"{name} carries the hash_ring_ prefix")
+        check(has_names(name, prefix, exclude), f"{name} is named {names_what}")
         check("@@" in sym, f"{sym} has a default version node (NAME@@NODE)")
         if "@@" in sym:
             check(node_re.match(sym.split("@@", 1)[1]) is not None,
-                  f"{sym}: version node is HASH_RING_{major}[.n]")
+                  f"{sym}: version node is {node}[.n]")
     check(len(exported) > 0, "the library exports something", nm)
     check(version_defs != [], "the library defines a version node")
     for v in version_defs:
-        check(node_re.match(v) is not None, f"version definition {v} is HASH_RING_{major}[.n]")
+        check(node_re.match(v) is not None, f"version definition {v} is {node}[.n]")
 
     expected = read_exports(exports_path)
     missing = sorted(set(expected) - set(exported))
@@ -111,7 +138,7 @@ def main_shared(lib, exports_path, include_dir):
         check(bind == "GLOBAL", f"readelf: {name} binding is GLOBAL (not {bind})")
         check(vis == "DEFAULT", f"readelf: {name} visibility is DEFAULT (not {vis})")
         check("@@" in name and node_re.match(name.split("@@")[1]) is not None,
-              f"readelf: {name} carries the default version node HASH_RING_{major}[.n]")
+              f"readelf: {name} carries the default version node {node}[.n]")
     check(seen == len(exported), "readelf and nm agree on the number of exported symbols",
           f"readelf {seen}, nm {len(exported)}")
 
@@ -131,27 +158,30 @@ def main_shared(lib, exports_path, include_dir):
         _size, version, name = rf
         od_defined += 1
         check(node_re.match(version) is not None,
-              f"objdump -T: {name} has default version HASH_RING_{major}[.n] (got {version})")
+              f"objdump -T: {name} has default version {node}[.n] (got {version})")
         check(flags[0] == "g" and flags[5:7] == "DF",
               f"objdump -T: {name} is a global dynamic function (flags '{flags}')")
     check(od_defined == len(exported), "objdump -T and nm agree on the defined symbols",
           f"objdump {od_defined}, nm {len(exported)}")
 
     # Header declarations versus exports.
-    decl = header_api(include_dir)
+    decl = header_api(include_dir, [header])
     names = {s.split("@")[0] for s in exported}
-    check(len(decl) > 0, "the public headers declare HASH_RING_API functions")
+    check(len(decl) > 0, f"{header} declares HASH_RING_API functions")
     for n in sorted(names - set(decl)):
-        check(False, f"exported {n} is declared HASH_RING_API in a public header")
+        check(False, f"exported {n} is declared HASH_RING_API in {header}")
     for n in sorted(set(decl) - names):
         check(False, f"{n} (declared in {decl[n]}) is exported by the library")
-    print(f"{len(exported)} exported functions, version nodes {sorted(set(version_defs))}, "
-          f"{len(decl)} HASH_RING_API declarations in {include_dir}")
-    hrpkg.finish("exports")
+    print(f"lib{libname}: {len(exported)} exported functions, version nodes "
+          f"{sorted(set(version_defs))}, {len(decl)} HASH_RING_API declarations in {header}")
+    hrpkg.finish(f"exports of lib{libname}")
 
 
-def main_archive(archive, exports_path, prefixes):
+def main_archive(libname, archive, exports_path, prefixes):
+    prefix, exclude, _header, _stem = library(libname)
     public = {line.split("@")[0] for line in read_exports(exports_path)}
+    check(all(has_names(p, prefix, exclude) for p in public),
+          f"{os.path.basename(exports_path)} lists only lib{libname}'s names", sorted(public))
     out = hrpkg.run(["nm", "-g", "--defined-only", archive]).stdout
     count = 0
     bad = []
@@ -174,14 +204,14 @@ def main_archive(archive, exports_path, prefixes):
     check(not bad, "every global symbol of the archive is public or carries an internal "
           f"prefix ({' '.join(prefixes)})", "\n".join(bad))
     print(f"{count} global definitions in {os.path.basename(archive)}")
-    hrpkg.finish("archive namespace")
+    hrpkg.finish(f"archive namespace of lib{libname}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "shared":
+    if len(sys.argv) == 6 and sys.argv[1] == "shared":
         main_shared(*sys.argv[2:])
-    elif len(sys.argv) >= 5 and sys.argv[1] == "archive":
-        main_archive(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif len(sys.argv) >= 6 and sys.argv[1] == "archive":
+        main_archive(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     else:
-        hrpkg.die("usage: check_exports.py shared LIB EXPORTS INCLUDE_DIR | "
-                  "archive LIB.a EXPORTS PREFIX...")
+        hrpkg.die("usage: check_exports.py shared LIBRARY LIB EXPORTS INCLUDE_DIR | "
+                  "archive LIBRARY LIB.a EXPORTS PREFIX...")

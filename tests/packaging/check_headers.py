@@ -56,7 +56,8 @@ def supports(compiler, std, lang):
 def main(include_dir, work, cc, cxx, clang=None, clangxx=None):
     hrpkg.fresh_dir(work)
     headers = sorted(h for h in os.listdir(include_dir) if h.endswith(".h"))
-    check("hash_ring.h" in headers, "include/ holds hash_ring.h", headers)
+    for want in ("hash_ring.h", "hash_ring_memcache.h"):
+        check(want in headers, f"include/ holds {want}", headers)
     compilers = [("gcc", cc, cxx)]
     if clang and clangxx:
         compilers.append(("clang", clang, clangxx))

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """One version everywhere.
 
-  check_version.py HEADER PROJECT_VERSION BUILD_DIR PROBE
+  check_version.py HEADER PROJECT_VERSION BUILD_DIR PROBE [MEMCACHE]
 
 The version lives in include/hash_ring.h.  This checks that it agrees with:
-the CMake project version, hash_ringConfigVersion.cmake, hash_ring.pc's
-Version, the shared library's file name (VERSION) and SONAME (SOVERSION =
-major), the CPack package version, and what the library reports at run
-time (PROBE, linked with the library, prints hash_ring_version() and
-hash_ring_version_string() next to the header macros it was compiled with).
+the CMake project version, hash_ringConfigVersion.cmake, the Version of
+hash_ring.pc and hash_ring_memcache.pc (whose Requires names hash_ring at
+this version), each shared library's file name (VERSION) and SONAME
+(SOVERSION = major) for libhash_ring and libhash_ring_memcache (MEMCACHE ON,
+the default; OFF when the client is not built), the CPack package versions
+and names, and what the library reports at run time (PROBE, linked with
+the library, prints hash_ring_version() and hash_ring_version_string() next
+to the header macros it was compiled with).
 """
 
 import os
@@ -25,7 +28,10 @@ def cmake_set(path, var):
     return m.group(1) if m else None
 
 
-def main(header, project_version, build, probe):
+def main(header, project_version, build, probe, memcache="ON"):
+    libs = ["hash_ring"]
+    if memcache.upper() in ("ON", "1", "TRUE", "YES"):
+        libs.append("hash_ring_memcache")
     major, minor, patch, vstring = hrpkg.header_version(header)
     dotted = f"{major}.{minor}.{patch}"
     print(f"header: {dotted}, string {vstring}")
@@ -35,19 +41,24 @@ def main(header, project_version, build, probe):
     cv = os.path.join(build, "hash_ringConfigVersion.cmake")
     check(cmake_set(cv, "PACKAGE_VERSION") == dotted,
           "hash_ringConfigVersion.cmake PACKAGE_VERSION", cmake_set(cv, "PACKAGE_VERSION"))
-    pc = open(os.path.join(build, "hash_ring.pc"), encoding="utf-8").read()
-    m = re.search(r"^Version:\s*(\S+)\s*$", pc, re.M)
-    check(m is not None and m.group(1) == dotted, "hash_ring.pc Version", m and m.group(1))
+    for name in libs:
+        pc = open(os.path.join(build, f"{name}.pc"), encoding="utf-8").read()
+        m = re.search(r"^Version:\s*(\S+)\s*$", pc, re.M)
+        check(m is not None and m.group(1) == dotted, f"{name}.pc Version", m and m.group(1))
+        if name != "hash_ring":
+            m = re.search(r"^Requires:\s*(.*?)\s*$", pc, re.M)
+            check(m is not None and m.group(1) == f"hash_ring >= {dotted}",
+                  f"{name}.pc Requires: hash_ring >= {dotted}", m and m.group(1))
 
-    lib = os.path.join(build, "libhash_ring.so")
-    if os.path.exists(lib):
-        real = os.path.basename(os.path.realpath(lib))
-        check(real == f"libhash_ring.so.{dotted}", "shared library file is libhash_ring.so."
-              f"{dotted} (VERSION)", real)
-        check(hrpkg.soname(lib) == f"libhash_ring.so.{major}",
-              f"SONAME is libhash_ring.so.{major} (SOVERSION = major)", hrpkg.soname(lib))
-    else:
-        print("no shared library in this build: file name and SONAME not checked")
+        lib = os.path.join(build, f"lib{name}.so")
+        if os.path.exists(lib):
+            real = os.path.basename(os.path.realpath(lib))
+            check(real == f"lib{name}.so.{dotted}", f"shared library file is lib{name}.so."
+                  f"{dotted} (VERSION)", real)
+            check(hrpkg.soname(lib) == f"lib{name}.so.{major}",
+                  f"SONAME is lib{name}.so.{major} (SOVERSION = major)", hrpkg.soname(lib))
+        else:
+            print(f"no lib{name}.so in this build: file name and SONAME not checked")
 
     cp = os.path.join(build, "CPackConfig.cmake")
     if os.path.exists(cp):
@@ -60,6 +71,11 @@ def main(header, project_version, build, probe):
               (None, f"libhash-ring{major}"),
               f"runtime package is named after the SONAME: libhash-ring{major}",
               cmake_set(cp, "CPACK_DEBIAN_RUNTIME_PACKAGE_NAME"))
+        if "hash_ring_memcache" in libs:
+            check(cmake_set(cp, "CPACK_DEBIAN_MEMCACHE_PACKAGE_NAME") ==
+                  f"libhash-ring-memcache{major}",
+                  f"the client's package is named after its SONAME: libhash-ring-memcache{major}",
+                  cmake_set(cp, "CPACK_DEBIAN_MEMCACHE_PACKAGE_NAME"))
     else:
         check(False, "CPackConfig.cmake exists (cmake/Packaging.cmake included)")
 
@@ -78,6 +94,6 @@ def main(header, project_version, build, probe):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
-        hrpkg.die("usage: check_version.py HEADER PROJECT_VERSION BUILD_DIR PROBE")
+    if len(sys.argv) not in (5, 6):
+        hrpkg.die("usage: check_version.py HEADER PROJECT_VERSION BUILD_DIR PROBE [MEMCACHE]")
     main(*sys.argv[1:])

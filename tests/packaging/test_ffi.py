@@ -1,24 +1,33 @@
 #!/usr/bin/python3
 """A binding's view: the INSTALLED libhash_ring through ctypes.
 
-  test_ffi.py LIBDIR INCLUDE_DIR VECTORS_DIR
+  test_ffi.py LIBDIR INCLUDE_DIR VECTORS_DIR [SANITIZE]
 
 Loads LIBDIR/libhash_ring.so.<MAJOR> (the name a binding dlopens) with
 ctypes from the standard library and, declaring no struct layout at all
 (handles are void pointers, strings are pointer + length), checks:
   - version: hash_ring_version() / _version_string() equal the header's
     macros, and the loaded file's SONAME is libhash_ring.so.<MAJOR>;
-  - status codes: every HASH_RING_E* of the public headers has its own
-    strerror text and maps to its own Python exception; unknown codes give
-    "unknown error"; each code a ring can produce is provoked and raised as
-    its exception, and out-parameters are left untouched on error;
+  - status codes: every HASH_RING_E* of hash_ring.h has its own
+    hash_ring_strerror text and maps to its own Python exception; unknown
+    codes (the memcached client's among them) give "unknown error"; each
+    code a ring can produce is provoked and raised as its exception, and
+    out-parameters are left untouched on error; where the client's library
+    libhash_ring_memcache.so.<MAJOR> is installed, hash_ring_mc_strerror
+    knows the codes of both headers, each with its own text;
   - dialects: every value of hash_ring_dialect_t has a name that parses
     back to it; the next value and an unknown name are refused;
   - placements: for every folder of tests/vectors and every DIALECT.get.tsv
     in it, a ring of nodes.tsv in that dialect answers every key as the
-    peer did; DIALECT.replicas.tsv and DIALECT.continuum.tsv likewise
+    peer did, one key a call (hash_ring_get_node) and in batches
+    (hash_ring_get_node_batch: all keys in one call, and 1,000 a call);
+    DIALECT.replicas.tsv and DIALECT.continuum.tsv likewise
     (hash_ring_get_nodes, hash_ring_snapshot_point); snapshots agree with
-    the ring; shares sum to 2^32;
+    the ring, their batch calls too (hash_ring_snapshot_get_node_batch,
+    hash_ring_snapshot_get_index_batch); shares sum to 2^32;
+  - batch contract: count 0 is a no-op, node_lens may be NULL, bad
+    arguments and an empty ring give their codes with the outputs
+    untouched;
   - positions: hash_ring_position() equals the first four bytes of
     hashlib.md5(key), little-endian, for keys with NUL and high bytes.
 """
@@ -36,6 +45,7 @@ from hrpkg import check  # noqa: E402
 
 c_size_p = ctypes.POINTER(ctypes.c_size_t)
 c_void_pp = ctypes.POINTER(ctypes.c_void_p)
+c_char_pp = ctypes.POINTER(ctypes.c_char_p)
 
 
 # ---- the binding ------------------------------------------------------------
@@ -44,11 +54,11 @@ class HashRingError(Exception):
     code = None
 
 
-def read_codes(include_dir):
-    """{name: value} of every HASH_RING_OK / HASH_RING_E* macro."""
+def read_codes(include_dir, headers=("hash_ring.h",)):
+    """{name: value} of every HASH_RING_OK / HASH_RING_E* macro of headers."""
     codes = {}
     for h in sorted(os.listdir(include_dir)):
-        if h.endswith(".h"):
+        if h in headers:
             text = open(os.path.join(include_dir, h), encoding="utf-8").read()
             for m in re.finditer(r"^#define (HASH_RING_(?:OK|E[A-Z]+))\s+\(?(-?\d+)\)?", text,
                                  re.M):
@@ -92,6 +102,15 @@ class Binding:
             "hash_ring_get_nodes": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
                                                    ctypes.c_size_t, c_void_pp, c_size_p,
                                                    ctypes.c_size_t, c_size_p]),
+            # Batches (since 1.1): keys as parallel arrays of pointers and lengths.
+            "hash_ring_get_node_batch": (ctypes.c_int, [ctypes.c_void_p, c_char_pp, c_size_p,
+                                                        ctypes.c_size_t, c_void_pp, c_size_p]),
+            "hash_ring_snapshot_get_node_batch": (ctypes.c_int, [ctypes.c_void_p, c_char_pp,
+                                                                 c_size_p, ctypes.c_size_t,
+                                                                 c_void_pp, c_size_p]),
+            "hash_ring_snapshot_get_index_batch": (ctypes.c_int, [ctypes.c_void_p, c_char_pp,
+                                                                  c_size_p, ctypes.c_size_t,
+                                                                  c_size_p]),
             "hash_ring_position": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_size_t,
                                                   ctypes.POINTER(ctypes.c_uint32)]),
             "hash_ring_snapshot_acquire": (ctypes.c_int, [ctypes.c_void_p, c_void_pp]),
@@ -148,6 +167,26 @@ class Binding:
         p, n = ctypes.c_void_p(), ctypes.c_size_t()
         self.call(fn, ring, key, len(key), ctypes.byref(p), ctypes.byref(n))
         return ctypes.string_at(p.value, n.value)
+
+    def get_node_batch(self, ring, keys, fn="hash_ring_get_node_batch", with_lens=True):
+        """Owners of keys (a list of bytes) in one call."""
+        n = len(keys)
+        karr = (ctypes.c_char_p * max(n, 1))(*keys)
+        larr = (ctypes.c_size_t * max(n, 1))(*[len(k) for k in keys])
+        nodes = (ctypes.c_void_p * max(n, 1))()
+        lens = (ctypes.c_size_t * max(n, 1))() if with_lens else None
+        self.call(fn, ring, karr, larr, n, nodes, lens)
+        if with_lens:
+            return [ctypes.string_at(nodes[i], lens[i]) for i in range(n)]
+        return [ctypes.string_at(nodes[i]) for i in range(n)]
+
+    def get_index_batch(self, snap, keys):
+        n = len(keys)
+        karr = (ctypes.c_char_p * max(n, 1))(*keys)
+        larr = (ctypes.c_size_t * max(n, 1))(*[len(k) for k in keys])
+        out = (ctypes.c_size_t * max(n, 1))()
+        self.call("hash_ring_snapshot_get_index_batch", snap, karr, larr, n, out)
+        return list(out[:n])
 
     def get_nodes(self, ring, key, maxn, fn="hash_ring_get_nodes"):
         ptrs = (ctypes.c_void_p * max(maxn, 1))()
@@ -210,6 +249,8 @@ def check_errors(b, ndialects):
               f"hash_ring_strerror({unknown}) is 'unknown error'",
               b.lib.hash_ring_strerror(unknown))
     check(b.lib.hash_ring_strerror(0) not in (None, b""), "hash_ring_strerror(0) has a text")
+    check(len(vals) == 6 and "HASH_RING_EMISS" not in codes,
+          "hash_ring.h defines the ring's six codes only", sorted(codes))
 
     L = b.lib
     h = ctypes.c_void_p(12345)
@@ -272,6 +313,7 @@ def check_errors(b, ndialects):
                      outs=(d,))
         expect_error(b, "HASH_RING_EINVAL", "position(NULL key, len 3)", "hash_ring_position",
                      None, 3, ctypes.byref(ctypes.c_uint32()))
+        check_batch_errors(b, ring)
     finally:
         L.hash_ring_destroy(ring)
     L.hash_ring_destroy(None)
@@ -283,6 +325,83 @@ def check_errors(b, ndialects):
     provoked = {"HASH_RING_EINVAL", "HASH_RING_EEMPTY", "HASH_RING_EEXIST",
                 "HASH_RING_ENOTFOUND"}
     print(f"{len(errs)} error codes mapped to exceptions; provoked: {sorted(provoked)}")
+
+
+def check_batch_errors(b, ring):
+    """The batch's contract through the foreign interface; ring has one
+    member, "a"."""
+    keys = (ctypes.c_char_p * 3)(b"k1", None, b"k3")
+    lens = (ctypes.c_size_t * 3)(2, 0, 2)
+    nodes = (ctypes.c_void_p * 3)(11, 22, 33)
+    nlens = (ctypes.c_size_t * 3)(44, 55, 66)
+
+    def untouched(what):
+        check(list(nodes) == [11, 22, 33] and list(nlens) == [44, 55, 66],
+              f"{what}: outputs untouched", (list(nodes), list(nlens)))
+
+    rc = b.lib.hash_ring_get_node_batch(ring, None, None, 0, None, None)
+    check(rc == 0, "batch of 0 keys with NULL arrays succeeds", rc)
+    untouched("count 0")
+    lens[1] = 1
+    expect_error(b, "HASH_RING_EINVAL", "batch with a NULL key of length 1",
+                 "hash_ring_get_node_batch", ring, keys, lens, 3, nodes, nlens)
+    untouched("NULL key of length 1")
+    lens[1] = 0
+    expect_error(b, "HASH_RING_EINVAL", "batch on a NULL ring", "hash_ring_get_node_batch",
+                 None, keys, lens, 3, nodes, nlens)
+    expect_error(b, "HASH_RING_EINVAL", "batch with nodes NULL", "hash_ring_get_node_batch",
+                 ring, keys, lens, 3, None, nlens)
+    expect_error(b, "HASH_RING_EINVAL", "batch with key_lens NULL", "hash_ring_get_node_batch",
+                 ring, keys, None, 3, nodes, nlens)
+    untouched("bad arguments")
+    # A NULL key of length 0 is the empty key.
+    b.call("hash_ring_get_node_batch", ring, keys, lens, 3, nodes, nlens)
+    got = [ctypes.string_at(nodes[i], nlens[i]) for i in range(3)]
+    check(got == [b"a", b"a", b"a"], "batch answers the only member for every key", got)
+    empty = b.create(0)
+    try:
+        nodes[:] = [11, 22, 33]
+        nlens[:] = [44, 55, 66]
+        expect_error(b, "HASH_RING_EEMPTY", "batch on an empty ring",
+                     "hash_ring_get_node_batch", empty, keys, lens, 3, nodes, nlens)
+        untouched("empty ring")
+        rc = b.lib.hash_ring_get_node_batch(empty, None, None, 0, None, None)
+        check(rc == 0, "batch of 0 keys on an empty ring succeeds", rc)
+    finally:
+        b.lib.hash_ring_destroy(empty)
+
+
+def check_client_codes(libdir, major, include_dir):
+    """The memcached client's library, where installed: its strerror knows
+    both headers' codes; the ring's strerror knows only its own."""
+    path = os.path.join(libdir, f"libhash_ring_memcache.so.{major}")
+    if not os.path.exists(path):
+        print(f"note: {path} not installed: the client's codes not checked")
+        return
+    mc = ctypes.CDLL(path)
+    mc.hash_ring_mc_strerror.restype = ctypes.c_char_p
+    mc.hash_ring_mc_strerror.argtypes = [ctypes.c_int]
+    ring = ctypes.CDLL(os.path.join(libdir, f"libhash_ring.so.{major}"))
+    ring.hash_ring_strerror.restype = ctypes.c_char_p
+    ring.hash_ring_strerror.argtypes = [ctypes.c_int]
+    own = read_codes(include_dir, ("hash_ring_memcache.h",))
+    both = read_codes(include_dir, ("hash_ring.h", "hash_ring_memcache.h"))
+    check(len(own) >= 8 and all(v < -6 for v in own.values()),
+          "hash_ring_memcache.h defines the client's codes, after the ring's", own)
+    errs = sorted(v for v in both.values() if v < 0)
+    check(errs == list(range(min(errs), 0)), "ring and client codes are -1, -2, ... without gaps",
+          errs)
+    texts = {v: mc.hash_ring_mc_strerror(v) for v in errs}
+    bad = [v for v, t in texts.items() if not t or t == b"unknown error"]
+    check(not bad, "hash_ring_mc_strerror knows every code of both headers", bad)
+    check(len(set(texts.values())) == len(texts), "hash_ring_mc_strerror: distinct texts")
+    check(all(texts[v] == ring.hash_ring_strerror(v) for v in errs if v >= -6),
+          "hash_ring_mc_strerror gives the ring's own texts for the ring's codes")
+    check(all(ring.hash_ring_strerror(v) == b"unknown error" for v in own.values()),
+          "hash_ring_strerror does not know the client's codes")
+    check(mc.hash_ring_mc_strerror(min(errs) - 1) == b"unknown error",
+          "hash_ring_mc_strerror(one past the last code) is 'unknown error'")
+    print(f"client: {len(own)} codes of its own, {len(errs)} known to hash_ring_mc_strerror")
 
 
 def check_dialects(b, include_dir):
@@ -314,6 +433,7 @@ def node_rows(path):
 def check_vectors(b, vectors, dialects):
     files = 0
     lookups = 0
+    batches = 0
     for folder in sorted(os.listdir(vectors)):
         d = os.path.join(vectors, folder)
         if not os.path.isfile(os.path.join(d, "nodes.tsv")):
@@ -340,11 +460,25 @@ def check_vectors(b, vectors, dialects):
                 check(got_d.value == dialects[dname], f"{folder}: ring reports dialect {dname}")
                 bad = []
                 if kind == "get":
+                    keys = [key.encode("utf-8") for key, _ in rows]
+                    wants = [want.encode("utf-8") for _, want in rows]
                     for key, want in rows:
                         got = b.get_node(ring, key.encode("utf-8"))
                         lookups += 1
                         if got != want.encode("utf-8"):
                             bad.append((key, want, got))
+                    # The same keys as one batch, and 1,000 a call.
+                    whole = b.get_node_batch(ring, keys)
+                    chunks = []
+                    for i in range(0, len(keys), 1000):
+                        chunks += b.get_node_batch(ring, keys[i:i + 1000])
+                    batches += 1
+                    diff = [(k, w, g) for k, w, g in zip(keys, wants, whole) if w != g]
+                    check(len(whole) == len(keys) and not diff,
+                          f"{folder}/{f}: hash_ring_get_node_batch of all {len(keys)} keys "
+                          "agrees with the peer", f"{len(diff)} differ, first: {diff[:3]}")
+                    check(chunks == wants, f"{folder}/{f}: batches of 1,000 keys agree with "
+                          "the peer")
                 elif kind == "replicas":
                     for row in rows:
                         key, want = row[0], [x.encode("utf-8") for x in row[1:]]
@@ -363,6 +497,7 @@ def check_vectors(b, vectors, dialects):
             finally:
                 b.lib.hash_ring_destroy(ring)
     check(files >= 20, "the vector files were found and compared", files)
+    check(batches >= 7, "batch lookups were compared on the get vectors", batches)
     # Every dialect, with or without peer vectors here: a ring answers and
     # its replica order starts with the owner.
     seed = node_rows(os.path.join(vectors, "seed3", "nodes.tsv"))
@@ -380,7 +515,8 @@ def check_vectors(b, vectors, dialects):
                   bad[:2])
         finally:
             b.lib.hash_ring_destroy(ring)
-    print(f"vectors: {files} files, {lookups} rows compared")
+    print(f"vectors: {files} files, {lookups} rows compared (and {batches} get files "
+          "as batches)")
 
 
 def compare_continuum(b, ring, rows):
@@ -425,6 +561,17 @@ def check_snapshot(b, ring, nodes, rows, tag):
                if b.get_node(snap, k.encode(), "hash_ring_snapshot_get_node") !=
                b.get_node(ring, k.encode())]
         check(not bad, f"{tag}: snapshot lookups equal ring lookups", bad[:3])
+        keys = [k.encode() for k, _ in rows]
+        want = [w.encode() for _, w in rows]
+        check(b.get_node_batch(snap, keys, "hash_ring_snapshot_get_node_batch") == want,
+              f"{tag}: hash_ring_snapshot_get_node_batch agrees with the peer")
+        check(b.get_node_batch(snap, keys, "hash_ring_snapshot_get_node_batch",
+                               with_lens=False) == want,
+              f"{tag}: snapshot batch with node_lens NULL gives the same names")
+        names = [nm for nm, _ in nodes]
+        idx = b.get_index_batch(snap, keys)
+        check([names[i] if i < len(names) else None for i in idx] == want,
+              f"{tag}: hash_ring_snapshot_get_index_batch gives the owners' member indices")
         for k, _ in rows[:20]:
             pos = ctypes.c_uint32()
             b.call("hash_ring_position", k.encode(), len(k.encode()), ctypes.byref(pos))
@@ -495,10 +642,21 @@ def check_positions(b):
         differ = sum(b.get_node(ring, b"k%d\x00tail" % i) != b.get_node(ring, b"k%d" % i)
                      for i in range(200))
         check(differ > 0, "bytes after a NUL change the placement (no truncation)", differ)
+        # The batch takes the same bytes: keys with NUL and high bytes, of
+        # every length up to 300 and a long one, as one batch and as
+        # single calls (whose placements the vectors and positions vouch for).
+        keys = [b"k%d\x00tail" % i for i in range(50)] + [bytes(range(256))] + \
+            [bytes((i * 7 + j) % 256 for j in range(i)) for i in range(301)] + [b"y" * 10000]
+        single = [b.get_node(ring, k) for k in keys]
+        check(b.get_node_batch(ring, keys) == single,
+              f"batch of {len(keys)} keys (NUL, high bytes, lengths 0-300 and 10000) equals "
+              "single lookups")
         nm = b"node\x00with-nul"
         b.call("hash_ring_add_node", ring, nm, len(nm), 1000)
         owners = {b.get_node(ring, b"k%d" % i) for i in range(400)}
         check(nm in owners, "a node name containing NUL is kept whole")
+        got = b.get_node_batch(ring, [b"k%d" % i for i in range(400)])
+        check(set(got) == owners, "the batch reports the NUL-containing name whole too")
     finally:
         b.lib.hash_ring_destroy(ring)
 
@@ -542,6 +700,7 @@ def main(libdir, include_dir, vectors, sanitize=""):
     check_version(b, real, include_dir)
     dialects = check_dialects(b, include_dir)
     check_errors(b, len(dialects))
+    check_client_codes(libdir, major, include_dir)
     if asan:
         print("not checked under ASan: ENOMEM through an address-space limit (ASan "
               "reserves its shadow memory up front, any such limit kills it)")
