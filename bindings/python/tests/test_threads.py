@@ -22,6 +22,38 @@ def check(cond, what):
         print("FAIL:", what)
 
 
+def check_gil_released(ring):
+    """get_node_many releases the GIL: with a switch interval of 30 s no
+    thread is ever made to drop it, so the main thread runs while the other
+    is busy only if a batch call lets it go.  Without the release the other
+    thread would run hundreds of batches before the main thread resumes."""
+    keys = ["gil-%d" % i for i in range(100000)]
+    started = threading.Event()
+    stop = threading.Event()
+    batches = [0]
+
+    def busy():
+        started.set()
+        while not stop.is_set():
+            ring.get_node_many(keys)
+            batches[0] += 1
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(30.0)
+    try:
+        t = threading.Thread(target=busy)
+        t.start()
+        started.wait()
+        seen = batches[0]  # the main thread runs again: how far did the other get?
+        stop.set()
+        t.join(600)
+    finally:
+        sys.setswitchinterval(old)
+    check(seen <= 20, "the main thread waited for %d batch calls: the GIL is not released"
+          % seen)
+    print("# GIL: the main thread ran after %d complete batch calls of the other" % seen)
+
+
 def main():
     base = ["10.0.0.%d:11211" % i for i in range(30)]
     extra = "10.0.1.1:11211"
@@ -83,6 +115,7 @@ def main():
         t.join(600)
         check(not t.is_alive(), "a thread did not finish")
     check(ring.nodes == base and ring.get_node_many(keys) == a, "final membership")
+    check_gil_released(ring)
     print("# threads: 4 readers, %(single)d get_node, %(many)d get_node_many of 2000 keys, "
           "%(snap)d snapshots while %(changes)d membership changes" % counts)
     print("%d failures" % len(failures))
