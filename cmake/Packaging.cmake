@@ -205,10 +205,11 @@ This package holds the shared library.")
 
 # development: headers, .so link, static library, pkg-config and CMake files.
 # The static library and the CMake/pkg-config files need libcrypto's
-# development files (Requires.private: libcrypto; find_dependency(OpenSSL)).
+# development files and zlib's (Requires.private: libcrypto zlib;
+# find_dependency(OpenSSL), find_dependency(ZLIB)).
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME ${HASH_RING_DEB_DEV})
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION "libdevel")
-set(_hr_dev_depends "libssl-dev")
+set(_hr_dev_depends "libssl-dev, zlib1g-dev")
 if(HASH_RING_BUILD_SHARED)
   set(_hr_dev_runtimes "${HASH_RING_DEB_RUNTIME} (= ${_hr_deb_full_version})")
   if(HASH_RING_BUILD_MEMCACHE)

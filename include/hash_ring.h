@@ -11,7 +11,9 @@
  *   A ring places keys (arbitrary bytes) on nodes (named by arbitrary bytes,
  *   with a weight).  By default it places them exactly as the Python package
  *   hash_ring 1.2/1.3 does; other dialects reproduce node hash_ring,
- *   libketama, libmemcached (KETAMA_WEIGHTED), twemproxy and npm hashring.
+ *   libketama, libmemcached (KETAMA_WEIGHTED), twemproxy, npm hashring,
+ *   and (since 1.1) spymemcached, uhashring, npm memcached, nginx, Dalli
+ *   and pecl memcache.
  *
  *   NOTE: hash_ring_get_node() looks up the node that owns a KEY.  It does
  *   not look a node up by its name (an unrelated older library uses the same
@@ -131,7 +133,63 @@ typedef struct hash_ring_snapshot hash_ring_snapshot_t;
  * Node names are hashed as given, except in LIBMEMCACHED and TWEMPROXY,
  * which hash "host" for a name "host:PORT" whose port is 11211 and read
  * ports and unix socket paths ("/path") as their peers do (README,
- * "Dialects"); a node is always reported under the name it was added as. */
+ * "Dialects"), and in NODE_MEMCACHED, NGINX, DALLI and PECL_MEMCACHE
+ * (below); a node is always reported under the name it was added as.
+ *
+ * Since 1.1, seven more clients (README, "More clients"; each checked
+ * against the real client).  Keys go through MD5 as above unless a
+ * dialect says otherwise; "w" is a node's weight, "n" the node count.
+ *
+ * SPYMEMCACHED: Java spymemcached 2.12 KetamaConnectionFactory without a
+ *   weights map.  40 x 4 points a node whatever the weights (0 included);
+ *   first point >= the key; a shared point goes to the node added later.
+ *   Name each node as spymemcached prints its address: "ip:port" for a
+ *   server given by IP, "hostname/ip:port" for one given by host name
+ *   (the name resolved by the Java client, e.g.
+ *   "localhost/127.0.0.1:11211"); the port always written, 11211 too.
+ * SPYMEMCACHED_WEIGHTED: the same with a weights map: points per node as
+ *   LIBMEMCACHED computes them; weight 0 owns no points.
+ * UHASHRING: Python uhashring 2.x, hash_fn='ketama': PYTHON's rules with
+ *   4 points a digest (first point > the key, a shared point to the node
+ *   added last, weight 0 owns no points).  Names hashed as given.
+ * NODE_MEMCACHED: npm memcached 2.x, default options (npm hashring 3
+ *   inside): HASHRING's rules (weight 0 counts as 1) with one name rule:
+ *   when the text between the name's first ':' and the next ':' (or the
+ *   end) reads as the number 11211 by JavaScript's unary + ("11211",
+ *   "011211", " 11211", "11211.0", "0x2bcb"), the text before the first
+ *   ':' is hashed, else the whole name ("[::1]:11211" is hashed whole).
+ * NGINX: nginx "hash $key consistent" upstreams, and Perl
+ *   Cache::Memcached::Fast with ketama_points => 160.  Keys placed by
+ *   CRC-32; w * 160 points a node, a CRC-32 chain over host, a zero byte
+ *   and port; first point >= the key.  Name nodes as the upstream's
+ *   server lines write them: the name is split at its last ':' when
+ *   only digits follow (the port as written; no default port: "host" and
+ *   "host:11211" differ); "unix:/path" is a socket (path, empty port).
+ *   Weight 0 owns no points (nginx refuses it).  A shared point (left
+ *   undefined by nginx) goes to the node added first, as
+ *   Cache::Memcached::Fast gives it.
+ * DALLI: Ruby Dalli 3.x (Dalli::Ring, Rails' memcached client).  Keys
+ *   placed by CRC-32; floor(n * 160 * w / total) points a node from
+ *   SHA-1; a key belongs to the last point AT OR BELOW it (wrapping to
+ *   the last point).  Name nodes as Dalli's server strings: "host:port",
+ *   "host" (port 11211 filled in), "[v6addr]:port" (hashed without the
+ *   brackets), "/path" (a unix socket, hashed as the path); a port with a
+ *   leading 0 is octal as Dalli reads it; a third ":weight" field is not
+ *   hashed (give weights through the API); a name Dalli would refuse is
+ *   hashed as written.  Weight 0 owns no points (a lone node of weight 0
+ *   therefore owns nothing, where Dalli sends it every key).  A shared
+ *   point (Dalli's sort is not stable) goes to the node added first.
+ * PECL_MEMCACHE: PHP pecl memcache 4.x/8.x with hash_strategy=consistent
+ *   and hash_function=crc32 (the defaults).  w * 160 points a node,
+ *   CRC-32 of "host:port-i"; a key is cut to 250 bytes, every byte <=
+ *   0x20 replaced by '_' (as the client sends it), and the owner of
+ *   bucket crc32(key) % 1024 answers, bucket b holding the first point >=
+ *   b * 4194303.  Name nodes "host:port" (port 11211 filled in when there
+ *   is none).  Weight 0 owns no points (the client refuses it).  A shared
+ *   point (left undefined by the client) goes to the node added first.
+ *
+ * In NGINX and PECL_MEMCACHE a weight multiplies the points (w * 160): a
+ * total above 2^32 - 1 points gives HASH_RING_ENOMEM. */
 typedef enum hash_ring_dialect {
     HASH_RING_DIALECT_PYTHON = 0,         /* default: Python hash_ring 1.2/1.3 */
     HASH_RING_DIALECT_NODE = 1,           /* cypreess/node-hash-ring */
@@ -139,7 +197,14 @@ typedef enum hash_ring_dialect {
     HASH_RING_DIALECT_LIBMEMCACHED = 3,   /* libmemcached KETAMA_WEIGHTED */
     HASH_RING_DIALECT_TWEMPROXY = 4,      /* twemproxy ketama + md5 */
     HASH_RING_DIALECT_HASHRING = 5,       /* npm hashring 3.x, default */
-    HASH_RING_DIALECT_HASHRING_PYTHON = 6 /* npm hashring 3.x, compatibility 'hash_ring' */
+    HASH_RING_DIALECT_HASHRING_PYTHON = 6, /* npm hashring 3.x, compatibility 'hash_ring' */
+    HASH_RING_DIALECT_SPYMEMCACHED = 7,   /* Since 1.1: Java spymemcached, no weights */
+    HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED = 8, /* Since 1.1: spymemcached with weights */
+    HASH_RING_DIALECT_UHASHRING = 9,      /* Since 1.1: Python uhashring, hash_fn='ketama' */
+    HASH_RING_DIALECT_NODE_MEMCACHED = 10, /* Since 1.1: npm memcached 2.x */
+    HASH_RING_DIALECT_NGINX = 11,         /* Since 1.1: nginx hash consistent (CRC-32) */
+    HASH_RING_DIALECT_DALLI = 12,         /* Since 1.1: Ruby Dalli 3.x (CRC-32, SHA-1) */
+    HASH_RING_DIALECT_PECL_MEMCACHE = 13  /* Since 1.1: PHP pecl memcache (CRC-32) */
 } hash_ring_dialect_t;
 
 /* ---- Status codes ---------------------------------------------------- */
@@ -170,8 +235,10 @@ HASH_RING_API const char *hash_ring_version_string(void);
 /* ---- Dialects -------------------------------------------------------- */
 
 /* The dialect's name as the command line spells it ("python", "node",
- * "libketama", "libmemcached", "twemproxy", "hashring", "hashring-python"),
- * or NULL for an unknown value.  Static string.  Since 1.0. */
+ * "libketama", "libmemcached", "twemproxy", "hashring", "hashring-python";
+ * since 1.1 also "spymemcached", "spymemcached-weighted", "uhashring",
+ * "node-memcached", "nginx", "dalli", "pecl-memcache"), or NULL for an
+ * unknown value.  Static string.  Since 1.0. */
 HASH_RING_API const char *hash_ring_dialect_name(hash_ring_dialect_t dialect);
 
 /* Parses a dialect name (NUL-terminated, exact spelling as above).
@@ -274,7 +341,9 @@ HASH_RING_API int hash_ring_get_node_batch(const hash_ring_t *ring, const void *
                                            const char **nodes, size_t *node_lens);
 
 /* A key's position on the ring: the first four bytes of MD5(key) read
- * little-endian (the same in every dialect).
+ * little-endian, whatever the dialect.  The MD5 dialects place keys there;
+ * NGINX, DALLI and PECL_MEMCACHE place them by CRC-32 instead (see the
+ * dialects above), so for them this is not where lookups look.
  * Errors: HASH_RING_EINVAL, HASH_RING_ECRYPTO.  Since 1.0. */
 HASH_RING_API int hash_ring_position(const void *key, size_t key_len, uint32_t *position);
 
@@ -315,7 +384,8 @@ HASH_RING_API int hash_ring_snapshot_get_index_batch(const hash_ring_snapshot_t 
                                                      const size_t *key_lens, size_t count,
                                                      size_t *indices);
 
-/* The owner of a ring position (as if a key hashed to `position`).
+/* The owner of a ring position (as if a key hashed to `position`; in
+ * PECL_MEMCACHE keys sit only at bucket thresholds b * 4194303).
  * Errors: HASH_RING_EINVAL, HASH_RING_EEMPTY.  Since 1.0. */
 HASH_RING_API int hash_ring_snapshot_get_node_at(const hash_ring_snapshot_t *snap,
                                                  uint32_t position, const char **node,
@@ -344,10 +414,11 @@ HASH_RING_API size_t hash_ring_snapshot_point_count(const hash_ring_snapshot_t *
 
 /* Continuum point `index` in ring order (ascending position).  When two
  * nodes produce the same position both points are listed, the one that
- * wins lookups first; `owner` is the node a lookup reaching that point
- * returns in dialect python (the peer keeps one owner per position) and
- * the node that produced the point in the other dialects (their peers keep
- * both).  Out pointers may be NULL.
+ * wins lookups first (in DALLI, whose keys take the last point at or
+ * below them, last); `owner` is the node a lookup reaching that point
+ * returns in dialects python and uhashring (the peer keeps one owner per
+ * position) and the node that produced the point in the other dialects
+ * (their peers keep both).  Out pointers may be NULL.
  * Errors: HASH_RING_EINVAL, HASH_RING_ENOTFOUND (index out of range).
  * Since 1.0. */
 HASH_RING_API int hash_ring_snapshot_point(const hash_ring_snapshot_t *snap, size_t index,

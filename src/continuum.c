@@ -382,8 +382,7 @@ int hr_continuum_fill(hr_continuum *c)
     int rc = (next && end && buckets) ? hr_owner_map_init(&om, c) : HASH_RING_ENOMEM;
     for (size_t i = 0; rc == HASH_RING_OK && i < c->nnodes; i++) {
         const hr_name *nm = c->nodes[i].name;
-        rc = hr_digest_points(nm->hkey, nm->hlen, 0, c->nodes[i].hashes, d->per_digest,
-                              ent + k);
+        rc = hr_dialect_points(d, nm->hkey, nm->hlen, 0, c->nodes[i].hashes, ent + k);
         k += (size_t)c->nodes[i].hashes * d->per_digest;
     }
     if (rc == HASH_RING_OK) {
@@ -413,6 +412,8 @@ int hr_continuum_fill(hr_continuum *c)
         buckets[ni] = (uint32_t)n;
         ix->buckets = buckets;
         buckets = NULL;
+        if (rc == HASH_RING_OK && d->pred_owner)
+            hr_continuum_pred_owners(c);
         if (rc == HASH_RING_OK)
             hr_shares(c);
     }
@@ -442,6 +443,8 @@ int hr_continuum_build_full(const hr_dialect *d, hr_names *names, const hr_membe
 
 uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i)
 {
+    if (c->dialect->pred_owner) /* entry i + 1 holds point i's owner */
+        return hr_continuum_owner(c, i + 1 < c->npoints ? i + 1 : 0);
     if (c->dialect->report_winner && i > 0) {
         uint32_t p = hr_continuum_point(c, i);
         while (i > 0 && hr_continuum_point(c, i - 1) == p)

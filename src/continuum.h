@@ -86,6 +86,12 @@ void hr_continuum_fix_ties(const hr_continuum *c, uint32_t *pts, uint32_t *own, 
 void hr_merge_counts(unsigned long *merges, unsigned long *fallbacks);
 
 
+/* Dialects with pred_owner (Dalli): gives every entry the owner of the
+ * entry before it (the first the last's), so that the first point > a
+ * position answers with the last point <= it.  After sorting, before
+ * shares. */
+void hr_continuum_pred_owners(hr_continuum *c);
+
 /* The owner reported for point i: the run's winner in report_winner dialects. */
 uint32_t hr_continuum_point_owner(const hr_continuum *c, size_t i);
 
@@ -106,6 +112,13 @@ static inline size_t hr_continuum_first_point(const hr_continuum *c, uint32_t po
     uint64_t target = (uint64_t)pos + c->dialect->strict;
     size_t i = hr_index_lower_bound(&c->index, c->ent, c->npoints, target);
     return i == c->npoints ? 0 : i;
+}
+
+/* The owner a walk from a lookup meets at entry i (hash_ring_get_nodes):
+ * the stored owner in pred_owner dialects, else the point's owner. */
+static inline uint32_t hr_continuum_walk_owner(const hr_continuum *c, size_t i)
+{
+    return c->dialect->pred_owner ? hr_continuum_owner(c, i) : hr_continuum_point_owner(c, i);
 }
 
 /* The node index a lookup at ring position `pos` returns (npoints > 0). */

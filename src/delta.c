@@ -18,7 +18,7 @@ static int hr_cmp_u64(const void *a, const void *b)
 int hr_delta_gen(const hr_dialect *d, const hr_name *nm, uint32_t who, uint32_t from,
                  uint32_t to, uint64_t *e, size_t *k, uint32_t *scratch)
 {
-    int rc = hr_digest_points(nm->hkey, nm->hlen, from, to, d->per_digest, scratch);
+    int rc = hr_dialect_points(d, nm->hkey, nm->hlen, from, to, scratch);
     for (size_t j = 0; rc == HASH_RING_OK && j < (size_t)(to - from) * d->per_digest; j++)
         e[(*k)++] = (uint64_t)scratch[j] << 32 | who;
     return rc;

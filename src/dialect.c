@@ -1,6 +1,6 @@
 /* dialect.c - the ketama dialects as data, and their arithmetic.
  *
- * Every constant here was stated in ALGORITHM.md and checked against the
+ * Every constant here was stated in src/DIALECTS.md and checked against the
  * peers' output (tests/vectors and the live peer tests). */
 #include "dialect.h"
 #include "digest.h"
@@ -8,17 +8,43 @@
 #include <math.h>
 #include <string.h>
 
+/* id, name, per_digest, strict, tie, formula, zero_as_one, host_port,
+ * report_winner, points, key, pred_owner */
 static const hr_dialect hr_dialects[] = {
-    {HASH_RING_DIALECT_PYTHON, "python", 3, 1, HR_TIE_LAST, HR_F_EXACT, 0, 0, 1},
-    {HASH_RING_DIALECT_NODE, "node", 3, 0, HR_TIE_FIRST, HR_F_KETAMA, 0, 0, 0},
-    {HASH_RING_DIALECT_LIBKETAMA, "libketama", 4, 0, HR_TIE_FIRST, HR_F_KETAMA, 0, 0, 0},
+    {HASH_RING_DIALECT_PYTHON, "python", 3, 1, HR_TIE_LAST, HR_F_EXACT, 0, 0, 1, HR_PT_MD5,
+     HR_KEY_MD5, 0},
+    {HASH_RING_DIALECT_NODE, "node", 3, 0, HR_TIE_FIRST, HR_F_KETAMA, 0, 0, 0, HR_PT_MD5,
+     HR_KEY_MD5, 0},
+    {HASH_RING_DIALECT_LIBKETAMA, "libketama", 4, 0, HR_TIE_FIRST, HR_F_KETAMA, 0, 0, 0,
+     HR_PT_MD5, HR_KEY_MD5, 0},
     {HASH_RING_DIALECT_LIBMEMCACHED, "libmemcached", 4, 0, HR_TIE_FIRST, HR_F_LIBMEMCACHED, 1,
-     HR_HP_LIBMEMCACHED, 0},
+     HR_HP_LIBMEMCACHED, 0, HR_PT_MD5, HR_KEY_MD5, 0},
     {HASH_RING_DIALECT_TWEMPROXY, "twemproxy", 4, 0, HR_TIE_NAME, HR_F_LIBMEMCACHED, 0,
-     HR_HP_TWEMPROXY, 0},
-    {HASH_RING_DIALECT_HASHRING, "hashring", 4, 0, HR_TIE_FIRST, HR_F_DOUBLE, 1, 0, 0},
+     HR_HP_TWEMPROXY, 0, HR_PT_MD5, HR_KEY_MD5, 0},
+    {HASH_RING_DIALECT_HASHRING, "hashring", 4, 0, HR_TIE_FIRST, HR_F_DOUBLE, 1, 0, 0, HR_PT_MD5,
+     HR_KEY_MD5, 0},
     {HASH_RING_DIALECT_HASHRING_PYTHON, "hashring-python", 3, 0, HR_TIE_FIRST, HR_F_DOUBLE, 1, 0,
-     0},
+     0, HR_PT_MD5, HR_KEY_MD5, 0},
+    /* its TreeMap's put overwrites: the later node keeps a shared point;
+     * without a weights map the weights are not read (0 counts too) */
+    {HASH_RING_DIALECT_SPYMEMCACHED, "spymemcached", 4, 0, HR_TIE_LAST, HR_F_FORTY, 1, 0, 0,
+     HR_PT_MD5, HR_KEY_MD5, 0},
+    {HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED, "spymemcached-weighted", 4, 0, HR_TIE_LAST,
+     HR_F_LIBMEMCACHED, 0, 0, 0, HR_PT_MD5, HR_KEY_MD5, 0},
+    /* a dict like Python hash_ring's: the node added last keeps a point */
+    {HASH_RING_DIALECT_UHASHRING, "uhashring", 4, 1, HR_TIE_LAST, HR_F_EXACT, 0, 0, 1, HR_PT_MD5,
+     HR_KEY_MD5, 0},
+    {HASH_RING_DIALECT_NODE_MEMCACHED, "node-memcached", 4, 0, HR_TIE_FIRST, HR_F_DOUBLE, 1,
+     HR_HP_NODE_MEMCACHED, 0, HR_PT_MD5, HR_KEY_MD5, 0},
+    /* the client leaves shared points undefined: the node added first */
+    {HASH_RING_DIALECT_NGINX, "nginx", 1, 0, HR_TIE_FIRST, HR_F_TIMES160, 0, HR_HP_NGINX, 0,
+     HR_PT_CRC_CHAIN, HR_KEY_CRC, 0},
+    /* the last point <= the key: a run of equal points answers with its
+     * last entry, so the node added first is put last (HR_TIE_LAST order) */
+    {HASH_RING_DIALECT_DALLI, "dalli", 1, 1, HR_TIE_LAST, HR_F_DALLI, 0, HR_HP_DALLI, 0,
+     HR_PT_SHA1, HR_KEY_CRC, 1},
+    {HASH_RING_DIALECT_PECL_MEMCACHE, "pecl-memcache", 1, 0, HR_TIE_FIRST, HR_F_TIMES160, 0,
+     HR_HP_PECL, 0, HR_PT_CRC, HR_KEY_PECL, 0},
 };
 
 const hr_dialect *hr_dialect_get(hash_ring_dialect_t id)
@@ -100,6 +126,22 @@ uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size
     case HR_F_DOUBLE: {
         double v = (double)w / (double)total * 40.0 * (double)n;
         return (uint32_t)floor(v);
+    }
+    case HR_F_FORTY:
+        return 40;
+    case HR_F_TIMES160:
+        return w > UINT32_MAX / 160 ? UINT32_MAX : (uint32_t)(w * 160);
+    case HR_F_DALLI: {
+        /* Ruby: the integer product is exact, then converted to a double
+         * and divided by Float(T); at most 160 * n (w <= T) */
+        double prod;
+#if defined(__SIZEOF_INT128__)
+        __extension__ typedef unsigned __int128 u128;
+        prod = (double)((u128)n * 160u * w);
+#else
+        prod = (double)((long double)((uint64_t)n * 160u) * (long double)w);
+#endif
+        return (uint32_t)floor(prod / (double)total);
     }
     }
     return 0;
@@ -183,15 +225,309 @@ static size_t hr_hash_name_twemproxy(const char *name, size_t len, char *out)
     return len;
 }
 
+/* Byte length of a JavaScript white space or line terminator (what
+ * String-to-Number trims) encoded in UTF-8 at s[0..n), or 0. */
+static size_t hr_js_space(const unsigned char *s, size_t n)
+{
+    if (n >= 1 && (s[0] == ' ' || (s[0] >= 0x09 && s[0] <= 0x0d)))
+        return 1;
+    if (n >= 2 && s[0] == 0xc2 && s[1] == 0xa0) /* U+00A0 */
+        return 2;
+    if (n < 3)
+        return 0;
+    unsigned c = (unsigned)s[0] << 16 | (unsigned)s[1] << 8 | s[2];
+    if (c == 0xe19a80 || c == 0xefbbbf || c == 0xe280af || c == 0xe2819f || c == 0xe38080)
+        return 3; /* U+1680, U+FEFF, U+202F, U+205F, U+3000 */
+    if (c >= 0xe28080 && c <= 0xe2808a) /* U+2000..U+200A */
+        return 3;
+    if (c == 0xe280a8 || c == 0xe280a9) /* U+2028, U+2029 */
+        return 3;
+    return 0;
+}
+
+/* Length of a trailing JavaScript space of s[0..n), or 0. */
+static size_t hr_js_space_end(const unsigned char *s, size_t n)
+{
+    for (size_t k = 1; k <= 3 && k <= n; k++)
+        if (hr_js_space(s + n - k, k) == k)
+            return k;
+    return 0;
+}
+
+/* Digits [0-9] at s[i..n); returns the index after them. */
+static size_t hr_skip_digits(const unsigned char *s, size_t i, size_t n)
+{
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i;
+}
+
+/* Whether "0x..", "0o.." or "0b.." digits s[0..n) in `base` equal 11211. */
+static int hr_js_radix_is_11211(const unsigned char *s, size_t n, unsigned base)
+{
+    uint32_t v = 0;
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i], dv;
+        if (c >= '0' && c <= '9')
+            dv = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            dv = (c | 0x20) - 'a' + 10;
+        else
+            return 0;
+        if (dv >= base)
+            return 0;
+        if (v > 11211) /* keep reading: every digit must still be valid */
+            continue;
+        v = v * base + dv;
+    }
+    return v == 11211;
+}
+
+/* Whether JavaScript's unary + reads s[0..n) as exactly the number
+ * 11211: StringNumericLiteral after trimming white space, a decimal
+ * rounded to the nearest double (11211 +- 2^-40 both round to 11211,
+ * ties to even), or a 0x / 0o / 0b integer.  The decimal is compared
+ * digit by digit, so any length is exact. */
+static int hr_js_is_11211(const unsigned char *s, size_t n)
+{
+    size_t k;
+    while ((k = hr_js_space(s, n)) != 0) {
+        s += k;
+        n -= k;
+    }
+    while ((k = hr_js_space_end(s, n)) != 0)
+        n -= k;
+    if (n >= 2 && s[0] == '0') {
+        unsigned x = s[1] | 0x20u;
+        if (x == 'x' || x == 'o' || x == 'b')
+            return hr_js_radix_is_11211(s + 2, n - 2, x == 'x' ? 16u : x == 'o' ? 8u : 2u);
+    }
+    size_t i = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) {
+        if (s[i] == '-')
+            return 0;
+        i++;
+    }
+    size_t ib = i, ie = hr_skip_digits(s, i, n), fb = ie, fe = ie;
+    if (ie < n && s[ie] == '.') {
+        fb = ie + 1;
+        fe = hr_skip_digits(s, fb, n);
+    }
+    if (ie == ib && fe == fb)
+        return 0; /* no digits ("", "+", ".", "Infinity", ...) */
+    int64_t exp = 0;
+    size_t j = fe;
+    if (j < n && (s[j] | 0x20) == 'e') {
+        j++;
+        int neg = 0;
+        if (j < n && (s[j] == '+' || s[j] == '-'))
+            neg = s[j++] == '-';
+        size_t eb = j;
+        j = hr_skip_digits(s, j, n);
+        if (j == eb)
+            return 0;
+        for (size_t q = eb; q < j; q++)
+            exp = exp > 1000000 ? exp : exp * 10 + (s[q] - '0');
+        exp = neg ? -exp : exp;
+    }
+    if (j != n)
+        return 0;
+    /* the digits int||frac as one sequence; value = that integer * 10^(exp - nfrac) */
+    size_t nint = ie - ib, ndig = nint + (fe - fb);
+#define HR_DIG(q) ((q) < nint ? s[ib + (q)] : s[fb + (q) - nint])
+    size_t f0 = 0;
+    while (f0 < ndig && HR_DIG(f0) == '0')
+        f0++;
+    if (f0 == ndig)
+        return 0; /* zero */
+    /* the first significant digit is at 10^(P-1): P must be 5 */
+    if ((int64_t)nint - (int64_t)f0 + exp != 5)
+        return 0;
+    char head[5];
+    for (size_t q = 0; q < 5; q++)
+        head[q] = f0 + q < ndig ? (char)HR_DIG(f0 + q) : '0';
+    /* the rest is the fraction after the first five significant digits;
+     * it must be <= 2^-40 above 11211 or >= 1 - 2^-40 above 11210 */
+    static const char up[] = "0000000000009094947017729282379150390625";
+    static const char down[] = "9999999999990905052982270717620849609375";
+    int above = memcmp(head, "11211", 5) == 0, below = memcmp(head, "11210", 5) == 0;
+    if (!above && !below)
+        return 0;
+    const char *bound = above ? up : down;
+    for (size_t q = 0; q < 40; q++) {
+        char c = f0 + 5 + q < ndig ? (char)HR_DIG(f0 + 5 + q) : '0';
+        if (c != bound[q])
+            return above ? c < bound[q] : c > bound[q];
+    }
+    if (below)
+        return 1; /* >= the bound */
+    for (size_t q = f0 + 45; q < ndig; q++)
+        if (HR_DIG(q) != '0')
+            return 0; /* beyond the bound */
+    return 1;
+#undef HR_DIG
+}
+
+/* npm memcached hands hashring 3 a default port of 11211, and hashring
+ * hashes the text before the first ':' when the text between the first
+ * and the second ':' reads (JavaScript's unary +) as that port; else the
+ * name whole. */
+static size_t hr_hash_name_node_memcached(const char *name, size_t len, char *out)
+{
+    const char *c1 = memchr(name, ':', len);
+    if (c1 != NULL) {
+        size_t a = (size_t)(c1 - name) + 1;
+        const char *c2 = memchr(name + a, ':', len - a);
+        size_t b = c2 ? (size_t)(c2 - name) : len;
+        if (hr_js_is_11211((const unsigned char *)name + a, b - a)) {
+            memcpy(out, name, a - 1);
+            return a - 1;
+        }
+    }
+    memcpy(out, name, len);
+    return len;
+}
+
+/* nginx's hash consistent hashes host, one zero byte and the port text:
+ * the name is split at its last ':' when only digits follow it; "unix:"
+ * (any case) starts a socket path, hashed with an empty port. */
+static size_t hr_hash_name_nginx(const char *name, size_t len, char *out)
+{
+    static const char unix_prefix[] = "unix:";
+    size_t k = 0;
+    while (k < 5 && k < len && (name[k] | 0x20) == unix_prefix[k])
+        k++;
+    if (k == 5) {
+        memcpy(out, name + 5, len - 5);
+        out[len - 5] = '\0';
+        return len - 4;
+    }
+    memcpy(out, name, len);
+    size_t i = len;
+    while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
+        i--;
+    if (i > 0 && name[i - 1] == ':') {
+        out[i - 1] = '\0';
+        return len;
+    }
+    out[len] = '\0';
+    return len + 1;
+}
+
+/* Dalli's server name: a string matching
+ *   \A(\[([0-9a-fA-F:]+)\]|[^:]+)(?::(\d+))?(?::(\d+))?\z
+ * is "host:port": the host without brackets, the port as Ruby's Integer()
+ * reads the digits (a leading 0 makes them octal), 11211 when there are
+ * none; a host starting with '/' is a unix socket, named by its path (a
+ * number after it is the weight).  A third number, the weight, is not
+ * part of the name.  Other strings, which Dalli refuses, are hashed as
+ * they are. */
+/* Up to two ":digits" groups filling name[i..len); their bounds. */
+static int hr_dalli_numbers(const char *name, size_t len, size_t i, size_t pb[2], size_t pe[2],
+                            size_t *np)
+{
+    *np = 0;
+    while (i < len && *np < 2) {
+        if (name[i] != ':')
+            return 0;
+        pb[*np] = i + 1;
+        pe[*np] = hr_skip_digits((const unsigned char *)name, i + 1, len);
+        if (pe[*np] == pb[*np])
+            return 0;
+        i = pe[(*np)++];
+    }
+    return i == len;
+}
+
+static size_t hr_hash_name_dalli(const char *name, size_t len, char *out)
+{
+    size_t hb = 0, he = 0, pb[2] = {0, 0}, pe[2] = {0, 0}, np = 0;
+    int ok = 0;
+    if (name[0] == '[') {
+        size_t i = 1;
+        while (i < len && (name[i] == ':' || (name[i] >= '0' && name[i] <= '9') ||
+                           ((name[i] | 0x20) >= 'a' && (name[i] | 0x20) <= 'f')))
+            i++;
+        if (i > 1 && i < len && name[i] == ']' && hr_dalli_numbers(name, len, i + 1, pb, pe, &np)) {
+            hb = 1;
+            he = i;
+            ok = 1;
+        }
+    }
+    if (!ok) { /* the regex's other branch: [^:]+ */
+        const char *c = memchr(name, ':', len);
+        he = c ? (size_t)(c - name) : len;
+        ok = he > 0 && hr_dalli_numbers(name, len, he, pb, pe, &np);
+    }
+    if (!ok)
+        goto as_is;
+    memcpy(out, name + hb, he - hb);
+    size_t o = he - hb;
+    if (name[hb] == '/') {
+        if (np == 2)
+            goto as_is; /* a socket takes a weight, not a port */
+        return o;
+    }
+    out[o++] = ':';
+    if (np == 0) {
+        memcpy(out + o, "11211", 5);
+        return o + 5;
+    }
+    size_t db = pb[0], de = pe[0];
+    if (name[db] != '0' || de - db == 1) {
+        memcpy(out + o, name + db, de - db);
+        return o + (de - db);
+    }
+    /* Integer("0...") is octal: 8 or 9 is an error there */
+    uint64_t v = 0;
+    for (size_t q = db + 1; q < de; q++) {
+        if (name[q] > '7' || v > UINT32_MAX)
+            goto as_is;
+        v = v * 8 + (uint64_t)(name[q] - '0');
+    }
+    if (v > UINT32_MAX)
+        goto as_is;
+    return o + hr_put_decimal(out + o, (uint32_t)v);
+as_is:
+    memcpy(out, name, len);
+    return len;
+}
+
+/* pecl memcache hashes "host:port" with the port it connects to, 11211
+ * unless the name gives one. */
+static size_t hr_hash_name_pecl(const char *name, size_t len, char *out)
+{
+    size_t c;
+    uint64_t value;
+    memcpy(out, name, len);
+    if (hr_port_suffix(name, len, &c, &value))
+        return len;
+    memcpy(out + len, ":11211", 6);
+    return len + 6;
+}
+
 size_t hr_dialect_hash_name(const hr_dialect *d, const char *name, size_t len, char *out)
 {
     if (len == 0 || d->host_port == HR_HP_NONE) {
         memcpy(out, name, len);
         return len;
     }
-    if (d->host_port == HR_HP_LIBMEMCACHED)
+    switch (d->host_port) {
+    case HR_HP_LIBMEMCACHED:
         return hr_hash_name_libmemcached(name, len, out);
-    return hr_hash_name_twemproxy(name, len, out);
+    case HR_HP_TWEMPROXY:
+        return hr_hash_name_twemproxy(name, len, out);
+    case HR_HP_NODE_MEMCACHED:
+        return hr_hash_name_node_memcached(name, len, out);
+    case HR_HP_NGINX:
+        return hr_hash_name_nginx(name, len, out);
+    case HR_HP_DALLI:
+        return hr_hash_name_dalli(name, len, out);
+    default:
+        return hr_hash_name_pecl(name, len, out);
+    }
 }
 
 int hr_dialect_tie_before(const hr_dialect *d, size_t ia, const char *na, size_t la, size_t ib,

@@ -48,7 +48,7 @@ static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
     size_t start = hr_continuum_first_point(c, pos), n = c->npoints;
     for (size_t s = 0; s < n && found < max; s++) {
         size_t i = start + s < n ? start + s : start + s - n;
-        uint32_t o = hr_continuum_point_owner(c, i);
+        uint32_t o = hr_continuum_walk_owner(c, i);
         int dup = 0;
         if (seen != NULL) {
             dup = seen[o >> 3] & (1u << (o & 7));
@@ -87,7 +87,7 @@ int hash_ring_get_node(const hash_ring_t *ring, const void *key, size_t key_len,
 {
     if (ring == NULL || node == NULL || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int64_t pos = hr_position(key ? key : "", key_len);
+    int64_t pos = hr_dialect_position(ring->dialect, key ? key : "", key_len);
     if (pos < 0)
         return (int)pos;
     uintptr_t token;
@@ -102,7 +102,7 @@ int hash_ring_get_nodes(const hash_ring_t *ring, const void *key, size_t key_len
 {
     if (ring == NULL || count == NULL || (nodes == NULL && max > 0) || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int64_t pos = hr_position(key ? key : "", key_len);
+    int64_t pos = hr_dialect_position(ring->dialect, key ? key : "", key_len);
     if (pos < 0)
         return (int)pos;
     uintptr_t token;
@@ -117,7 +117,7 @@ int hash_ring_snapshot_get_node(const hash_ring_snapshot_t *snap, const void *ke
 {
     if (snap == NULL || node == NULL || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int64_t pos = hr_position(key ? key : "", key_len);
+    int64_t pos = hr_dialect_position(snap->dialect, key ? key : "", key_len);
     return pos < 0 ? (int)pos : hr_get_node(snap, (uint32_t)pos, node, node_len);
 }
 
@@ -127,7 +127,7 @@ int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *k
 {
     if (snap == NULL || count == NULL || (nodes == NULL && max > 0) || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
-    int64_t pos = hr_position(key ? key : "", key_len);
+    int64_t pos = hr_dialect_position(snap->dialect, key ? key : "", key_len);
     return pos < 0 ? (int)pos : hr_get_nodes(snap, (uint32_t)pos, nodes, node_lens, max, count);
 }
 
@@ -223,7 +223,7 @@ static int hr_batch(const hr_continuum *c, const void *const *keys, const size_t
         if (step < groups) {
             size_t at = step * G, n = count - at < G ? count - at : G;
             for (size_t i = at; i < at + n; i++) {
-                int64_t p = hr_position(lens[i] ? keys[i] : "", lens[i]);
+                int64_t p = hr_dialect_position(c->dialect, lens[i] ? keys[i] : "", lens[i]);
                 if (p < 0) {
                     if (pos != small)
                         free(pos);

@@ -284,6 +284,9 @@ int hr_continuum_build(const hr_continuum *old, const hr_member *members, size_t
         /* a merge costs the delta's digests plus copying; a full build
          * costs every digest plus a sort */
         merge = rc == HASH_RING_OK && (nins + ndel) * 4 < points;
+        /* predecessor owners (Dalli) are rewritten by a full build only */
+        if (d->pred_owner)
+            merge = 0;
         /* the merge works in the new packing, which must also hold the old
          * owner indexes (not so when removals shrink a ring of nodes with
          * few points below a power of two: then build from scratch) */

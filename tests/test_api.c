@@ -96,9 +96,14 @@ static void test_strerror(void **state)
 static void test_dialect_names(void **state)
 {
     (void)state;
-    static const char *names[] = {"python",    "node",     "libketama",      "libmemcached",
-                                  "twemproxy", "hashring", "hashring-python"};
-    for (int d = 0; d < 7; d++) {
+    static const char *names[] = {"python",         "node",
+                                  "libketama",      "libmemcached",
+                                  "twemproxy",      "hashring",
+                                  "hashring-python", "spymemcached",
+                                  "spymemcached-weighted", "uhashring",
+                                  "node-memcached", "nginx",
+                                  "dalli",          "pecl-memcache"};
+    for (int d = 0; d < 14; d++) {
         hash_ring_dialect_t got;
         assert_string_equal(hash_ring_dialect_name((hash_ring_dialect_t)d), names[d]);
         assert_int_equal(hash_ring_dialect_from_name(names[d], &got), HASH_RING_OK);
@@ -110,7 +115,7 @@ static void test_dialect_names(void **state)
         hash_ring_destroy(r);
     }
     hash_ring_dialect_t got = HASH_RING_DIALECT_NODE;
-    assert_null(hash_ring_dialect_name((hash_ring_dialect_t)7));
+    assert_null(hash_ring_dialect_name((hash_ring_dialect_t)14));
     assert_null(hash_ring_dialect_name((hash_ring_dialect_t)-1));
     assert_int_equal(hash_ring_dialect_from_name("Python", &got), HASH_RING_EINVAL);
     assert_int_equal(hash_ring_dialect_from_name("", &got), HASH_RING_EINVAL);
@@ -125,7 +130,7 @@ static void test_create_errors(void **state)
     (void)state;
     hash_ring_t *r = (hash_ring_t *)0x1;
     assert_int_equal(hash_ring_create(NULL, HASH_RING_DIALECT_PYTHON), HASH_RING_EINVAL);
-    assert_int_equal(hash_ring_create(&r, (hash_ring_dialect_t)7), HASH_RING_EINVAL);
+    assert_int_equal(hash_ring_create(&r, (hash_ring_dialect_t)14), HASH_RING_EINVAL);
     assert_int_equal(hash_ring_create(&r, (hash_ring_dialect_t)-1), HASH_RING_EINVAL);
     assert_ptr_equal(r, (hash_ring_t *)0x1);
     hash_ring_destroy(NULL);

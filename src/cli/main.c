@@ -17,7 +17,9 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --dialect NAME      python (default), node, libketama, libmemcached,\n"
-    "                      twemproxy, hashring, hashring-python (any case)\n"
+    "                      twemproxy, hashring, hashring-python, spymemcached,\n"
+    "                      spymemcached-weighted, uhashring, node-memcached,\n"
+    "                      nginx, dalli, pecl-memcache (any case)\n"
     "  --node NAME[=W]     add a node (weight W, default 1); repeatable; the name\n"
     "                      ends at the last '='\n"
     "  --nodes-file FILE   add nodes from FILE, one per line: 'NAME', 'NAME WEIGHT'\n"
@@ -183,7 +185,9 @@ int main(int argc, char **argv)
         if (OPT("--dialect")) {
             if (cli_dialect(val, &o.dialect) != 0) {
                 rc = cli_fail("unknown dialect '%s' (python, node, libketama, libmemcached, "
-                              "twemproxy, hashring, hashring-python)",
+                              "twemproxy, hashring, hashring-python, spymemcached, "
+                              "spymemcached-weighted, uhashring, node-memcached, nginx, "
+                              "dalli, pecl-memcache)",
                               val);
                 goto out;
             }

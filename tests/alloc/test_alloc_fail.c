@@ -30,7 +30,7 @@
 #include "alloc_hook.h"
 #include "hash_ring.h"
 
-#define NDIALECTS 7
+#define NDIALECTS 14 /* every dialect, the seven of 1.1 included */
 #define NKEYS 48
 
 /* ---- a ring's observable state, copied into test memory ---------------- */
@@ -455,10 +455,17 @@ static void test_ops(void **state)
      * names stored with their host:port hashed form). */
     for (int d = 0; d < NDIALECTS; d++)
         for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
-            for (int sticky = 0; sticky < 2; sticky++)
+            for (int sticky = 0; sticky < 2; sticky++) {
+                /* w * 160 points: a weight of UINT32_MAX is refused there
+                 * (HASH_RING_ENOMEM even without injection; see
+                 * test_properties_clients) */
+                if (ops[i].run == run_weight_huge &&
+                    (d == HASH_RING_DIALECT_NGINX || d == HASH_RING_DIALECT_PECL_MEMCACHE))
+                    continue;
                 if (!sticky || d == HASH_RING_DIALECT_PYTHON ||
                     d == HASH_RING_DIALECT_LIBMEMCACHED)
                     sweep_op((hash_ring_dialect_t)d, &ops[i], sticky);
+            }
     print_message("%zu injected runs: %zu ENOMEM, %zu tolerated\n", total_runs,
                   total_enomem, total_tolerated);
 }

@@ -483,6 +483,7 @@ typedef struct lookup_case {
     hash_ring_snapshot_t *snap;
     memcached_st *mc;
     double ns[64];
+    const char *dialect; /* L_RING of a dialect other than python: its name */
 } lookup_case;
 
 /* Seconds for `count` lookups walking the key pool from `start`. */
@@ -667,6 +668,22 @@ static void bench_lookup(const keypool *kp, const names *nm)
         check_hr(hash_ring_snapshot_acquire(cases[i100].ring, &cases[nc].snap), "snapshot");
         nc++;
     }
+    /* 100 nodes in other dialects: an MD5 client dialect and the CRC-32
+     * ones (Dalli: points from SHA-1, pecl memcache: bucket positions) */
+    static const hash_ring_dialect_t others[] = {
+        HASH_RING_DIALECT_LIBMEMCACHED, HASH_RING_DIALECT_SPYMEMCACHED, HASH_RING_DIALECT_NGINX,
+        HASH_RING_DIALECT_DALLI, HASH_RING_DIALECT_PECL_MEMCACHE};
+    static char dlabels[8][64];
+    for (size_t k = 0; i100 != 0 && k < sizeof others / sizeof others[0]; k++) {
+        snprintf(dlabels[k], sizeof dlabels[k], "hash_ring_get_node, 100 nodes, %s",
+                 hash_ring_dialect_name(others[k]));
+        cases[nc].name = dlabels[k];
+        cases[nc].kind = L_RING;
+        cases[nc].nodes = 100;
+        cases[nc].dialect = hash_ring_dialect_name(others[k]);
+        cases[nc].ring = ring_of(nm, 100, others[k]);
+        nc++;
+    }
     size_t agree[2] = {0, 0};
     for (size_t m = 0; m < 2; m++) {
         size_t n = m == 0 ? 10 : 100;
@@ -723,6 +740,11 @@ static void bench_lookup(const keypool *kp, const names *nm)
                      cases[c].nodes);
             continue;
         }
+        if (cases[c].dialect != NULL) {
+            /* against the python 100-node lookup, run interleaved with it */
+            set_base(rows[c], rows[i100]);
+            continue;
+        }
         if (cases[c].kind == L_SNAP || cases[c].nodes <= 1000 || i100 == 0)
             set_base(rows[c], rows[0]);
         else
@@ -738,7 +760,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
             set_target(r, T_LT, 1.0);
         }
         for (size_t c = 2; c < nc; c++) {
-            if (cases[c].kind != L_RING)
+            if (cases[c].kind != L_RING || cases[c].dialect != NULL)
                 continue;
             if (cases[c].nodes == 10000)
                 set_target(rows[c], T_LE, 1.3);

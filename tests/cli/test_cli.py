@@ -72,7 +72,9 @@ def vdir(name):
 
 
 def vector_folders():
-    return sorted(d for d in os.listdir(ARGS.vectors) if os.path.isdir(vdir(d)))
+    # pool folders only (clients/ holds the other clients' placements)
+    return sorted(d for d in os.listdir(ARGS.vectors)
+                  if os.path.isfile(os.path.join(vdir(d), "nodes.tsv")))
 
 
 def nodes_of(folder):

@@ -1,7 +1,12 @@
 /* fuzz_ring_ops.c - fuzz target: random programs of ring operations.
  *
- * The input is a program.  Byte 0 selects the dialects to run (bit d set:
- * run dialect d; no bit among the low seven: all of them); the rest is read
+ * The input is a program.  Byte 0 selects the dialects to run: with bit 7
+ * clear, bit d set runs dialect d (no bit among the low seven: all seven of
+ * 1.0); with bit 7 set, bit d (d < 4) runs the MD5 client dialect 7 + d
+ * (spymemcached, spymemcached-weighted, uhashring, node-memcached; no bit:
+ * all four).  The CRC-32 / SHA-1 dialects (nginx, dalli, pecl-memcache)
+ * are checked against their models in tests/test_properties_clients.c.
+ * The rest is read
  * again from its start for each selected dialect, as a sequence of
  * operations: add, batch add, remove, set_weight, key lookups, replica
  * lists, snapshots acquired / queried / released, and calls with invalid
@@ -197,7 +202,9 @@ static unsigned fz_per_digest(hash_ring_dialect_t d)
 static uint32_t fz_eff_weight(hash_ring_dialect_t d, uint32_t w)
 {
     if (w == 0 && (d == HASH_RING_DIALECT_LIBMEMCACHED || d == HASH_RING_DIALECT_HASHRING ||
-                   d == HASH_RING_DIALECT_HASHRING_PYTHON))
+                   d == HASH_RING_DIALECT_HASHRING_PYTHON ||
+                   d == HASH_RING_DIALECT_NODE_MEMCACHED ||
+                   d == HASH_RING_DIALECT_SPYMEMCACHED)) /* spymemcached reads no weight */
         return 1;
     return w;
 }
@@ -209,7 +216,10 @@ static uint32_t fz_hashes(hash_ring_dialect_t d, uint32_t w, uint64_t T, size_t 
     if (w == 0 || T == 0)
         return 0;
     switch (d) {
+    case HASH_RING_DIALECT_SPYMEMCACHED:
+        return 40; /* without a weights map: 40 digests whatever n and w */
     case HASH_RING_DIALECT_PYTHON:
+    case HASH_RING_DIALECT_UHASHRING:
         /* floor(40*n*w / T): n <= FZ_MAX_MEMBERS keeps 40*n*w below 2^44 */
         return (uint32_t)((40u * (uint64_t)n * (uint64_t)w) / T);
     case HASH_RING_DIALECT_NODE:
@@ -220,7 +230,8 @@ static uint32_t fz_hashes(hash_ring_dialect_t d, uint32_t w, uint64_t T, size_t 
         return (uint32_t)floorf((float)(pct * 40.0 * (float)n));
     }
     case HASH_RING_DIALECT_LIBMEMCACHED:
-    case HASH_RING_DIALECT_TWEMPROXY: {
+    case HASH_RING_DIALECT_TWEMPROXY:
+    case HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED: {
         /* floor((float)(pct*160/4*n + 1e-10F)), float32 throughout */
         float pct = (float)w / (float)T;
         float v = pct * 160;
@@ -231,8 +242,11 @@ static uint32_t fz_hashes(hash_ring_dialect_t d, uint32_t w, uint64_t T, size_t 
     }
     case HASH_RING_DIALECT_HASHRING:
     case HASH_RING_DIALECT_HASHRING_PYTHON:
+    case HASH_RING_DIALECT_NODE_MEMCACHED:
         /* Math.floor(w / T * 40 * n), double, left to right */
         return (uint32_t)floor((double)w / (double)T * 40 * (double)n);
+    default:
+        break;
     }
     fz_report(__FILE__, __LINE__, "unknown dialect");
 }
@@ -489,6 +503,29 @@ static void fz_resolve_hashed(fz_state *st, fz_name *nm)
         nm->hl = nm->len + sl;
         return;
     }
+    if (st->d == HASH_RING_DIALECT_NODE_MEMCACHED && nm->len > 0) {
+        /* the text between the first ':' and the next one (or the end):
+         * digits read as 11211 leave only the host; other digits keep the
+         * whole name; any other text is read as JavaScript's unary + (not
+         * modelled here: the library's form is taken) */
+        const unsigned char *c1 = memchr(nm->b, ':', nm->len);
+        if (c1 != NULL) {
+            size_t a = (size_t)(c1 - nm->b) + 1, b = a;
+            unsigned long v = 0;
+            while (b < nm->len && nm->b[b] >= '0' && nm->b[b] <= '9') {
+                v = v > 100000 ? v : v * 10 + (unsigned long)(nm->b[b] - '0');
+                b++;
+            }
+            if (b > a && (b == nm->len || nm->b[b] == ':')) {
+                hl = v == 11211 ? a - 1 : nm->len;
+            } else {
+                const hr_name *h = hr_names_find(st->ring->names, nm->b, nm->len);
+                FZ_CHECK(h != NULL);
+                src = (const unsigned char *)h->hkey;
+                hl = h->hlen;
+            }
+        }
+    }
     if (fz_host_port_dialect(st->d) && memchr(nm->b, ':', nm->len) != NULL &&
         !fz_plain_host_port(nm->b, nm->len, &hl)) {
         /* not specified by ALGORITHM.md: take the library's form */
@@ -532,12 +569,22 @@ static int fz_cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Dialects whose peer keeps one owner per position (a dict), which also
+ * look up the first point > the key. */
+static int fz_one_owner(hash_ring_dialect_t d)
+{
+    return d == HASH_RING_DIALECT_PYTHON || d == HASH_RING_DIALECT_UHASHRING;
+}
+
 /* Tie order of member a before member b at a shared position. */
 static int fz_tie_before(const fz_state *st, size_t a, size_t b)
 {
     switch (st->d) {
     case HASH_RING_DIALECT_PYTHON:
-        return a > b; /* the node added last */
+    case HASH_RING_DIALECT_UHASHRING:
+    case HASH_RING_DIALECT_SPYMEMCACHED:
+    case HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED:
+        return a > b; /* the node added last (later in the server list) */
     case HASH_RING_DIALECT_TWEMPROXY: {
         /* the name that sorts first, shorter first then bytewise, compared
          * as hashed (host without :11211, as nutcracker sees its servers);
@@ -603,7 +650,7 @@ static void fz_expect_build(fz_state *st, fz_expect *e)
             run = i;
         /* python keeps one owner per position (the winner); the others list
          * each point with the node that produced it */
-        e->owner[i] = st->d == HASH_RING_DIALECT_PYTHON ? e->prod[run] : e->prod[i];
+        e->owner[i] = fz_one_owner(st->d) ? e->prod[run] : e->prod[i];
     }
     free(ent);
     /* shares: the arc ending at a position belongs to its run's winner */
@@ -1138,7 +1185,7 @@ static void fz_run(hash_ring_dialect_t d, const uint8_t *data, size_t size)
     fz_state *st = fz_xcalloc(1, sizeof *st);
     st->d = d;
     st->per = fz_per_digest(d);
-    st->strict = d == HASH_RING_DIALECT_PYTHON;
+    st->strict = fz_one_owner(d);
     st->in.p = data;
     st->in.n = size;
     st->dirty = 1;
@@ -1213,9 +1260,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    unsigned mask = data[0] & 0x7fu;
-    if (mask == 0)
+    unsigned mask = data[0] & 0x7fu, first = 0;
+    if (data[0] & 0x80u) { /* the MD5 client dialects (since 1.1) */
+        first = HASH_RING_DIALECT_SPYMEMCACHED;
+        mask &= 0x0fu;
+        if (mask == 0)
+            mask = 0x0fu;
+    } else if (mask == 0) {
         mask = 0x7fu;
+    }
     /* FUZZ_RING_OPS_DIALECTS=<mask> (e.g. 0x6f: all but twemproxy) limits a
      * campaign to some dialects, e.g. to look past a known failure. */
     static unsigned env_mask;
@@ -1228,6 +1281,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mask &= env_mask;
     for (unsigned d = 0; d < FZ_NDIALECTS; d++)
         if (mask & (1u << d))
-            fz_run((hash_ring_dialect_t)d, data + 1, size - 1);
+            fz_run((hash_ring_dialect_t)(first + d), data + 1, size - 1);
     return 0;
 }
