@@ -132,13 +132,18 @@ static int weight_value(PyObject *obj, uint32_t *out)
 
 /* ---- Snapshot -------------------------------------------------------- */
 
+/* How the dialect's lookup picks a point: the first above the key's MD5
+ * position (python, uhashring), the first at or above it (the other MD5
+ * dialects), or by CRC-32 (nginx, dalli, pecl-memcache: no MD5 position). */
+enum { POS_ABOVE, POS_AT_OR_ABOVE, POS_NONE };
+
 typedef struct {
     PyObject_HEAD
     hash_ring_snapshot_t *snap;
     PyObject *members; /* tuple: node objects in membership order */
     PyObject *by_name; /* dict: name bytes -> node object */
     size_t owners;     /* members owning at least one point */
-    int strict;        /* a key on a point goes past it (dialect python) */
+    int pos_mode;      /* get_node_pos: POS_ABOVE, POS_AT_OR_ABOVE or POS_NONE */
 } SnapshotObject;
 
 static PyTypeObject SnapshotType;
@@ -158,7 +163,13 @@ static SnapshotObject *snapshot_wrap(hash_ring_snapshot_t *snap, PyObject *by_na
     s->owners = 0;
     hash_ring_dialect_t dialect = HASH_RING_DIALECT_PYTHON;
     (void)hash_ring_snapshot_dialect(snap, &dialect);
-    s->strict = dialect == HASH_RING_DIALECT_PYTHON;
+    if (dialect == HASH_RING_DIALECT_PYTHON || dialect == HASH_RING_DIALECT_UHASHRING)
+        s->pos_mode = POS_ABOVE;
+    else if (dialect == HASH_RING_DIALECT_NGINX || dialect == HASH_RING_DIALECT_DALLI ||
+             dialect == HASH_RING_DIALECT_PECL_MEMCACHE)
+        s->pos_mode = POS_NONE;
+    else
+        s->pos_mode = POS_AT_OR_ABOVE;
     size_t n = hash_ring_snapshot_node_count(snap);
     s->members = PyTuple_New((Py_ssize_t)n);
     s->by_name = PyDict_New();
@@ -252,16 +263,20 @@ static PyObject *snap_get_node(SnapshotObject *s, PyObject *key)
 }
 
 /* Index into the sorted list of points (duplicates included) of the point
- * whose owner get_node answers, 0 past the end: in dialect python the first
- * point strictly above the key's position (bisect_right, as the original's
- * get_node_pos), in the others the first at or above it (bisect_left).
- * None on an empty ring. */
+ * whose owner get_node answers, 0 past the end: the first point strictly
+ * above the key's position (bisect_right, as the original's get_node_pos)
+ * or the first at or above it (bisect_left), as the dialect looks.  None on
+ * an empty ring. */
 static PyObject *snap_get_node_pos(SnapshotObject *s, PyObject *key)
 {
     const char *p;
     Py_ssize_t n;
     if (key_bytes(key, &p, &n) < 0)
         return NULL;
+    if (s->pos_mode == POS_NONE)
+        return raise_status(HASH_RING_EINVAL,
+                            "get_node_pos: this dialect places keys by CRC-32, not by the "
+                            "MD5 position");
     uint32_t pos;
     int rc = hash_ring_position(p, (size_t)n, &pos);
     if (rc != HASH_RING_OK)
@@ -276,7 +291,7 @@ static PyObject *snap_get_node_pos(SnapshotObject *s, PyObject *key)
         rc = hash_ring_snapshot_point(s->snap, mid, &pt, NULL, NULL);
         if (rc != HASH_RING_OK)
             return raise_status(rc, NULL);
-        if (pt < pos || (s->strict && pt == pos))
+        if (pt < pos || (s->pos_mode == POS_ABOVE && pt == pos))
             lo = mid + 1;
         else
             hi = mid;

@@ -110,7 +110,8 @@ def read_tsv(path):
 
 
 def test_vectors(vdir):
-    folders = sorted(d for d in os.listdir(vdir) if os.path.isdir(os.path.join(vdir, d)))
+    folders = sorted(d for d in os.listdir(vdir)
+                     if os.path.isfile(os.path.join(vdir, d, "nodes.tsv")))
     files = 0
     for folder in folders:
         base = os.path.join(vdir, folder)
@@ -149,6 +150,59 @@ def test_vectors(vdir):
                 check_continuum(ring, rows, dialect, where, kind, bad_keys=names)
     check(files >= 30, "only %d vector files found in %s" % (files, vdir))
     print("# vectors: %d files in %d folders" % (files, len(folders)))
+
+
+CRC_DIALECTS = ("nginx", "dalli", "pecl-memcache")
+
+
+def test_client_vectors(vdir):
+    """tests/vectors/clients: one folder per dialect, MODE.POOL.nodes.tsv
+    ('#' comments, NAME<TAB>WEIGHT) and MODE.POOL.keys.tsv (KEY<TAB>SERVER,
+    split on the last tab), every answer from the real client."""
+    base = os.path.join(vdir, "clients")
+    files = keys_checked = 0
+    for dialect in sorted(os.listdir(base)):
+        ddir = os.path.join(base, dialect)
+        if not os.path.isdir(ddir):
+            continue
+        for fname in sorted(os.listdir(ddir)):
+            if not fname.endswith(".nodes.tsv"):
+                continue
+            stem = fname[:-len(".nodes.tsv")]
+            nodes = []
+            with open(os.path.join(ddir, fname), encoding="utf-8") as f:
+                for line in f:
+                    line = line.rstrip("\n")
+                    if line and not line.startswith("#"):
+                        name, w = line.rsplit("\t", 1)
+                        nodes.append((name, int(w)))
+            rows = []
+            with open(os.path.join(ddir, stem + ".keys.tsv"), encoding="utf-8") as f:
+                for line in f:
+                    line = line.rstrip("\n")
+                    if line:
+                        rows.append(line.rsplit("\t", 1))
+            ring = HashRing([n for n, _ in nodes], dict(nodes), dialect=dialect)
+            keys = [k for k, _ in rows]
+            want = [v for _, v in rows]
+            got = [ring.get_node(k) for k in keys]
+            bad = [(k, g, w) for k, g, w in zip(keys, got, want) if g != w]
+            where = "clients/%s/%s" % (dialect, stem)
+            check(not bad, "%s: %d of %d wrong, first %r" % (where, len(bad), len(rows), bad[:1]))
+            check(ring.get_node_many(keys) == want, "%s: get_node_many" % where)
+            if dialect in CRC_DIALECTS:
+                e = raises(ValueError, ring.get_node_pos, keys[0])
+                check(e is not None and e.code == hash_ring.EINVAL, "%s: get_node_pos" % where)
+            else:
+                # the point get_node_pos names is the one whose owner answers
+                pts = ring.points()
+                wrong = [k for k, w in rows if pts[ring.get_node_pos(k)][1] != w]
+                check(not wrong, "%s: get_node_pos names another owner's point for %r" % (
+                    where, wrong[:3]))
+            files += 1
+            keys_checked += len(rows)
+    check(files == 82, "clients: %d pool files, want 82" % files)
+    print("# client vectors: %d files, %d keys" % (files, keys_checked))
 
 
 def check_continuum(ring, rows, dialect, where, kind, bad_keys):
@@ -508,6 +562,7 @@ def test_surface():
 def main():
     vdir = sys.argv[1]
     test_vectors(vdir)
+    test_client_vectors(vdir)
     test_model_random()
     test_exact_hits_and_shared(os.path.join(os.path.dirname(vdir.rstrip("/")), "peers"))
     test_surface()
