@@ -549,6 +549,14 @@ def test_surface():
     # re-initialising replaces the ring
     ro.__init__(["x"])
     check(ro.nodes == ["x"] and ro.get_node("k") == "x", "__init__ again")
+    # a failed __init__ leaves the ring as it was; an uninitialised one raises
+    raises(ValueError, ro.__init__, ["a", "a"])
+    check(ro.nodes == ["x"], "failed __init__ changed the ring")
+    bare = HashRing.__new__(HashRing)
+    raises(RuntimeError, bare.get_node, "k")
+    raises(RuntimeError, bare.get_node_many, ["k"])
+    raises(RuntimeError, len, bare)
+    raises(RuntimeError, bare.add_node, "a")
     # the original's module path
     from hash_ring.hash_ring import HashRing as HR2
     check(HR2 is HashRing, "hash_ring.hash_ring.HashRing")
