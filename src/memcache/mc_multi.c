@@ -23,6 +23,8 @@ typedef struct mc_multi {
     size_t count;
     size_t *first;      /* first occurrence of the same key */
     size_t *order;      /* key indices sorted by key (mc_keysort.h) */
+    size_t *owner;      /* member index of each key's own server (one batch
+                           lookup: every key placed by one membership) */
     mc_server **srv_of; /* server asked in the current round */
     size_t *cand;       /* candidate index (fail-over position) */
     size_t *next_on;    /* next key (index + 1) asked of the same server */
@@ -157,9 +159,9 @@ static int mc_multi_assign(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t
         }
     }
     if (n == 1) {
-        /* The key's own server: get_node is get_nodes' first answer, without
-         * the duplicate-owner walk. */
-        rc = hash_ring_snapshot_get_node(snap, m->keys[i], m->lens[i], names, lens);
+        /* The key's own server, from the batch lookup (get_nodes' first
+         * answer, without the duplicate-owner walk). */
+        rc = hash_ring_snapshot_node(snap, m->owner[i], names, lens, NULL, NULL, NULL);
         count = 1;
     } else {
         rc = hash_ring_snapshot_get_nodes(snap, m->keys[i], m->lens[i], names, lens, n, &count);
@@ -384,11 +386,11 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
     if (res == NULL)
         goto out;
     /* The working arrays, in one buffer kept in the client between calls
-     * (no allocation per call): first, cand, next_on and order (size_t), srv_of
+     * (no allocation per call): first, cand, next_on, order and owner (size_t), srv_of
      * (pointers), then pending (bytes).  malloc aligns the start for any
      * type; the pointers after the size_t arrays need no more than size_t. */
     _Static_assert(_Alignof(mc_server *) <= _Alignof(size_t), "scratch layout");
-    size_t need = 4 * count * sizeof(size_t) + count * sizeof(mc_server *) + count;
+    size_t need = 5 * count * sizeof(size_t) + count * sizeof(mc_server *) + count;
     if (mc->mscratch_cap < need) {
         free(mc->mscratch);
         mc->mscratch_cap = 0;
@@ -401,7 +403,8 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
     m.cand = m.first + count;
     m.next_on = m.cand + count;
     m.order = m.next_on + count;
-    m.srv_of = (mc_server **)(void *)(m.order + count);
+    m.owner = m.order + count;
+    m.srv_of = (mc_server **)(void *)(m.owner + count);
     m.pending = (unsigned char *)(m.srv_of + count);
     m.keys = keys;
     m.lens = key_lens;
@@ -435,6 +438,9 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
         rc = HASH_RING_EEMPTY;
         goto out;
     }
+    rc = hash_ring_snapshot_get_index_batch(snap, keys, key_lens, count, m.owner);
+    if (rc != HASH_RING_OK)
+        goto out;
     mc->multi = &m;
     rc = count > 0 ? mc_multi_run(mc, &m, snap) : HASH_RING_OK;
     mc->multi = NULL;
