@@ -115,6 +115,16 @@
  *   (memcached's largest item) is malformed.  A stats reply of more than
  *   65,536 lines or 16 MiB is malformed too.
  *
+ *   A connection never carries an old reply into a new request: it is
+ *   kept for the next request only when the exchange ended cleanly - the
+ *   whole request written, every expected reply read, no byte received
+ *   beyond them, and no error reply.  After ERROR, CLIENT_ERROR or
+ *   SERVER_ERROR (HASH_RING_ESERVER; the server is not marked dead) the
+ *   connection is closed, since the server may still send the rest of an
+ *   earlier reply (a proxy's SERVER_ERROR after a timeout) or take the
+ *   next request as data; a failure or timeout closes it too.  The next
+ *   request to that server opens a new connection.
+ *
  * STATUS CODES
  *   HASH_RING_OK; HASH_RING_EMISS (NOT_FOUND, cache miss);
  *   HASH_RING_ENOTSTORED (add, replace, append, prepend condition not met);

@@ -20,7 +20,8 @@ PACKAGES="build-essential cmake pkg-config libssl-dev zlib1g-dev libcmocka-dev v
   memcached nutcracker libmemcached-dev python3 python3-memcache
   abigail-tools clang libclang-rt-14-dev file dpkg-dev procps lintian
   default-jdk-headless libspymemcached-java python3-uhashring nginx
-  libcache-memcached-fast-perl ruby-dalli php-cli php8.2-memcache"
+  libcache-memcached-fast-perl ruby-dalli php-cli php8.2-memcache
+  python3-dev python3-setuptools python3-pip python3-wheel"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -75,7 +76,7 @@ test)
     deps
     start=$(date +%s)
     echo "=== plain build: the whole suite"
-    build build
+    build build -DHASH_RING_BUILD_PYTHON=ON
     ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
 
     echo "=== EVP build: MD5 through EVP_Digest instead of the low-level functions"
@@ -83,7 +84,7 @@ test)
     ctest --test-dir build-evp --output-on-failure -j"$jobs" -R '^test_(digest|vectors|vectors_clients|api|properties|properties_clients)$'
 
     echo "=== ASan + UBSan: the whole suite"
-    build build-asan -DHASH_RING_SANITIZE=address,undefined
+    build build-asan -DHASH_RING_SANITIZE=address,undefined -DHASH_RING_BUILD_PYTHON=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 1800 -LE "bench-smoke|abi"
 

@@ -32,14 +32,10 @@ static const char replicas_help[] =
     "With --json: [{\"key\": KEY, \"nodes\": [NODE1, ...]}, ...].  Put -- before keys\n"
     "that start with '-'.\n";
 
-/* One placement line (or JSON array element) for key. */
-static int cli_place(cli_opts *o, const char *key, size_t klen, int first)
+/* One placement line (or JSON array element). */
+static void cli_print_place(const cli_opts *o, const char *key, size_t klen, const char *node,
+                            size_t nlen, int first)
 {
-    const char *node;
-    size_t nlen;
-    int rc = hash_ring_get_node(o->ring, key, klen, &node, &nlen);
-    if (rc != HASH_RING_OK)
-        return rc;
     if (o->json) {
         fputs(first ? "\n  {\"key\": " : ",\n  {\"key\": ", stdout);
         cli_json_string(stdout, key, klen);
@@ -52,6 +48,65 @@ static int cli_place(cli_opts *o, const char *key, size_t klen, int first)
         cli_text(stdout, node, nlen);
         fputc('\n', stdout);
     }
+}
+
+/* Looks up and prints n keys with one batch call (one membership). */
+static int cli_place_keys(cli_opts *o, const void *const *keys, const size_t *lens, size_t n,
+                          int first)
+{
+    enum { MAX = 256 };
+    const char *nodes[MAX];
+    size_t nlens[MAX];
+    for (size_t at = 0; at < n; at += MAX) {
+        size_t k = n - at < MAX ? n - at : MAX;
+        int rc = hash_ring_get_node_batch(o->ring, keys + at, lens + at, k, nodes, nlens);
+        if (rc != HASH_RING_OK)
+            return rc;
+        for (size_t i = 0; i < k; i++)
+            cli_print_place(o, keys[at + i], lens[at + i], nodes[i], nlens[i],
+                            first && at + i == 0);
+    }
+    return HASH_RING_OK;
+}
+
+/* Keys of map waiting for their batch: up to MAP_BLOCK_KEYS keys copied
+ * into MAP_BLOCK_BYTES of arena (a longer key goes alone). */
+enum { MAP_BLOCK_KEYS = 256, MAP_BLOCK_BYTES = 64 * 1024 };
+typedef struct map_block {
+    char *arena;
+    size_t used, n;
+    const void *keys[MAP_BLOCK_KEYS];
+    size_t lens[MAP_BLOCK_KEYS];
+} map_block;
+
+static int map_flush(cli_opts *o, map_block *b, int *first)
+{
+    int rc = cli_place_keys(o, b->keys, b->lens, b->n, *first);
+    if (b->n > 0)
+        *first = 0;
+    b->n = b->used = 0;
+    return rc;
+}
+
+/* Queues one key (flushing the block when it is full); a key bigger than
+ * the arena is placed at once, after the keys before it. */
+static int map_add(cli_opts *o, map_block *b, const char *key, size_t len, int *first)
+{
+    int rc = HASH_RING_OK;
+    if (b->n == MAP_BLOCK_KEYS || len > MAP_BLOCK_BYTES - b->used)
+        rc = map_flush(o, b, first);
+    if (rc != HASH_RING_OK)
+        return rc;
+    if (len > MAP_BLOCK_BYTES) {
+        const void *k = key;
+        rc = cli_place_keys(o, &k, &len, 1, *first);
+        *first = 0;
+        return rc;
+    }
+    memcpy(b->arena + b->used, key, len);
+    b->keys[b->n] = b->arena + b->used;
+    b->lens[b->n++] = len;
+    b->used += len;
     return HASH_RING_OK;
 }
 
@@ -67,13 +122,24 @@ int cli_cmd_get(cli_opts *o, int argc, char **argv)
     rc = cli_check_ring(o->ring);
     if (rc != 0)
         return rc;
+    const void **keys = calloc((size_t)argc, sizeof *keys);
+    size_t *lens = calloc((size_t)argc, sizeof *lens);
+    if (keys == NULL || lens == NULL) {
+        free(keys);
+        free(lens);
+        return cli_fail("get: out of memory");
+    }
+    for (int i = 0; i < argc; i++) {
+        keys[i] = argv[i];
+        lens[i] = strlen(argv[i]);
+    }
     if (o->json)
         fputc('[', stdout);
-    for (int i = 0; i < argc; i++) {
-        rc = cli_place(o, argv[i], strlen(argv[i]), i == 0);
-        if (rc != HASH_RING_OK)
-            return cli_fail("get: %s", hash_ring_strerror(rc));
-    }
+    rc = cli_place_keys(o, keys, lens, (size_t)argc, 1);
+    free(keys);
+    free(lens);
+    if (rc != HASH_RING_OK)
+        return cli_fail("get: %s", hash_ring_strerror(rc));
     if (o->json)
         fputs(argc > 0 ? "\n]\n" : "]\n", stdout);
     return CLI_EXIT_OK;
@@ -100,8 +166,16 @@ int cli_cmd_map(cli_opts *o, int argc, char **argv)
     /* One buffer of the bound, taken before any output: memory never
      * follows the input, and no allocation can fail mid-stream. */
     char *line = malloc(CLI_MAP_LINE_MAX + 1);
-    if (line == NULL)
+    map_block *block = malloc(sizeof *block);
+    char *arena = malloc(MAP_BLOCK_BYTES);
+    if (line == NULL || block == NULL || arena == NULL) {
+        free(line);
+        free(block);
+        free(arena);
         return cli_fail("map: out of memory");
+    }
+    block->arena = arena;
+    block->used = block->n = 0;
     /* Big blocks to a pipe or file; a terminal keeps its line buffering. */
     static char outbuf[1 << 16];
     if (!isatty(fileno(stdout)))
@@ -125,18 +199,24 @@ int cli_cmd_map(cli_opts *o, int argc, char **argv)
         }
         if (strip_cr && len > 0 && line[len - 1] == '\r')
             len--;
-        rc = cli_place(o, line, len, first);
+        rc = map_add(o, block, line, len, &first);
         if (rc != HASH_RING_OK) {
             status = cli_fail("map: %s", hash_ring_strerror(rc));
             break;
         }
-        first = 0;
         if (ferror(stdout))
             break; /* reported by main */
     }
+    /* the keys read before an error are placed too, as a key-at-a-time
+     * loop would have done */
+    rc = map_flush(o, block, &first);
+    if (rc != HASH_RING_OK && status == CLI_EXIT_OK)
+        status = cli_fail("map: %s", hash_ring_strerror(rc));
     if (status == CLI_EXIT_OK && o->json)
         fputs(first ? "]\n" : "\n]\n", stdout);
     free(line);
+    free(block);
+    free(arena);
     fflush(stdout);
     /* outbuf is static, so it is still valid when exit() flushes again. */
     return status;

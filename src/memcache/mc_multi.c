@@ -2,6 +2,7 @@
  * commands, all servers in one parallel exchange per fail-over round; and
  * its result object. */
 #include "mc_internal.h"
+#include "mc_keysort.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -21,8 +22,9 @@ typedef struct mc_multi {
     const size_t *lens;
     size_t count;
     size_t *first;      /* first occurrence of the same key */
-    size_t *table;      /* open addressing: key index + 1, 0 = empty */
-    size_t tmask;
+    size_t *order;      /* key indices sorted by key (mc_keysort.h) */
+    size_t *owner;      /* member index of each key's own server (one batch
+                           lookup: every key placed by one membership) */
     mc_server **srv_of; /* server asked in the current round */
     size_t *cand;       /* candidate index (fail-over position) */
     size_t *next_on;    /* next key (index + 1) asked of the same server */
@@ -76,60 +78,13 @@ static unsigned char *mc_value_alloc(hash_ring_mc_result_t *res, size_t n)
     return p;
 }
 
-/* Hash of a key for the duplicate table, which every key and every VALUE
- * reply looks up: eight bytes per multiply rather than one (keys are short,
- * so this is most of the lookup), and the high bits folded into the low
- * ones that index the table. */
-static uint64_t mc_key_hash(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    const uint64_t mul = 0x9e3779b97f4a7c15ull;
-    uint64_t h = (uint64_t)n * mul, w;
-    if (n < 8) {
-        for (size_t i = 0; i < n; i++)
-            h = (h ^ b[i]) * mul;
-    } else {
-        for (size_t i = 0; i + 8 < n; i += 8) {
-            memcpy(&w, b + i, 8);
-            h = (h ^ w) * mul;
-            h ^= h >> 29;
-        }
-        memcpy(&w, b + n - 8, 8); /* the last 8 bytes (may overlap) */
-        h = (h ^ w) * mul;
-    }
-    h ^= h >> 32;
-    h *= mul;
-    return h ^ (h >> 29);
-}
-
-/* Index of the first key equal to (k, n), or SIZE_MAX. Inserts idx when
- * insert_idx is not SIZE_MAX and the key is new. */
-static size_t mc_multi_find(mc_multi *m, const void *k, size_t n, size_t insert_idx)
-{
-    size_t h = (size_t)mc_key_hash(k, n) & m->tmask;
-    for (;; h = (h + 1) & m->tmask) {
-        size_t e = m->table[h];
-        if (e == 0) {
-            if (insert_idx != SIZE_MAX)
-                m->table[h] = insert_idx + 1;
-            return SIZE_MAX;
-        }
-        if (m->lens[e - 1] == n && memcmp(m->keys[e - 1], k, n) == 0)
-            return e - 1;
-    }
-}
-
 static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
 {
     mc_multi *m = mc->multi;
-    if (hr_mc_reply_is_error(rep)) {
-        /* The other pipelined "gets" commands of this server may still be
-         * answered: the connection must not carry those replies into the
-         * next command. */
-        if (s->ends_left > 1)
-            s->close_after = 1;
+    /* The connection is then closed, so the replies to this server's other
+     * pipelined "gets" commands are never read as the next command's. */
+    if (hr_mc_reply_is_error(rep))
         return hr_mc_server_error(mc, s, rep);
-    }
     if (rep->kind == HR_MC_END) {
         if (s->ends_left == 0)
             return HASH_RING_EPROTO;
@@ -139,8 +94,8 @@ static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
         return HASH_RING_EPROTO;
     /* memcached answers a multi-key get in the order of its keys, leaving
      * out the misses: the key is usually the next one asked of this server,
-     * or a few further.  Checking those first spares the hash lookup; the
-     * lookup still decides anything else (in bounded time). */
+     * or a few further.  Checking those first spares the binary search,
+     * which still decides anything else (in bounded time). */
     size_t i = SIZE_MAX;
     size_t c = s->mq_next;
     for (int step = 0; c != 0 && step < 4; step++, c = m->next_on[c - 1]) {
@@ -152,7 +107,7 @@ static int mc_on_multi(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
         }
     }
     if (i == SIZE_MAX) {
-        i = mc_multi_find(m, rep->key, rep->key_len, SIZE_MAX);
+        i = hr_mc_keysort_find(m->keys, m->lens, m->order, m->count, rep->key, rep->key_len);
         /* misses skipped more than the walk looks ahead: resume after it */
         if (i != SIZE_MAX && m->srv_of[i] == s)
             s->mq_next = m->next_on[i];
@@ -204,9 +159,9 @@ static int mc_multi_assign(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t
         }
     }
     if (n == 1) {
-        /* The key's own server: get_node is get_nodes' first answer, without
-         * the duplicate-owner walk. */
-        rc = hash_ring_snapshot_get_node(snap, m->keys[i], m->lens[i], names, lens);
+        /* The key's own server, from the batch lookup (get_nodes' first
+         * answer, without the duplicate-owner walk). */
+        rc = hash_ring_snapshot_node(snap, m->owner[i], names, lens, NULL, NULL, NULL);
         count = 1;
     } else {
         rc = hash_ring_snapshot_get_nodes(snap, m->keys[i], m->lens[i], names, lens, n, &count);
@@ -425,20 +380,17 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
         return hr_mc_end(mc, HASH_RING_ENOMEM);
     mc_multi m;
     memset(&m, 0, sizeof m);
-    size_t tsize = 16;
-    while (tsize < count * 2)
-        tsize *= 2;
     int rc = HASH_RING_ENOMEM;
     hash_ring_snapshot_t *snap = NULL;
     hash_ring_mc_result_t *res = mc_result_new(count);
     if (res == NULL)
         goto out;
     /* The working arrays, in one buffer kept in the client between calls
-     * (no allocation per call): first, cand, next_on and table (size_t), srv_of
+     * (no allocation per call): first, cand, next_on, order and owner (size_t), srv_of
      * (pointers), then pending (bytes).  malloc aligns the start for any
      * type; the pointers after the size_t arrays need no more than size_t. */
     _Static_assert(_Alignof(mc_server *) <= _Alignof(size_t), "scratch layout");
-    size_t need = (3 * count + tsize) * sizeof(size_t) + count * sizeof(mc_server *) + count;
+    size_t need = 5 * count * sizeof(size_t) + count * sizeof(mc_server *) + count;
     if (mc->mscratch_cap < need) {
         free(mc->mscratch);
         mc->mscratch_cap = 0;
@@ -450,19 +402,26 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
     m.first = mc->mscratch;
     m.cand = m.first + count;
     m.next_on = m.cand + count;
-    m.table = m.next_on + count;
-    m.srv_of = (mc_server **)(void *)(m.table + tsize);
+    m.order = m.next_on + count;
+    m.owner = m.order + count;
+    m.srv_of = (mc_server **)(void *)(m.owner + count);
     m.pending = (unsigned char *)(m.srv_of + count);
-    memset(m.cand, 0, count * sizeof *m.cand);
-    memset(m.table, 0, tsize * sizeof *m.table);
     m.keys = keys;
     m.lens = key_lens;
     m.count = count;
-    m.tmask = tsize - 1;
     m.res = res;
+    /* Duplicates: each key's first occurrence is the head of its run of
+     * equal keys in the (stable) sorted order.  cand is the sort's scratch
+     * until it is cleared. */
+    hr_mc_keysort(keys, key_lens, count, m.order, m.cand);
+    for (size_t r = 0, head = 0; r < count; r++) {
+        if (r > 0 && hr_mc_key_cmp(keys[m.order[r]], key_lens[m.order[r]], keys[m.order[head]],
+                                   key_lens[m.order[head]]) != 0)
+            head = r;
+        m.first[m.order[r]] = m.order[head];
+    }
     for (size_t i = 0; i < count; i++) {
-        size_t f = mc_multi_find(&m, keys[i], key_lens[i], i);
-        m.first[i] = f == SIZE_MAX ? i : f;
+        m.cand[i] = 0;
         m.pending[i] = 1;
         m.srv_of[i] = NULL;
         res->items[i].status = HASH_RING_EMISS;
@@ -479,6 +438,9 @@ int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys, const si
         rc = HASH_RING_EEMPTY;
         goto out;
     }
+    rc = hash_ring_snapshot_get_index_batch(snap, keys, key_lens, count, m.owner);
+    if (rc != HASH_RING_OK)
+        goto out;
     mc->multi = &m;
     rc = count > 0 ? mc_multi_run(mc, &m, snap) : HASH_RING_OK;
     mc->multi = NULL;

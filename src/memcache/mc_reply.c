@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Server-reported errors end the exchange; ERROR and CLIENT_ERROR may leave
- * the server out of step with us, so that connection is not reused. */
+/* Server-reported errors end the exchange, and the connection is not
+ * reused: after ERROR or CLIENT_ERROR the server may be out of step with
+ * us, and after SERVER_ERROR (e.g. a proxy's timeout) the rest of the real
+ * reply may still come - as a one-line reply (STORED, DELETED, a number)
+ * it could not be told from the next request's answer. */
 int hr_mc_server_error(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
 {
     const char *what = rep->kind == HR_MC_ERROR          ? "ERROR"
@@ -15,8 +18,7 @@ int hr_mc_server_error(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
                                                          : "SERVER_ERROR";
     int len = rep->data_len > 200 ? 200 : (int)rep->data_len;
     hr_mc_errf(mc, "server %s: %s %.*s", s->name, what, len, (const char *)rep->data);
-    if (rep->kind != HR_MC_SERVER_ERROR)
-        s->close_after = 1;
+    s->close_after = 1;
     s->result = HASH_RING_ESERVER;
     return 1;
 }

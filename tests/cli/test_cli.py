@@ -248,6 +248,19 @@ def group_lookup():
     out = run_ok(ring_args("seed3") + ["map"], b"\n".join(keys))
     want = b"".join(esc(k) + b"\t" + pc.owner(k) + b"\n" for k in keys)
     check(out == want, "map: keys with \\r, NUL, empty, last line without newline")
+    # map looks keys up in blocks (256 keys, 64 KiB of keys): keys across
+    # block boundaries, keys that fill a block, and keys longer than one
+    # block, which go alone between the others.
+    import random
+    rnd = random.Random(11)
+    sizes = [rnd.randint(0, 60) for _ in range(700)]
+    for at, n in ((3, 65535), (4, 65536), (300, 65537), (301, 1), (302, 300000),
+                  (600, 65536 - 300), (601, 400)):
+        sizes[at] = n
+    keys = [bytes(rnd.choice(b"abcdefgh-:0123") for _ in range(n)) for n in sizes]
+    out = run_ok(ring_args("seed3") + ["map"], b"".join(k + b"\n" for k in keys))
+    want = b"".join(esc(k) + b"\t" + pc.owner(k) + b"\n" for k in keys)
+    check(out == want, "map: 700 keys of 0 to 300,000 bytes across lookup blocks")
     # --strip-cr: CRLF input, one \r before the newline dropped
     out = run_ok(ring_args("seed3") + ["map", "--strip-cr"], b"a\r\nb\r\r\nc")
     want = b"".join(esc(k) + b"\t" + pc.owner(k) + b"\n" for k in (b"a", b"b\r", b"c"))

@@ -50,7 +50,7 @@ unsigned hu_ms(unsigned native_ms)
 
 unsigned hu_slack(void)
 {
-    return hu_valgrind() ? 4000u : HU_SANITIZED ? 2000u : 400u;
+    return hu_valgrind() ? 4000u : HU_SANITIZED ? 2000u : 1000u;
 }
 
 int hu_daemon_start(tl_daemon *d, int port, const char *const *extra)
@@ -63,17 +63,12 @@ int hu_listener(int backlog, int *port)
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     if (ls < 0)
         return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (bind(ls, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(ls, (struct sockaddr *)&a, &al) != 0 || listen(ls, backlog) != 0) {
+    int p = tl_bind_loopback(ls, AF_INET);
+    if (p < 0 || listen(ls, backlog) != 0) {
         close(ls);
         return -1;
     }
-    *port = ntohs(a.sin_port);
+    *port = p;
     return ls;
 }
 
@@ -119,6 +114,37 @@ uint64_t hu_bytes_received(int fd)
     (void)fd;
     return UINT64_MAX;
 #endif
+}
+
+/* The n-th number (0-based) of a /proc/sys file, or 0. */
+static size_t sysctl_field(const char *path, int n)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    unsigned long long v = 0;
+    for (int i = 0; i <= n; i++)
+        if (fscanf(f, "%llu", &v) != 1) {
+            v = 0;
+            break;
+        }
+    fclose(f);
+    return (size_t)v;
+}
+
+/* Neither the client nor memcached sets SO_SNDBUF or SO_RCVBUF on a TCP
+ * socket: the kernel autotunes them up to tcp_wmem's and tcp_rmem's
+ * maximum (net.core.wmem_max and rmem_max bound only explicit settings). */
+size_t hu_tcp_send_room(void)
+{
+    size_t snd = sysctl_field("/proc/sys/net/ipv4/tcp_wmem", 2);
+    return snd == 0 ? (size_t)32 << 20 : snd;
+}
+
+size_t hu_tcp_buffer_room(void)
+{
+    size_t rcv = sysctl_field("/proc/sys/net/ipv4/tcp_rmem", 2);
+    return hu_tcp_send_room() + (rcv == 0 ? (size_t)32 << 20 : rcv);
 }
 
 hash_ring_mc_t *hu_client(const char *const *servers, size_t n, unsigned connect_ms,

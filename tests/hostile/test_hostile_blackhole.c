@@ -47,21 +47,9 @@ typedef struct blackhole {
 static void bh_open(blackhole *b)
 {
     int port;
-    b->ls = hu_listener(0, &port);
+    b->ls = tl_full_listener(&port, b->fill, NFILL);
     assert_true(b->ls >= 0);
     snprintf(b->addr, sizeof b->addr, "127.0.0.1:%d", port);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (int i = 0; i < NFILL; i++) {
-        b->fill[i] = socket(AF_INET, SOCK_STREAM, 0);
-        assert_true(b->fill[i] >= 0);
-        fcntl(b->fill[i], F_SETFL, O_NONBLOCK);
-        (void)connect(b->fill[i], (struct sockaddr *)&a, sizeof a);
-    }
-    tl_sleep_ms(50);
 }
 
 static void bh_close(blackhole *b)

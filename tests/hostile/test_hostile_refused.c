@@ -41,7 +41,7 @@ static void expect_refused(const char *name, const char *reason)
            (unsigned long long)took, hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_EIO);
     assert_true(hu_contains(hash_ring_mc_last_error(mc), reason));
-    assert_true(took < hu_ms(200)); /* no waiting for the connect timeout */
+    assert_true(took < hu_ms(500)); /* no waiting for the connect timeout */
     assert_int_equal(tl_count_fds(), fds0);
     const void *v;
     size_t vl;
@@ -70,20 +70,15 @@ static void test_refused_ipv6(void **state)
     int s = socket(AF_INET6, SOCK_STREAM, 0);
     if (s < 0)
         skip();
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof a);
-    a.sin6_family = AF_INET6;
-    a.sin6_addr = in6addr_loopback;
-    socklen_t al = sizeof a;
-    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(s, (struct sockaddr *)&a, &al) != 0) {
+    int port = tl_bind_loopback(s, AF_INET6);
+    if (port < 0) {
         close(s);
         skip(); /* no ::1 here */
     }
     /* s stays bound, never listening: the port refuses, and no other
      * process can take it meanwhile */
     char name[64];
-    snprintf(name, sizeof name, "[::1]:%d", ntohs(a.sin6_port));
+    snprintf(name, sizeof name, "[::1]:%d", port);
     expect_refused(name, "Connection refused");
     close(s);
 }
@@ -162,7 +157,8 @@ static void test_refused_failover(void **state)
     printf("# 1 of 3 servers refusing: %d sets in %llu ms, %zu moved to their next server [%s]\n",
            N, (unsigned long long)took, moved, hash_ring_mc_last_error(mc));
     assert_true(moved > 30);
-    assert_true(took < hu_ms(1000));
+    /* no connect timeout per moved key (that would be over 30 s) */
+    assert_true(took < 10 * hu_ms(1000));
     /* A multi-get finds every key (the refusing server is marked dead). */
     hash_ring_mc_result_t *res = NULL;
     assert_int_equal(hash_ring_mc_get_multi(mc, kp, kl, N, &res), HASH_RING_OK);
@@ -194,7 +190,7 @@ static void test_refused_failover(void **state)
     }
     took = tl_now_ms() - t0;
     printf("# 100 gets each refused then failed over: %llu ms\n", (unsigned long long)took);
-    assert_true(took < hu_ms(2000));
+    assert_true(took < 10 * hu_ms(1000)); /* not 100 connect timeouts */
     assert_int_equal(tl_count_fds(), fds0 + 1);
     hash_ring_mc_destroy(mc);
     assert_int_equal(tl_count_fds(), fds0);

@@ -21,11 +21,19 @@
  *             next bytes as the rest of the value); other requests: END
  *   errlate   gets: SERVER_ERROR; on the same connection every gets after
  *             the first is answered 300 ms late; other requests: END
- *   late      the first request of all is answered 800 ms late, with the
- *             value "stale"; every later one with END
+ *   late      the first request on the first connection is answered 2 s
+ *             late, with the value "stale", by a child process (so that
+ *             the other connections are served meanwhile); every other
+ *             request with END
  *   statsflood  STAT lines without end, as fast as the client reads them
  *   bigclose  a VALUE header announcing 2,000,000 bytes (above the client's
  *             default maximum, within memcached's), 1,000 of them, closes
+ *   stale     on the first connection: SERVER_ERROR to the first request,
+ *             then to the second the reply an old request would have had
+ *             (get/gets: END, set: STORED, delete: DELETED, touch: TOUCHED,
+ *             incr/decr: 5); on every other connection the fresh answer
+ *             (get/gets: VALUE "fresh", set: NOT_STORED, delete and touch:
+ *             NOT_FOUND, incr/decr: 42)
  * Exits when stdin reaches EOF or on SIGTERM/SIGKILL. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +46,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "mc_testlib.h"
 
 /* 0, or -1 once the peer is gone. */
 static int put_all(int fd, const char *s, size_t n)
@@ -129,7 +139,33 @@ static int read_request(int fd, char *verb, char *key)
     return is_storage(verb) ? skip_bytes(fd, bytes + 2) : 0;
 }
 
-static int nrequests; /* requests answered in "late" mode, all connections */
+static int nconns; /* connections accepted so far ("stale", "late") */
+
+/* "stale": the answer to VERB KEY, as an old request's or as its own. */
+static void stale_or_fresh(int c, const char *verb, const char *key, int stale)
+{
+    char buf[600];
+    int cas = strcmp(verb, "gets") == 0;
+    if (strcmp(verb, "get") == 0 || cas) {
+        if (stale)
+            puts_fd(c, "END\r\n");
+        else {
+            snprintf(buf, sizeof buf, "VALUE %s 0 5%s\r\nfresh\r\nEND\r\n", key,
+                     cas ? " 7" : "");
+            puts_fd(c, buf);
+        }
+    } else if (is_storage(verb)) {
+        puts_fd(c, stale ? "STORED\r\n" : "NOT_STORED\r\n");
+    } else if (strcmp(verb, "delete") == 0) {
+        puts_fd(c, stale ? "DELETED\r\n" : "NOT_FOUND\r\n");
+    } else if (strcmp(verb, "touch") == 0) {
+        puts_fd(c, stale ? "TOUCHED\r\n" : "NOT_FOUND\r\n");
+    } else if (strcmp(verb, "incr") == 0 || strcmp(verb, "decr") == 0) {
+        puts_fd(c, stale ? "5\r\n" : "42\r\n");
+    } else {
+        puts_fd(c, "ERROR\r\n");
+    }
+}
 
 /* Serves connection c; returns 1 to leave it open, unread ("early"). */
 static int serve(int c, const char *mode)
@@ -149,7 +185,12 @@ static int serve(int c, const char *mode)
         }
         if (read_request(c, verb, key) != 0)
             return 0;
-        if (strcmp(mode, "notfound") == 0) {
+        if (strcmp(mode, "stale") == 0) {
+            if (nconns == 1 && nreq == 0)
+                puts_fd(c, "SERVER_ERROR busy\r\n");
+            else
+                stale_or_fresh(c, verb, key, nconns == 1 && nreq == 1);
+        } else if (strcmp(mode, "notfound") == 0) {
             puts_fd(c, "NOT_FOUND\r\n");
         } else if (strcmp(mode, "errlate") == 0) {
             if (strcmp(verb, "gets") != 0) {
@@ -160,8 +201,8 @@ static int serve(int c, const char *mode)
                 sleep_ms(300);
             puts_fd(c, "SERVER_ERROR busy\r\n");
         } else if (strcmp(mode, "late") == 0) {
-            if (nrequests++ == 0) {
-                sleep_ms(800);
+            if (nconns == 1 && nreq == 0) {
+                sleep_ms(2000);
                 snprintf(buf, sizeof buf, "VALUE %s 0 5\r\nstale\r\nEND\r\n", key);
                 puts_fd(c, buf);
             } else {
@@ -229,6 +270,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGCHLD, SIG_IGN); /* children ("late") are reaped by the kernel */
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     if (ls >= 0 && strcmp(argv[1], "early") == 0) {
         /* small buffers (inherited by accepted sockets): a large value
@@ -236,19 +278,14 @@ int main(int argc, char **argv)
         int small = 4096;
         (void)setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     }
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 || listen(ls, 16) != 0 ||
-        getsockname(ls, (struct sockaddr *)&a, &al) != 0) {
+    int port = ls < 0 ? -1 : tl_bind_loopback(ls, AF_INET);
+    if (port < 0 || listen(ls, 16) != 0) {
         perror("mc_hostile");
         return 1;
     }
     int parked[64];
     size_t nparked = 0;
-    printf("%d\n", ntohs(a.sin_port));
+    printf("%d\n", port);
     fflush(stdout);
     for (;;) {
         struct pollfd p[2] = {{ls, POLLIN, 0}, {0, POLLIN, 0}};
@@ -261,6 +298,17 @@ int main(int argc, char **argv)
         int c = accept(ls, NULL, NULL);
         if (c < 0)
             continue;
+        nconns++;
+        if (nconns == 1 && strcmp(argv[1], "late") == 0) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(ls);
+                serve(c, argv[1]);
+                _exit(0);
+            }
+            close(c); /* the child serves it (or, if fork failed, nobody) */
+            continue;
+        }
         if (serve(c, argv[1]) && nparked < sizeof parked / sizeof *parked)
             parked[nparked++] = c; /* left open, never read; closed at exit */
         else

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #ifdef __linux__
+#include <linux/tcp.h>
 #include <sys/prctl.h>
 #endif
 
@@ -91,21 +94,16 @@ void tl_require_memcached(void)
 int tl_refusing_port(int *holder)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
     *holder = -1;
     if (fd < 0)
         return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+    int port = tl_bind_loopback(fd, AF_INET);
+    if (port < 0) {
         close(fd);
         return -1;
     }
     *holder = fd;
-    return ntohs(a.sin_port);
+    return port;
 }
 
 int tl_free_port(void)
@@ -114,6 +112,17 @@ int tl_free_port(void)
     if (holder >= 0)
         close(holder);
     return port;
+}
+
+/* The raw reader's connections end with a reset, leaving no TIME_WAIT:
+ * it opens one per request, thousands in a run, and each TIME_WAIT would
+ * hold an ephemeral port for a minute (a narrow ip_local_port_range runs
+ * out).  Every caller has read its whole reply before it closes. */
+static int tl_no_time_wait(int fd)
+{
+    struct linger lg = {1, 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    return fd;
 }
 
 /* A blocking connection to "127.0.0.1:PORT" or a unix path, 5 s timeouts. */
@@ -158,7 +167,7 @@ static int tl_connect(const char *addr)
             close(fd);
             return -1;
         }
-        return fd;
+        return tl_no_time_wait(fd);
     }
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
@@ -177,7 +186,7 @@ static int tl_connect(const char *addr)
         close(fd);
         return -1;
     }
-    return fd;
+    return tl_no_time_wait(fd);
 }
 
 int tl_send_all(int fd, const char *p, size_t n)
@@ -364,17 +373,10 @@ char *tl_raw_request(const char *addr, const char *req, size_t len, const char *
 static int tl_free_port6(void)
 {
     int fd = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof a);
-    a.sin6_family = AF_INET6;
-    a.sin6_addr = in6addr_loopback;
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin6_port);
-    if (fd >= 0)
-        close(fd);
+    if (fd < 0)
+        return -1;
+    int port = tl_bind_loopback(fd, AF_INET6);
+    close(fd);
     return port;
 }
 
@@ -613,4 +615,78 @@ void tl_daemons_kill(tl_daemon *d, int n)
 {
     for (int i = 0; i < n; i++)
         tl_daemon_kill(&d[i]);
+}
+
+/* Whether the listener's accept queue is full: for a listening socket,
+ * TCP_INFO gives the queue's length (tcpi_unacked) and its limit
+ * (tcpi_sacked).  -1 when the kernel does not tell. */
+static int tl_queue_full(int ls)
+{
+#if defined(__linux__) && defined(TCP_INFO)
+    struct tcp_info ti;
+    memset(&ti, 0, sizeof ti);
+    socklen_t len = sizeof ti;
+    if (getsockopt(ls, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_sacked) + sizeof ti.tcpi_sacked)
+        return -1;
+    return ti.tcpi_unacked > ti.tcpi_sacked;
+#else
+    (void)ls;
+    return -1;
+#endif
+}
+
+int tl_full_listener(int *port, int *fill, int nfill)
+{
+    for (int i = 0; i < nfill; i++)
+        fill[i] = -1;
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    if (ls < 0)
+        return -1;
+    int lport = tl_bind_loopback(ls, AF_INET);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)(lport > 0 ? lport : 0));
+    if (lport < 0 || listen(ls, 0) != 0)
+        goto fail;
+    for (int i = 0; i < nfill; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fill[i] < 0 || fcntl(fill[i], F_SETFL, O_NONBLOCK) != 0)
+            goto fail;
+        if (connect(fill[i], (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
+            goto fail;
+    }
+    /* Wait for the kernel to queue the connections (it does so
+     * asynchronously): until the queue is full, or, where that cannot be
+     * read, until one of them is established. */
+    for (uint64_t until = tl_now_ms() + 10000; tl_now_ms() < until;) {
+        int full = tl_queue_full(ls);
+        if (full == 1) {
+            *port = ntohs(a.sin_port);
+            return ls;
+        }
+        if (full < 0) {
+            for (int i = 0; i < nfill; i++) {
+                struct pollfd p = {fill[i], POLLOUT, 0};
+                int err = 0;
+                socklen_t el = sizeof err;
+                if (poll(&p, 1, 0) == 1 &&
+                    getsockopt(fill[i], SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0) {
+                    *port = ntohs(a.sin_port);
+                    return ls;
+                }
+            }
+        }
+        tl_sleep_ms(1);
+    }
+fail:
+    for (int i = 0; i < nfill; i++)
+        if (fill[i] >= 0) {
+            close(fill[i]);
+            fill[i] = -1;
+        }
+    close(ls);
+    return -1;
 }

@@ -25,7 +25,12 @@ typedef struct tl_daemon {
 const char *tl_memcached(void);
 void tl_require_memcached(void);
 
-/* A free TCP port on 127.0.0.1 (bound to port 0, then closed). */
+/* Binds a TCP socket to a free port on 127.0.0.1 (family AF_INET) or [::1]
+ * (AF_INET6), outside the kernel's ephemeral port range where it can (so
+ * that no outgoing connection competes for it).  The port, or -1. */
+int tl_bind_loopback(int fd, int family);
+
+/* A free TCP port on 127.0.0.1 (bound as above, then closed). */
 int tl_free_port(void);
 
 /* A TCP port on 127.0.0.1 that refuses connections for as long as *holder
@@ -48,6 +53,13 @@ void tl_daemon_kill(tl_daemon *d);
  * then stops the others; meanwhile the worker thread still answers). */
 void tl_daemon_stop(tl_daemon *d);
 void tl_daemon_cont(tl_daemon *d); /* SIGCONT */
+
+/* A TCP listener on 127.0.0.1 that nobody accepts on, its accept queue
+ * full (backlog 0, filled by connections from fill[0..nfill), nfill >= 2):
+ * the kernel drops further SYNs, so a connect to *port hangs until its
+ * timeout.  Returns once the kernel reports the queue full (no guess at how
+ * long that takes).  The listener, or -1; close it and the fill sockets. */
+int tl_full_listener(int *port, int *fill, int nfill);
 
 /* Writes all n bytes to a socket (EINTR retried, no SIGPIPE). 0 or -1. */
 int tl_send_all(int fd, const char *p, size_t n);

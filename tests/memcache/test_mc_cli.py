@@ -9,6 +9,7 @@ seed3/python.get.tsv and python.replicas.tsv (computed by the original Python
 hash_ring), and every backend is read with a raw socket here.  Standard
 library only.  Exit 0 pass, 1 fail, 77 skip (memcached absent)."""
 import os
+import random
 import shutil
 import signal
 import socket
@@ -29,12 +30,33 @@ def check(cond, what):
         print("FAIL:", what)
 
 
+def bind_free(sock):
+    """Binds sock to a free port on 127.0.0.1, outside the kernel's
+    ephemeral range where it can (as mc_testlib's tl_bind_loopback):
+    outgoing connections, and their TIME_WAIT, take ports from that range
+    only.  Returns the port."""
+    lo, hi = 32768, 60999
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        pass
+    outside = list(range(1024, lo)) + list(range(hi + 1, 65536))
+    for _ in range(200):
+        port = random.choice(outside) if len(outside) >= 100 else 0
+        try:
+            sock.bind(("127.0.0.1", port))
+            return sock.getsockname()[1]
+        except OSError:
+            if port == 0:
+                raise
+    sock.bind(("127.0.0.1", 0))
+    return sock.getsockname()[1]
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    with socket.socket() as s:
+        return bind_free(s)
 
 
 def raw(port, request, until=b"END\r\n"):
@@ -73,9 +95,8 @@ class FakeServer:
     def __init__(self, reply):
         self.reply = reply
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.port = bind_free(self.sock)
         self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         threading.Thread(target=self.serve, daemon=True).start()
 
     def serve(self):
@@ -162,7 +183,9 @@ def main():
         base = [binary]
         for n in NAMES:
             base += ["--node", n]
-        maps = ["mc"]
+        # a generous timeout: live daemons must not time out on a loaded
+        # machine (the default is 1 s); dead ones refuse at once
+        maps = ["mc", "--timeout", "20000"]
         for n in NAMES:
             maps += ["--address", "%s=127.0.0.1:%d" % (n, port[n])]
 
@@ -421,5 +444,7 @@ def main():
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # SIGPIPE stays ignored (Python's default): a command that exits before
+    # reading its standard input must not kill the test as it writes there
+    # (subprocess gives the children the default disposition back).
     sys.exit(main())

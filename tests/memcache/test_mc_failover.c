@@ -122,7 +122,9 @@ static void test_kill9_and_restart(void **state)
     uint64_t took = tl_now_ms() - t0;
     printf("# kill -9 %s: %d sets with fail-over in %llu ms\n", names[victim], NKEYS,
            (unsigned long long)took);
-    assert_true(took < conn + tl_slack_ms()); /* no connect timeout per key */
+    /* no connect timeout per key (the victim's ~200 keys would take 400 s);
+     * 600 sets may take seconds on a loaded machine */
+    assert_true(took < 10 * conn);
     size_t moved = 0, stayed = 0;
     for (size_t i = 0; i < NKEYS; i++) {
         int p = tl_seed3_index(v.reps[i][0]), n1 = tl_seed3_index(v.reps[i][1]),
@@ -431,25 +433,11 @@ static void test_all_down(void **state)
 static void test_connect_timeout(void **state)
 {
     (void)state;
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    int fill[4], port;
+    int ls = tl_full_listener(&port, fill, 4);
     assert_true(ls >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
-    assert_int_equal(listen(ls, 0), 0);
-    int fill[4];
-    for (int i = 0; i < 4; i++) {
-        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
-        fcntl(fill[i], F_SETFL, O_NONBLOCK);
-        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
-    }
-    tl_sleep_ms(50);
     char name[64];
-    snprintf(name, sizeof name, "127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(name, sizeof name, "127.0.0.1:%d", port);
     hash_ring_mc_t *mc = NULL;
     assert_int_equal(hash_ring_mc_create(&mc, HASH_RING_DIALECT_PYTHON), HASH_RING_OK);
     assert_int_equal(hash_ring_mc_add_server(mc, name, strlen(name), 1), HASH_RING_OK);
@@ -462,6 +450,7 @@ static void test_connect_timeout(void **state)
     printf("# full accept queue: %s after %llu ms (%s)\n", hash_ring_mc_strerror(rc),
            (unsigned long long)took, hash_ring_mc_last_error(mc));
     assert_int_equal(rc, HASH_RING_ETIMEDOUT);
+    assert_non_null(strstr(hash_ring_mc_last_error(mc), "connect: timed out"));
     assert_true(took >= 300 && took < 300 + tl_slack_ms());
     hash_ring_mc_destroy(mc);
     for (int i = 0; i < 4; i++)

@@ -310,7 +310,9 @@ static void test_not_found_only_for_cas(void **s)
  * so for a value too large for it) and would take whatever comes next on
  * that connection as the rest of the value: the client must not send its
  * next request there.  Before the fix the half-sent connection was kept,
- * the next get could not even be written and timed out. */
+ * the next get could not even be written and timed out.  (The server's
+ * receive buffer is small; whether the client's send buffer held the rest
+ * of the value or not, the error reply closes the connection.) */
 static void test_answer_before_request_sent(void **s)
 {
     (void)s;
@@ -318,7 +320,7 @@ static void test_answer_before_request_sent(void **s)
     hostile h;
     hostile_start(&h, "early");
     hash_ring_mc_t *mc = client_of(&h);
-    size_t big = 16u << 20; /* far more than the socket buffers take */
+    size_t big = 16u << 20;
     char *val = calloc(1, big);
     assert_non_null(val);
     assert_int_equal(hash_ring_mc_set_max_value(mc, big), HASH_RING_OK);
@@ -377,7 +379,7 @@ static void test_late_reply_not_reused(void **s)
 {
     (void)s;
     hostile h;
-    hostile_start(&h, "late"); /* the first request is answered after 800 ms */
+    hostile_start(&h, "late"); /* the first request is answered after 2 s */
     hash_ring_mc_t *mc = client_of(&h);
     const void *v;
     size_t vl;
@@ -390,6 +392,68 @@ static void test_late_reply_not_reused(void **s)
     assert_int_equal(hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0), HASH_RING_EPROTO); /* END */
     hash_ring_mc_destroy(mc);
     hostile_stop(&h);
+}
+
+/* A server (or a proxy) that answers SERVER_ERROR, then sends what is left
+ * of an old reply: that stale reply arrives just when the next request's
+ * answer is expected, and a one-line reply (END, STORED, DELETED, TOUCHED, a
+ * number) cannot be told apart from a real one.  The connection must not
+ * outlive the error: the next request goes on a new connection and gets
+ * its own answer (mc_hostile "stale"). */
+enum stale_op { ST_GET, ST_GETS, ST_SET, ST_DELETE, ST_TOUCH, ST_INCR };
+
+static int stale_op_run(hash_ring_mc_t *mc, enum stale_op op, uint64_t *num, const void **v,
+                        size_t *vl, uint64_t *cas)
+{
+    switch (op) {
+    case ST_GET: return hash_ring_mc_get(mc, "k", 1, v, vl, NULL);
+    case ST_GETS: return hash_ring_mc_gets(mc, "k", 1, v, vl, NULL, cas);
+    case ST_SET: return hash_ring_mc_set(mc, "k", 1, "v", 1, 0, 0);
+    case ST_DELETE: return hash_ring_mc_delete(mc, "k", 1);
+    case ST_TOUCH: return hash_ring_mc_touch(mc, "k", 1, 5);
+    case ST_INCR: return hash_ring_mc_incr(mc, "k", 1, 1, num);
+    }
+    return -1;
+}
+
+static void test_no_stale_reply_after_server_error(void **s)
+{
+    (void)s;
+    static const char *const names[] = {"get", "gets", "set", "delete", "touch", "incr"};
+    int fds = tl_count_fds();
+    for (enum stale_op op = ST_GET; op <= ST_INCR; op++) {
+        hostile h;
+        hostile_start(&h, "stale");
+        hash_ring_mc_t *mc = client_of(&h);
+        uint64_t num = 0, cas = 0;
+        const void *v = NULL;
+        size_t vl = 0;
+        assert_int_equal(stale_op_run(mc, op, &num, &v, &vl, &cas), HASH_RING_ESERVER);
+        assert_non_null(strstr(hash_ring_mc_last_error(mc), "SERVER_ERROR busy"));
+        int rc = stale_op_run(mc, op, &num, &v, &vl, &cas);
+        printf("# %s after SERVER_ERROR: %s (%s)\n", names[op], hash_ring_mc_strerror(rc),
+               rc == HASH_RING_OK ? "" : hash_ring_mc_last_error(mc));
+        switch (op) {
+        case ST_GET:
+        case ST_GETS:
+            assert_int_equal(rc, HASH_RING_OK); /* not the stale END (a miss) */
+            assert_int_equal(vl, 5);
+            assert_memory_equal(v, "fresh", 5);
+            if (op == ST_GETS)
+                assert_int_equal(cas, 7);
+            break;
+        case ST_SET: assert_int_equal(rc, HASH_RING_ENOTSTORED); break; /* not STORED */
+        case ST_DELETE:                                                  /* not DELETED */
+        case ST_TOUCH: assert_int_equal(rc, HASH_RING_EMISS); break;    /* not TOUCHED */
+        case ST_INCR:
+            assert_int_equal(rc, HASH_RING_OK);
+            assert_int_equal(num, 42); /* not the stale 5 */
+            break;
+        }
+        hash_ring_mc_destroy(mc);
+        hostile_stop(&h);
+    }
+    assert_int_equal(tl_count_fds(), fds);
 }
 
 int main(void)
@@ -408,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_late_reply_not_reused),
         cmocka_unit_test(test_stats_flood),
         cmocka_unit_test(test_big_value_then_close),
+        cmocka_unit_test(test_no_stale_reply_after_server_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

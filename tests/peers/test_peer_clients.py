@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The dialects of ALGORITHM.md "More clients" against the real clients.
+"""The dialects of src/DIALECTS.md "More clients" against the real clients.
 
     test_peer_clients.py --client NAME --map HR_PEER_MAP [options]
 
@@ -27,7 +27,7 @@ MD5 rings, forged through CRC-32's linearity for the CRC rings), and two-
 node rings whose nodes share a point where the client defines the owner.
 Every placement must equal the library's (hr_peer_map DIALECT).
 
-The rules written out below (model_*) come from ALGORITHM.md and use none of
+The rules written out below (model_*) come from src/DIALECTS.md and use none of
 the library's code; they only FIND inputs (which points exist, so that a key
 can be made to hit one) and, with --against model, check that this harness
 drives each client as the reference placements were made.  The expectation
@@ -57,7 +57,7 @@ CLIENTS_DIR = os.path.join(HERE, "clients")
 LO = "127.0.0.1"
 
 
-# ---- the rules, from ALGORITHM.md (inputs and self-checks only) -------------
+# ---- the rules, from src/DIALECTS.md (inputs and self-checks only) -------------
 
 def md5w(s, i):
     return struct.unpack_from("<I", hashlib.md5(s).digest(), 4 * i)[0]

@@ -5,7 +5,7 @@ These peers cannot run here (Python 2 hash_ring, a node addon, libketama with
 SysV shared memory), and their ordinary placements are covered by the
 committed vectors.  What the vectors cannot cover well are the rare cases:
 two nodes producing the same point, and keys whose position equals a point
-exactly.  This script writes each rule out plainly from ALGORITHM.md (all
+exactly.  This script writes each rule out plainly from src/DIALECTS.md (all
 points, sort, first point > or >= the key, who owns a shared point) without
 any of the library's code, and compares it key for key with the library
 (hr_peer_map).
