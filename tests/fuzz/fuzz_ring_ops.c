@@ -9,7 +9,7 @@
  * The rest is read
  * again from its start for each selected dialect, as a sequence of
  * operations: add, batch add, remove, batch remove, set_nodes, set_weight,
- * key lookups, replica
+ * key lookups (one key, and batches of 1 to 8 keys), replica
  * lists, snapshots acquired / queried / released, and calls with invalid
  * arguments.  Names are bytes from the input (empty, with NUL bytes, long,
  * repeated, host:port forms), weights are 0, 1, UINT32_MAX or arbitrary.
@@ -1139,6 +1139,34 @@ static void op_lookup(fz_state *st)
     int rc2 = hash_ring_get_node(st->ring, key, klen, &node2, NULL);
     FZ_EQ(rc2, rc);
     FZ_CHECK(rc != HASH_RING_OK || node2 == node);
+
+    /* The same key first in a batch of 1 to 8 keys: every answer the
+     * model's and the single call's; the index batch names the same nodes. */
+    const void *keys[8];
+    size_t lens[8], nk = 1 + in_u8(&st->in) % 8u;
+    unsigned char kbs[8][64];
+    keys[0] = key;
+    lens[0] = klen;
+    for (size_t k = 1; k < nk; k++)
+        fz_key(st, &keys[k], &lens[k], kbs[k]);
+    const char *bn[8];
+    size_t bl[8], idx[8];
+    int brc = hash_ring_get_node_batch(st->ring, keys, lens, nk, bn, bl);
+    FZ_EQ(brc, rc);
+    if (brc != HASH_RING_OK)
+        return;
+    FZ_CHECK(bn[0] == node);
+    hash_ring_snapshot_t *snap = NULL;
+    FZ_EQ(hash_ring_snapshot_acquire(st->ring, &snap), HASH_RING_OK);
+    FZ_EQ(hash_ring_snapshot_get_index_batch(snap, keys, lens, nk, idx), HASH_RING_OK);
+    for (size_t k = 0; k < nk; k++) {
+        fz_check_owner(st, fz_current(st), fz_key_pos(keys[k], lens[k]), brc, bn[k], bl[k]);
+        const char *by_index = NULL;
+        FZ_EQ(hash_ring_snapshot_node(snap, idx[k], &by_index, NULL, NULL, NULL, NULL),
+              HASH_RING_OK);
+        FZ_CHECK(by_index == bn[k]);
+    }
+    hash_ring_snapshot_release(snap);
 }
 
 static void op_replicas(fz_state *st)
