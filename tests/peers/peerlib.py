@@ -15,16 +15,20 @@ PROCS = []
 PARENT = os.getpid()
 
 
+def stop(p):
+    """Stops a child: SIGTERM, then SIGKILL after 5 s."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def stop_all():
     while PROCS:
-        p = PROCS.pop()
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(PROCS.pop())
 
 
 def on_signal(signum, frame):
@@ -256,3 +260,18 @@ def held_keys(addr, port, keys):
                 held.add(idx)
                 pos = eol + 2 + n + 2
     return held
+
+
+def read_back(mcs, keys):
+    """Which daemon of mcs holds each key (the value stored is the key's
+    index): a key on two daemons or on none is an error."""
+    where = [None] * len(keys)
+    for si, m in enumerate(mcs):
+        for idx in held_keys(m.addr, m.port, keys):
+            if where[idx] is not None:
+                raise RuntimeError("key %r on two servers" % keys[idx])
+            where[idx] = si
+    missing = [keys[i] for i, w in enumerate(where) if w is None]
+    if missing:
+        raise RuntimeError("%d keys on no server, e.g. %r" % (len(missing), missing[:3]))
+    return where

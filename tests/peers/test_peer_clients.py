@@ -49,8 +49,9 @@ import tempfile
 import zlib
 
 sys.dont_write_bytecode = True  # importing peerlib writes no __pycache__ into the sources
-from peerlib import (PROCS, PortTaken, Memcached, connect, find_tool, free_ports, held_keys,
-                     owns_listener, port_is_free, start, stop_all, wait_listening)
+from peerlib import (PROCS, PortTaken, Memcached, connect, find_tool, free_ports,
+                     owns_listener, port_is_free, read_back, start, stop, stop_all,
+                     wait_listening)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS_DIR = os.path.join(HERE, "clients")
@@ -378,20 +379,6 @@ def random_ports(rng, count):
     return rng.sample(range(1024, 65536), count)
 
 
-def read_back(mcs, keys):
-    """Which daemon holds each key (the value stored is the key's index)."""
-    where = [None] * len(keys)
-    for si, m in enumerate(mcs):
-        for idx in held_keys(m.addr, m.port, keys):
-            if where[idx] is not None:
-                raise RuntimeError("key %r on two servers" % keys[idx])
-            where[idx] = si
-    missing = [keys[i] for i, w in enumerate(where) if w is None]
-    if missing:
-        raise RuntimeError("%d keys on no server, e.g. %r" % (len(missing), missing[:3]))
-    return where
-
-
 class Daemons:
     """memcached daemons for one configuration; stopped on exit from the with."""
     def __init__(self, tools, servers):
@@ -413,13 +400,7 @@ class Daemons:
             p = m.proc
             if p in PROCS:
                 PROCS.remove(p)
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop(p)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

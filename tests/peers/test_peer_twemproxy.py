@@ -26,8 +26,8 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # importing peerlib writes no __pycache__ into the sources
-from peerlib import (PROCS, PortTaken, Memcached, find_tool, free_port, free_ports, held_keys,
-                     owns_listener, port_is_free, start, stop_all, wait_listening)
+from peerlib import (PROCS, PortTaken, Memcached, find_tool, free_port, free_ports,
+                     owns_listener, port_is_free, read_back, start, stop_all, wait_listening)
 
 
 def set_through(addr, port, keys):
@@ -134,15 +134,7 @@ def run_once(args, tools, title, servers, keys):
         started.append(nc)
         wait_nutcracker(nc, listen, stats)
         set_through("127.0.0.1", listen, keys)
-        where = [None] * len(keys)
-        for si, m in enumerate(mcs):
-            for idx in held_keys(m.addr, m.port, keys):
-                if where[idx] is not None:
-                    raise RuntimeError("key %r on two servers" % keys[idx])
-                where[idx] = si
-        missing = [keys[i] for i, w in enumerate(where) if w is None]
-        if missing:
-            raise RuntimeError("%d keys on no server, e.g. %r" % (len(missing), missing[:3]))
+        where = read_back(mcs, keys)
         lib_names = [name if name else a if p is None else "%s:%s" % (a, p)
                      for a, p, _, name in servers]
         lib = library_map(args, workdir, [(lib_names[i], s[2]) for i, s in enumerate(servers)],
