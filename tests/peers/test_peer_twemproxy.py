@@ -27,7 +27,8 @@ import time
 
 sys.dont_write_bytecode = True  # importing peerlib writes no __pycache__ into the sources
 from peerlib import (PROCS, PortTaken, Memcached, find_tool, free_port, free_ports,
-                     owns_listener, port_is_free, read_back, start, stop_all, wait_listening)
+                     owns_listener, port_is_free, read_back, start, stop, stop_all,
+                     wait_listening)
 
 
 def set_through(addr, port, keys):
@@ -158,13 +159,7 @@ def run_once(args, tools, title, servers, keys):
         for p in started:
             if p in PROCS:
                 PROCS.remove(p)
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop(p)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
