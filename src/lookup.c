@@ -27,46 +27,41 @@ static int hr_get_node(const hr_continuum *c, uint32_t pos, const char **node, s
     return HASH_RING_OK;
 }
 
-/* Distinct owners in ring order from pos; see hash_ring_get_nodes.  Where
- * a dialect reports a shared point's winner for all its entries, the
- * losers (c->tied) are skipped: the scan always meets the winner first (a
- * scan starts at the first entry of a run, and entry 0 is one). */
-static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
-                        size_t *lens, size_t max, size_t *count)
+/* Distinct owners in ring order from entry `start` (the first of its run),
+ * into nodes[0..max) and lens: the count.  Where a dialect reports a shared
+ * point's winner for all its entries, the losers (c->tied) are skipped: the
+ * scan always meets the winner first (a scan starts at the first entry of a
+ * run, and entry 0 is one).  A node is already found when its name pointer
+ * is (names are interned: one pointer a member); up to 64 found nodes are
+ * checked one by one, more against a bitmap of members.  `seen` is NULL or
+ * that bitmap, zeroed. */
+static inline __attribute__((always_inline)) size_t
+hr_walk(const hr_continuum *c, size_t start, const char **nodes, size_t *lens, size_t max,
+        size_t ntied, unsigned char *seen)
 {
-    if (c->npoints == 0)
-        return HASH_RING_EEMPTY;
-    size_t found = 0;
-    if (max > c->nnodes)
-        max = c->nnodes;
-    /* Up to 64 found nodes: a linear check; beyond: a bitmap of members. */
-    uint32_t small[64];
-    unsigned char *seen = NULL;
-    if (max > 64) {
-        seen = calloc((c->nnodes + 7) / 8, 1);
-        if (seen == NULL)
-            return HASH_RING_ENOMEM;
-    }
-    size_t start = hr_continuum_first_point(c, pos), n = c->npoints, i = start;
-    size_t ntied = c->dialect->report_winner ? c->ntied : 0;
+    const uint32_t *ent = c->ent;
+    const char *const *names = c->lookup_names;
+    const size_t n = c->npoints;
+    size_t i = start, found = 0;
     size_t t = ntied ? hr_continuum_tied_from(c, start) : 0;
-    while (found < max) {
-        if (t < ntied && c->tied[t] == i) {
+    do {
+        if (ntied && t < ntied && c->tied[t] == i) {
             t++;
         } else {
-            uint32_t o = hr_continuum_owner(c, i);
-            int dup = 0;
+            uint32_t o = hr_entry_owner(&c->index, ent[i]);
+            const char *name = names[o];
+            int dup;
             if (seen != NULL) {
                 dup = seen[o >> 3] & (1u << (o & 7));
                 seen[o >> 3] |= (unsigned char)(1u << (o & 7));
             } else {
-                for (size_t k = 0; k < found && !dup; k++)
-                    dup = small[k] == o;
-                if (!dup)
-                    small[found] = o;
+                size_t k = 0;
+                while (k < found && nodes[k] != name)
+                    k++;
+                dup = k < found;
             }
             if (!dup) {
-                nodes[found] = c->lookup_names[o];
+                nodes[found] = name;
                 if (lens != NULL)
                     lens[found] = c->nodes[o].len;
                 found++;
@@ -76,13 +71,81 @@ static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
             i = 0;
             t = 0;
         }
+    } while (found < max && i != start);
+    return found;
+}
+
+/* hr_walk for 1 to 64 nodes and no losers to skip.  The first entry's
+ * owner is always new, so it needs no check. */
+static inline __attribute__((always_inline)) size_t
+hr_walk_small(const hr_continuum *c, size_t start, const char **nodes, size_t *lens, size_t max)
+{
+    const uint32_t *ent = c->ent;
+    const char *const *names = c->lookup_names;
+    const size_t n = c->npoints;
+    uint32_t o = hr_entry_owner(&c->index, ent[start]);
+    nodes[0] = names[o];
+    if (lens != NULL)
+        lens[0] = c->nodes[o].len;
+    size_t found = 1, i = start;
+    while (found < max) {
+        if (++i == n)
+            i = 0;
         if (i == start)
             break;
+        o = hr_entry_owner(&c->index, ent[i]);
+        const char *name = names[o];
+        size_t k = 0;
+        while (k < found && nodes[k] != name)
+            k++;
+        if (k == found) {
+            nodes[found] = name;
+            if (lens != NULL)
+                lens[found] = c->nodes[o].len;
+            found++;
+        }
     }
-    if (seen != NULL)
-        free(seen);
-    *count = found;
+    return found;
+}
+
+/* The walks that are not the common one: kept out of hr_get_nodes so that
+ * its fast path stays small. */
+static __attribute__((noinline)) int hr_walk_other(const hr_continuum *c, size_t start,
+                                                   const char **nodes, size_t *lens,
+                                                   size_t max, size_t *count)
+{
+    size_t ntied = c->dialect->report_winner ? c->ntied : 0;
+    unsigned char *seen = NULL;
+    if (max == 0) {
+        *count = 0;
+        return HASH_RING_OK;
+    }
+    if (max > 64) {
+        seen = calloc((c->nnodes + 7) / 8, 1);
+        if (seen == NULL)
+            return HASH_RING_ENOMEM;
+    }
+    *count = hr_walk(c, start, nodes, lens, max, ntied, seen);
+    free(seen);
     return HASH_RING_OK;
+}
+
+/* See hash_ring_get_nodes. */
+static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
+                        size_t *lens, size_t max, size_t *count)
+{
+    if (c->npoints == 0)
+        return HASH_RING_EEMPTY;
+    if (max > c->nnodes)
+        max = c->nnodes;
+    size_t start = hr_continuum_first_point(c, pos);
+    /* the common case: 1 to 64 nodes wanted, no shared point to skip */
+    if (max - 1 < 64 && !(c->ntied != 0 && c->dialect->report_winner)) {
+        *count = lens != NULL ? hr_walk_small(c, start, nodes, lens, max)
+                              : hr_walk_small(c, start, nodes, NULL, max);
+        return HASH_RING_OK;
+    }
+    return hr_walk_other(c, start, nodes, lens, max, count);
 }
 
 int hash_ring_position(const void *key, size_t key_len, uint32_t *position)

@@ -484,6 +484,7 @@ typedef struct lookup_case {
     memcached_st *mc;
     double ns[64];
     const char *dialect; /* L_RING of a dialect other than python: its name */
+    size_t base;         /* L_NODES3 of such a dialect: its L_RING case */
 } lookup_case;
 
 /* Seconds for `count` lookups walking the key pool from `start`. */
@@ -602,7 +603,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
 {
     static const size_t sizes[] = {10, 100, 1000, 10000, 100000};
     static char labels[8][48];
-    lookup_case cases[24];
+    lookup_case cases[32];
     size_t nc = 0, i100 = 0;
     memset(cases, 0, sizeof cases);
     cases[nc].name = "MD5() of the key (floor)";
@@ -687,7 +688,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
     static const hash_ring_dialect_t others[] = {
         HASH_RING_DIALECT_LIBMEMCACHED, HASH_RING_DIALECT_SPYMEMCACHED, HASH_RING_DIALECT_NGINX,
         HASH_RING_DIALECT_DALLI, HASH_RING_DIALECT_PECL_MEMCACHE};
-    static char dlabels[8][64];
+    static char dlabels[8][64], d3labels[8][64];
     for (size_t k = 0; i100 != 0 && k < sizeof others / sizeof others[0]; k++) {
         snprintf(dlabels[k], sizeof dlabels[k], "hash_ring_get_node, 100 nodes, %s",
                  hash_ring_dialect_name(others[k]));
@@ -696,6 +697,18 @@ static void bench_lookup(const keypool *kp, const names *nm)
         cases[nc].nodes = 100;
         cases[nc].dialect = hash_ring_dialect_name(others[k]);
         cases[nc].ring = ring_of(nm, 100, others[k]);
+        nc++;
+        if (others[k] == HASH_RING_DIALECT_LIBMEMCACHED || others[k] == HASH_RING_DIALECT_SPYMEMCACHED)
+            continue;
+        /* replicas where the key hash is cheap: the scan weighs more */
+        snprintf(d3labels[k], sizeof d3labels[k], "hash_ring_get_nodes(3), 100 nodes, %s",
+                 hash_ring_dialect_name(others[k]));
+        cases[nc].name = d3labels[k];
+        cases[nc].kind = L_NODES3;
+        cases[nc].nodes = 100;
+        cases[nc].dialect = cases[nc - 1].dialect;
+        cases[nc].ring = ring_of(nm, 100, others[k]);
+        cases[nc].base = nc - 1;
         nc++;
     }
     size_t agree[2] = {0, 0};
@@ -720,7 +733,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
      * a third of the lookups each; a case's time is the sum of its rounds. */
     size_t part = g_opt.lookups / 3 ? g_opt.lookups / 3 : 1;
     for (unsigned rep = 0; rep < g_opt.reps; rep++) {
-        double t[24] = {0};
+        double t[32] = {0};
         for (int round = 0; round < 3; round++)
             for (size_t c = 0; c < nc; c++)
                 t[c] += run_lookups(&cases[c], kp, part, (rep * 3 + (unsigned)round) * 7919);
@@ -728,7 +741,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
             cases[c].ns[rep] = t[c] * 1e9 / (double)(3 * part);
     }
 
-    row *rows[24] = {NULL};
+    row *rows[32] = {NULL};
     for (size_t c = 0; c < nc; c++)
         rows[c] = add_row("lookup", cases[c].name, cases[c].ns, g_opt.reps, "ns/op");
     set_base(rows[1], rows[0]);
@@ -756,7 +769,7 @@ static void bench_lookup(const keypool *kp, const names *nm)
         }
         if (cases[c].kind == L_NODES3) {
             /* three replicas against one: the scan past the first point */
-            set_base(rows[c], rows[i100]);
+            set_base(rows[c], rows[cases[c].base ? cases[c].base : i100]);
             set_target(rows[c], T_LE, 1.3);
             continue;
         }
