@@ -211,11 +211,12 @@ int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *k
 /* ---- Batches -------------------------------------------------------- */
 
 /* Keys hashed per group.  A group's bucket reads are requested as soon as
- * it is hashed, its entry reads once the next group is hashed, and it is
- * resolved once the group after that is hashed: on a ring bigger than the
- * caches the misses of a group overlap with the hashing of the next ones
- * instead of queueing one after another. */
-#define HR_BATCH_GROUP 16
+ * it is hashed, the entry lines its searches will read once the next group
+ * is hashed, and it is resolved once the group after that is hashed: on a
+ * ring bigger than the caches the misses of a group overlap with the
+ * hashing of the next ones instead of queueing one after another.  The
+ * size was chosen with the bench. */
+#define HR_BATCH_GROUP 8
 /* Batches up to this many keys keep their positions on the stack. */
 #define HR_BATCH_STACK 256
 
@@ -247,30 +248,21 @@ static void hr_prefetch_buckets(const hr_continuum *c, const uint32_t *pos, size
     }
 }
 
-/* Requests the entry lines where the searches of pos[0..n) will look: the
- * line of the bucket's guess (hr_index_lower_bound) and its neighbours. */
+/* Requests the entry lines the searches of pos[0..n) will read. */
 static void hr_prefetch_entries(const hr_continuum *c, const uint32_t *pos, size_t n)
 {
-    const hr_index *ix = &c->index;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t t = hr_target(c, pos[i]);
-        if (t > UINT32_MAX)
-            continue;
-        size_t b = (size_t)(t >> ix->shift);
-        size_t lo = ix->buckets[b], len = ix->buckets[b + 1] - lo;
-        size_t g = (size_t)((((uint64_t)t & hr_low_mask(ix)) * len) >> ix->shift);
-        const uint32_t *at = c->ent + lo + g;
-        __builtin_prefetch(at);
-        __builtin_prefetch(at - (g < HR_BIG_BUCKET / 2 ? g : HR_BIG_BUCKET / 2));
-        __builtin_prefetch(at + HR_BIG_BUCKET / 2);
-    }
+    for (size_t i = 0; i < n; i++)
+        hr_index_prefetch(&c->index, c->ent, hr_target(c, pos[i]));
 }
 
-/* Replaces the positions pos[0..n) by their owners' indexes. */
+/* Replaces the positions pos[0..n) by their owners' indexes: the searches
+ * request no lines, hr_prefetch_entries has. */
 static void hr_resolve(const hr_continuum *c, uint32_t *pos, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        pos[i] = hr_continuum_owner_at(c, pos[i]);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = hr_index_search(&c->index, c->ent, c->npoints, hr_target(c, pos[i]), 0);
+        pos[i] = hr_continuum_owner(c, k == c->npoints ? 0 : k);
+    }
 }
 
 /* The batch lookups' one path: the owner of every key, all from continuum

@@ -137,6 +137,16 @@ static inline size_t hr_count_below(const uint32_t *p, size_t n, uint32_t mask, 
 }
 #endif
 
+/* Where a big bucket's search counts: the first of the HR_BIG_BUCKET
+ * entries around the guess.  Points are uniform, so about t * len /
+ * 2^shift of the bucket's len entries are below t (within a few). */
+static inline size_t hr_window_start(uint32_t t, size_t len, unsigned shift)
+{
+    size_t g = (size_t)(((uint64_t)t * len) >> shift);
+    size_t w0 = g > HR_BIG_BUCKET / 2 ? g - HR_BIG_BUCKET / 2 : 0;
+    return w0 > len - HR_BIG_BUCKET ? len - HR_BIG_BUCKET : w0;
+}
+
 /* The first i with point(i) >= target (target may be 2^32: none), or n.
  * Inline: it is most of a lookup after the MD5.
  *
@@ -152,7 +162,8 @@ static inline size_t hr_count_below(const uint32_t *p, size_t n, uint32_t mask, 
  * the one miss left is the bucket's entries: a big bucket's lines are all
  * requested at once (they arrive together, not one per halving step), and
  * the search starts from where the target's low bits say the answer is. */
-static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *ent, size_t n, uint64_t target)
+static inline __attribute__((always_inline)) size_t
+hr_index_search(const hr_index *ix, const uint32_t *ent, size_t n, uint64_t target, int request)
 {
     if (target > UINT32_MAX || n == 0)
         return n;
@@ -165,22 +176,17 @@ static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *en
     if (len > HR_BIG_BUCKET) {
         /* request the bucket's lines at once (at most 8: buckets of
          * crowded rings can be much longer, and the window below reads
-         * only 1 to 3 lines of them) */
+         * only 1 to 3 lines of them), unless the caller has requested
+         * the window's (hr_index_prefetch) */
         const char *line = (const char *)((uintptr_t)base & ~(uintptr_t)63);
         const char *stop = (const char *)(base + len);
         if (stop > line + 8 * 64)
             stop = line + 8 * 64;
-        for (; line < stop; line += 64)
+        for (; request && line < stop; line += 64)
             __builtin_prefetch(line);
-        /* Points are uniform, so about t * len / 2^shift entries of the
-         * bucket are below t (within a few).  If the answer is provably
-         * inside the HR_BIG_BUCKET entries around that guess, count in
-         * those; else (rarely) search the whole bucket. */
-        size_t g = (size_t)(((uint64_t)t * len) >> ix->shift);
-        size_t w0 = g > HR_BIG_BUCKET / 2 ? g - HR_BIG_BUCKET / 2 : 0;
-        if (w0 > len - HR_BIG_BUCKET)
-            w0 = len - HR_BIG_BUCKET;
-        size_t w1 = w0 + HR_BIG_BUCKET;
+        /* If the answer is provably inside the window around the guess,
+         * count in it; else (rarely) search the whole bucket. */
+        size_t w0 = hr_window_start(t, len, ix->shift), w1 = w0 + HR_BIG_BUCKET;
         if ((w0 == 0 || (base[w0 - 1] & mask) < t) && (w1 == len || (base[w1 - 1] & mask) >= t))
             return lo + w0 + hr_count_below(base + w0, HR_BIG_BUCKET, mask, t);
     } else {
@@ -195,6 +201,34 @@ static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *en
         len -= half;
     }
     return (size_t)(base - ent) + ((*base & mask) < t);
+}
+
+static inline size_t hr_index_lower_bound(const hr_index *ix, const uint32_t *ent, size_t n,
+                                          uint64_t target)
+{
+    return hr_index_search(ix, ent, n, target, 1);
+}
+
+/* Requests the entry lines that hr_index_lower_bound(target) reads, so
+ * that a batch can have them on the way while it hashes other keys; reads
+ * the bucket pair (request it first).  A window that falls through to
+ * the whole-bucket search reads more. */
+static inline void hr_index_prefetch(const hr_index *ix, const uint32_t *ent, uint64_t target)
+{
+    if (target > UINT32_MAX)
+        return;
+    size_t b = (size_t)(target >> ix->shift);
+    size_t lo = ix->buckets[b], len = ix->buckets[b + 1] - lo;
+    const uint32_t *from = ent + lo, *to = from + HR_SMALL_BUCKET;
+    if (len > HR_BIG_BUCKET) {
+        size_t w0 = hr_window_start((uint32_t)target & hr_low_mask(ix), len, ix->shift);
+        from += w0 ? w0 - 1 : 0; /* the check below the window */
+        to = ent + lo + w0 + HR_BIG_BUCKET;
+    } else if (len > HR_SMALL_BUCKET) {
+        to = from + HR_BIG_BUCKET;
+    }
+    for (uintptr_t line = (uintptr_t)from & ~(uintptr_t)63; line < (uintptr_t)to; line += 64)
+        __builtin_prefetch((const void *)line);
 }
 
 /* The full point of entry i (finds its bucket: O(log buckets)). */
