@@ -95,10 +95,10 @@ hr_walk_small(const hr_continuum *c, size_t start, const char **nodes, size_t *l
             break;
         o = hr_entry_owner(&c->index, ent[i]);
         const char *name = names[o];
-        size_t k = 0;
-        while (k < found && nodes[k] != name)
-            k++;
-        if (k == found) {
+        size_t k = found;
+        while (k > 0 && nodes[k - 1] != name)
+            k--;
+        if (k == 0) {
             nodes[found] = name;
             if (lens != NULL)
                 lens[found] = c->nodes[o].len;
@@ -110,29 +110,27 @@ hr_walk_small(const hr_continuum *c, size_t start, const char **nodes, size_t *l
 
 /* The walks that are not the common one: kept out of hr_get_nodes so that
  * its fast path stays small. */
-static __attribute__((noinline)) int hr_walk_other(const hr_continuum *c, size_t start,
-                                                   const char **nodes, size_t *lens,
-                                                   size_t max, size_t *count)
+static __attribute__((noinline)) int64_t hr_walk_other(const hr_continuum *c, size_t start,
+                                                       const char **nodes, size_t *lens,
+                                                       size_t max)
 {
     size_t ntied = c->dialect->report_winner ? c->ntied : 0;
     unsigned char *seen = NULL;
-    if (max == 0) {
-        *count = 0;
-        return HASH_RING_OK;
-    }
+    if (max == 0)
+        return 0;
     if (max > 64) {
         seen = calloc((c->nnodes + 7) / 8, 1);
         if (seen == NULL)
             return HASH_RING_ENOMEM;
     }
-    *count = hr_walk(c, start, nodes, lens, max, ntied, seen);
+    size_t found = hr_walk(c, start, nodes, lens, max, ntied, seen);
     free(seen);
-    return HASH_RING_OK;
+    return (int64_t)found;
 }
 
-/* See hash_ring_get_nodes. */
-static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
-                        size_t *lens, size_t max, size_t *count)
+/* See hash_ring_get_nodes: the count, or a negative status. */
+static int64_t hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
+                            size_t *lens, size_t max)
 {
     if (c->npoints == 0)
         return HASH_RING_EEMPTY;
@@ -140,12 +138,19 @@ static int hr_get_nodes(const hr_continuum *c, uint32_t pos, const char **nodes,
         max = c->nnodes;
     size_t start = hr_continuum_first_point(c, pos);
     /* the common case: 1 to 64 nodes wanted, no shared point to skip */
-    if (max - 1 < 64 && !(c->ntied != 0 && c->dialect->report_winner)) {
-        *count = lens != NULL ? hr_walk_small(c, start, nodes, lens, max)
-                              : hr_walk_small(c, start, nodes, NULL, max);
-        return HASH_RING_OK;
-    }
-    return hr_walk_other(c, start, nodes, lens, max, count);
+    if (max - 1 < 64 && !(c->ntied != 0 && c->dialect->report_winner))
+        return (int64_t)(lens != NULL ? hr_walk_small(c, start, nodes, lens, max)
+                                      : hr_walk_small(c, start, nodes, NULL, max));
+    return hr_walk_other(c, start, nodes, lens, max);
+}
+
+/* The status of a get_nodes call whose walk gave n. */
+static int hr_nodes_done(int64_t n, size_t *count)
+{
+    if (n < 0)
+        return (int)n;
+    *count = (size_t)n;
+    return HASH_RING_OK;
 }
 
 int hash_ring_position(const void *key, size_t key_len, uint32_t *position)
@@ -184,9 +189,9 @@ int hash_ring_get_nodes(const hash_ring_t *ring, const void *key, size_t key_len
         return (int)pos;
     uintptr_t token;
     const hr_continuum *c = hr_ring_enter(ring, &token);
-    int rc = hr_get_nodes(c, (uint32_t)pos, nodes, node_lens, max, count);
+    int64_t n = hr_get_nodes(c, (uint32_t)pos, nodes, node_lens, max);
     hr_ring_leave(ring, token);
-    return rc;
+    return hr_nodes_done(n, count);
 }
 
 int hash_ring_snapshot_get_node(const hash_ring_snapshot_t *snap, const void *key,
@@ -205,7 +210,8 @@ int hash_ring_snapshot_get_nodes(const hash_ring_snapshot_t *snap, const void *k
     if (snap == NULL || count == NULL || (nodes == NULL && max > 0) || !hr_key_ok(key, key_len))
         return HASH_RING_EINVAL;
     int64_t pos = hr_dialect_position(snap->dialect, key ? key : "", key_len);
-    return pos < 0 ? (int)pos : hr_get_nodes(snap, (uint32_t)pos, nodes, node_lens, max, count);
+    return pos < 0 ? (int)pos
+                   : hr_nodes_done(hr_get_nodes(snap, (uint32_t)pos, nodes, node_lens, max), count);
 }
 
 /* ---- Batches -------------------------------------------------------- */
