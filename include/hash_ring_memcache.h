@@ -99,10 +99,11 @@
  *   sent, so a key can never inject a command.  Values are bytes of any
  *   kind up to the maximum value size (default 1 MiB, see
  *   hash_ring_mc_set_max_value()); a larger value gives HASH_RING_EINVAL
- *   and nothing is sent.  A reply that is malformed, truncated or longer
- *   than expected gives HASH_RING_EPROTO (or HASH_RING_EIO when the server
- *   closed the connection): the server failed (see FAIL-OVER) and the
- *   connection is closed; the client never reads past what it was sent.
+ *   and nothing is sent.  A reply that is malformed or truncated gives
+ *   HASH_RING_EPROTO (or HASH_RING_EIO when the server closed the
+ *   connection): the server failed (see FAIL-OVER) and the connection is
+ *   closed.  Bytes beyond the expected reply do not undo a complete
+ *   answer: it stands, and the connection is closed (below).
  *   A stored value larger than this client's maximum (put there by a
  *   client with a higher one) is not a server failure: that key alone
  *   gives HASH_RING_EPROTO (a get or gets says so in
@@ -352,9 +353,11 @@ HASH_RING_API int hash_ring_mc_gets(hash_ring_mc_t *mc, const void *key, size_t 
  * count 0 gives an empty result.  On HASH_RING_OK, *out is a new result
  * with one entry per key, in order, each with its own status (see
  * hash_ring_mc_result_item); free it with hash_ring_mc_result_free().
- * Errors (then nothing is sent): HASH_RING_EINVAL (NULL arguments, any
- * invalid key), HASH_RING_ENOMEM, HASH_RING_EEMPTY, HASH_RING_ECRYPTO.
- * Since 1.0. */
+ * Errors, with nothing sent: HASH_RING_EINVAL (NULL arguments, any
+ * invalid key), HASH_RING_EEMPTY, HASH_RING_ECRYPTO.  HASH_RING_ENOMEM
+ * may come before or after requests were sent (memory for a value, a
+ * reply buffer or a connection ran out); the values received are then
+ * dropped with the rest: no result is returned.  Since 1.0. */
 HASH_RING_API int hash_ring_mc_get_multi(hash_ring_mc_t *mc, const void *const *keys,
                                          const size_t *key_lens, size_t count,
                                          hash_ring_mc_result_t **out);
@@ -366,7 +369,8 @@ HASH_RING_API size_t hash_ring_mc_result_count(const hash_ring_mc_result_t *resu
  * pointers, each of which may be NULL, receive the value, its length, flags
  * and cas token), HASH_RING_EMISS, or the failure that left the key
  * unanswered (HASH_RING_ETIMEDOUT, HASH_RING_EIO, HASH_RING_EPROTO,
- * HASH_RING_ESERVER, HASH_RING_ENOSERVER).  HASH_RING_EINVAL for a NULL
+ * HASH_RING_ESERVER, HASH_RING_ENOSERVER, or HASH_RING_ENOMEM when no
+ * descriptor was left to connect to its server).  HASH_RING_EINVAL for a NULL
  * result or index out of range.  Values are NUL-terminated (the NUL is not
  * counted) and stay valid until the result is freed.  Since 1.0. */
 HASH_RING_API int hash_ring_mc_result_item(const hash_ring_mc_result_t *result, size_t index,

@@ -599,7 +599,7 @@ static int mc_cmd_delete(hash_ring_mc_t *mc, int argc, char **argv)
         return cli_fail("mc delete: usage: delete KEY");
     int rc = hash_ring_mc_delete(mc, argv[0], strlen(argv[0]));
     if (rc == HASH_RING_EMISS) {
-        fprintf(stderr, "hash-ring: mc delete: %s: not found\n", argv[0]);
+        (void)cli_fail("mc delete: %s: not found", argv[0]);
         return CLI_EXIT_MISS;
     }
     if (rc != HASH_RING_OK)
@@ -628,7 +628,7 @@ static int mc_cmd_arith(hash_ring_mc_t *mc, int decr, int argc, char **argv)
     int rc = decr ? hash_ring_mc_decr(mc, argv[0], strlen(argv[0]), n, &nv)
                   : hash_ring_mc_incr(mc, argv[0], strlen(argv[0]), n, &nv);
     if (rc == HASH_RING_EMISS) {
-        fprintf(stderr, "hash-ring: mc %s: %s: not found\n", name, argv[0]);
+        (void)cli_fail("mc %s: %s: not found", name, argv[0]);
         return CLI_EXIT_MISS;
     }
     if (rc != HASH_RING_OK)

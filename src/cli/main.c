@@ -238,12 +238,10 @@ int main(int argc, char **argv)
     }
     rc = cmd->run(&o, nargs, args);
 written:
-    /* A write error (full disk, closed pipe with SIGPIPE ignored) must not
-     * pass as success. */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (rc == CLI_EXIT_OK)
-            rc = cli_fail("error writing to standard output");
-    }
+    /* A write error (full disk, closed pipe with SIGPIPE ignored) must pass
+     * neither as success nor as a miss (exit 1): the output is lost. */
+    if (fflush(stdout) != 0 || ferror(stdout))
+        rc = cli_fail("error writing to standard output");
 out:
     hash_ring_destroy(o.ring);
     cli_nodes_free(&nodes);

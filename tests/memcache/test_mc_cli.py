@@ -225,6 +225,19 @@ def main():
         check(rc == 0 and raw_get(port[owner["key4"]], "key4") is None, "delete: %d" % rc)
         rc, out, err = mc("delete", "key4")
         check(rc == 1 and "not found" in err, "delete again: %d %r" % (rc, err))
+        # a missing key is named escaped, like every byte the tool prints
+        # (here a C1 control, U+009B, and a backslash)
+        for cmd in (["delete", b"a\xc2\x9bb\\x"], ["incr", b"a\xc2\x9bb\\x", "1"]):
+            rc, out, err = mc(*cmd)
+            check(rc == 1 and "\x9b" not in err and "a\\xc2\\x9bb\\\\x: not found" in err
+                  and err.count("\n") == 1, "%s miss, odd key: %d %r" % (cmd[0], rc, err))
+        # output lost on a miss (exit 1) is still an error (exit 2)
+        if os.path.exists("/dev/full"):
+            with open("/dev/full", "wb") as full:
+                p = subprocess.run(base + ["--json"] + maps + ["get", "missing-key"],
+                                   stdout=full, stderr=subprocess.PIPE, timeout=30)
+            check(p.returncode == 2 and b"error writing" in p.stderr,
+                  "get --json of a miss to /dev/full: %d %r" % (p.returncode, p.stderr))
         # incr / decr
         mc("set", "counter", "10")
         rc, out, err = mc("incr", "counter", "5")
