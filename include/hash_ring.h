@@ -217,7 +217,7 @@ typedef enum hash_ring_dialect {
 #define HASH_RING_ENOTFOUND -4 /* no such node (or index out of range) */
 #define HASH_RING_EEMPTY -5    /* the ring owns no points (no nodes, or all weights 0) */
 #define HASH_RING_ECRYPTO -6   /* libcrypto could not provide MD5 (e.g. FIPS mode) */
-/* -7 to -14 are the memcached client's (hash_ring_memcache.h): a ring
+/* -7 to -15 are the memcached client's (hash_ring_memcache.h): a ring
  * function never returns them. */
 
 /* A static, never-NULL English description of a ring status code (other

@@ -106,7 +106,7 @@
  *   answer: it stands, and the connection is closed (below).
  *   A stored value larger than this client's maximum (put there by a
  *   client with a higher one) is not a server failure: that key alone
- *   gives HASH_RING_EPROTO (a get or gets says so in
+ *   gives HASH_RING_ETOOBIG (a get or gets names the value's size in
  *   hash_ring_mc_last_error(); in a multi-get, it is that item's status);
  *   its data is skipped as it arrives, never buffered (within the I/O
  *   timeout, like any reply), the server stays live and keeps its
@@ -132,9 +132,11 @@
  *   HASH_RING_ECASEXISTS (cas token out of date); HASH_RING_ESERVER (the
  *   server answered ERROR, CLIENT_ERROR or SERVER_ERROR, e.g. a value too
  *   large for the server, incr on a non-number); HASH_RING_ETIMEDOUT,
- *   HASH_RING_EIO, HASH_RING_EPROTO (the server failed, see above; or a
- *   value above the client's maximum, see INPUT AND REPLY CHECKS);
- *   HASH_RING_ENOSERVER (no live server for the key); HASH_RING_EINVAL;
+ *   HASH_RING_EIO, HASH_RING_EPROTO (the server failed, see above);
+ *   HASH_RING_ETOOBIG (since 1.1: a get, gets or multi-get item found a
+ *   value larger than the client's maximum; the server did not fail, see
+ *   INPUT AND REPLY CHECKS); HASH_RING_ENOSERVER (no live server for the
+ *   key); HASH_RING_EINVAL;
  *   HASH_RING_ENOMEM (out of memory, or of local descriptors, buffers or
  *   ports when connecting: the server is not marked dead and the operation
  *   does not fail over, since another server would not help);
@@ -153,7 +155,7 @@
  *   After fork(), a child must not use its parent's open connections: call
  *   hash_ring_mc_disconnect() in the child before using the client.
  *
- * Everything here is since 1.0.
+ * Everything here is since 1.0 unless marked otherwise.
  */
 #ifndef HASH_RING_MEMCACHE_H
 #define HASH_RING_MEMCACHE_H
@@ -179,15 +181,19 @@ typedef struct hash_ring_mc_stat_list hash_ring_mc_stats_t;
 
 /* ---- Status codes ---------------------------------------------------- */
 /* The client returns the ring's codes (hash_ring.h) and these; values never
- * change.  Since 1.0 (defined in hash_ring.h until 1.1; same values). */
+ * change.  Since 1.0 (defined in hash_ring.h until 1.1; same values), except
+ * HASH_RING_ETOOBIG, since 1.1. */
 #define HASH_RING_ENOTSTORED -7 /* NOT_STORED (add/replace/append/prepend condition) */
 #define HASH_RING_ECASEXISTS -8 /* EXISTS (cas token no longer current) */
 #define HASH_RING_EMISS -9      /* NOT_FOUND / cache miss */
 #define HASH_RING_ESERVER -10   /* ERROR, CLIENT_ERROR or SERVER_ERROR reply */
 #define HASH_RING_ETIMEDOUT -11 /* connect or I/O timeout */
 #define HASH_RING_EIO -12       /* connection refused, reset or closed */
-#define HASH_RING_EPROTO -13    /* malformed, truncated or oversized reply */
+#define HASH_RING_EPROTO -13    /* malformed or truncated reply */
 #define HASH_RING_ENOSERVER -14 /* no live server for the key */
+#define HASH_RING_ETOOBIG -15   /* the stored value is larger than this client's
+                                 * maximum value size (the server is fine);
+                                 * since 1.1 */
 
 /* A static, never-NULL English description of any status code the client
  * returns, its own and the ring's (unknown codes give "unknown error").
@@ -288,7 +294,9 @@ HASH_RING_API int hash_ring_mc_set_failover(hash_ring_mc_t *mc, int enabled);
 
 /* Largest value sent or accepted in a reply, 1 .. 1073741824 bytes
  * (default 1048576, memcached's default item size limit; raise both
- * together).  Errors: HASH_RING_EINVAL.  Since 1.0. */
+ * together).  A larger value is refused before sending (HASH_RING_EINVAL)
+ * and, when read, gives HASH_RING_ETOOBIG (see INPUT AND REPLY CHECKS).
+ * Errors: HASH_RING_EINVAL.  Since 1.0. */
 HASH_RING_API int hash_ring_mc_set_max_value(hash_ring_mc_t *mc, size_t bytes);
 
 /* ---- Storage --------------------------------------------------------- */
@@ -335,7 +343,10 @@ HASH_RING_API int hash_ring_mc_cas(hash_ring_mc_t *mc, const void *key, size_t k
 /* Reads a key.  On HASH_RING_OK, *value points to value_len bytes followed
  * by a NUL (not counted), owned by the client and valid until its next
  * call; flags (if not NULL) receives the stored flags.  A miss gives
- * HASH_RING_EMISS.  value and value_len must not be NULL.  Since 1.0. */
+ * HASH_RING_EMISS; a value larger than the client's maximum gives
+ * HASH_RING_ETOOBIG (since 1.1; the key is not asked of another server, see
+ * INPUT AND REPLY CHECKS).  value and value_len must not be NULL.
+ * Since 1.0. */
 HASH_RING_API int hash_ring_mc_get(hash_ring_mc_t *mc, const void *key, size_t key_len,
                                    const void **value, size_t *value_len, uint32_t *flags);
 
@@ -367,10 +378,12 @@ HASH_RING_API size_t hash_ring_mc_result_count(const hash_ring_mc_result_t *resu
 
 /* Entry `index`: returns its status - HASH_RING_OK (found; the out
  * pointers, each of which may be NULL, receive the value, its length, flags
- * and cas token), HASH_RING_EMISS, or the failure that left the key
- * unanswered (HASH_RING_ETIMEDOUT, HASH_RING_EIO, HASH_RING_EPROTO,
- * HASH_RING_ESERVER, HASH_RING_ENOSERVER, or HASH_RING_ENOMEM when no
- * descriptor was left to connect to its server).  HASH_RING_EINVAL for a NULL
+ * and cas token), HASH_RING_EMISS, HASH_RING_ETOOBIG (since 1.1: the value
+ * is larger than the client's maximum; the server answered, see INPUT AND
+ * REPLY CHECKS), or the failure that left the key unanswered
+ * (HASH_RING_ETIMEDOUT, HASH_RING_EIO, HASH_RING_EPROTO, HASH_RING_ESERVER,
+ * HASH_RING_ENOSERVER, or HASH_RING_ENOMEM when no descriptor was left to
+ * connect to its server).  HASH_RING_EINVAL for a NULL
  * result or index out of range.  Values are NUL-terminated (the NUL is not
  * counted) and stay valid until the result is freed.  Since 1.0. */
 HASH_RING_API int hash_ring_mc_result_item(const hash_ring_mc_result_t *result, size_t index,

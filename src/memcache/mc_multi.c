@@ -323,7 +323,7 @@ static int mc_multi_run(hash_ring_mc_t *mc, mc_multi *m, hash_ring_snapshot_t *s
                 }
                 m->res->items[i].status = s->fail;
             } else if (m->pending[i] == MC_BIG) {
-                m->res->items[i].status = HASH_RING_EPROTO;
+                m->res->items[i].status = HASH_RING_ETOOBIG;
             } else {
                 m->res->items[i].status =
                     s->result == HASH_RING_OK ? HASH_RING_EMISS : s->result;

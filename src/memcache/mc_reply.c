@@ -101,7 +101,7 @@ int hr_mc_on_get(hash_ring_mc_t *mc, mc_server *s, const hr_mc_reply *rep)
         return hr_mc_server_error(mc, s, rep);
     if (rep->kind == HR_MC_END) {
         s->result = mc->got_value == 1 ? HASH_RING_OK
-                    : mc->got_value    ? HASH_RING_EPROTO
+                    : mc->got_value    ? HASH_RING_ETOOBIG
                                        : HASH_RING_EMISS;
         return 1;
     }

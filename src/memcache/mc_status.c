@@ -12,6 +12,7 @@ const char *hash_ring_mc_strerror(int status)
     case HASH_RING_EIO: return "connection failed or closed";
     case HASH_RING_EPROTO: return "malformed reply from server";
     case HASH_RING_ENOSERVER: return "no live server for the key";
+    case HASH_RING_ETOOBIG: return "value larger than the client's maximum value size";
     default: return hash_ring_strerror(status);
     }
 }

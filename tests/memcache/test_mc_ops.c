@@ -724,8 +724,8 @@ static unsigned long long total_connections(hash_ring_mc_t *c, const char *srv, 
 }
 
 /* A value above this client's maximum, stored by a client with a higher
- * one (memcached -I 2m): that key alone fails (EPROTO, saying why), in get,
- * gets and multi-get; the server is not marked dead, its other keys are
+ * one (memcached -I 2m): that key alone fails (ETOOBIG, naming the size), in
+ * get, gets and multi-get; the server is not marked dead, its other keys are
  * answered by it (no fail-over, so no stale copies from another server),
  * and its connection stays usable (the data is skipped as it arrives). */
 static void test_value_above_client_max(void **state)
@@ -791,12 +791,14 @@ static void test_value_above_client_max(void **state)
     }
     assert_int_equal(hash_ring_mc_get(mc, keys[hk], kl[hk], &v, &vl, NULL), HASH_RING_OK);
     unsigned long long conns0 = total_connections(writer, home, home_len);
-    /* get and gets: EPROTO, and why */
-    assert_int_equal(hash_ring_mc_get(mc, "big", 3, &v, &vl, NULL), HASH_RING_EPROTO);
+    /* get and gets: ETOOBIG, and why */
+    assert_int_equal(hash_ring_mc_get(mc, "big", 3, &v, &vl, NULL), HASH_RING_ETOOBIG);
     printf("# get of a %zu-byte value, client maximum 1 MiB: %s\n", nbig,
            hash_ring_mc_last_error(mc));
+    assert_non_null(strstr(hash_ring_mc_last_error(mc),
+                           "the value is 1572864 bytes, above this client's maximum of 1048576"));
+    assert_int_equal(hash_ring_mc_gets(mc, "big", 3, &v, &vl, NULL, &cas), HASH_RING_ETOOBIG);
     assert_non_null(strstr(hash_ring_mc_last_error(mc), "above this client's maximum"));
-    assert_int_equal(hash_ring_mc_gets(mc, "big", 3, &v, &vl, NULL, &cas), HASH_RING_EPROTO);
     /* the server is live and answers on the same connection */
     for (int i = 0; i < NK; i++) {
         assert_int_equal(hash_ring_mc_get(mc, keys[i], kl[i], &v, &vl, NULL), HASH_RING_OK);
@@ -821,7 +823,7 @@ static void test_value_above_client_max(void **state)
     for (int i = 0; i < NK + 2; i++) {
         int st = hash_ring_mc_result_item(res, (size_t)i, &v, &vl, NULL, NULL);
         if (olen[i] == 3)
-            assert_int_equal(st, HASH_RING_EPROTO);
+            assert_int_equal(st, HASH_RING_ETOOBIG);
         else if (olen[i] == 9)
             assert_int_equal(st, HASH_RING_EMISS);
         else {
@@ -848,6 +850,25 @@ static void test_value_above_client_max(void **state)
     assert_int_equal(tl_count_fds(), fds0);
     tl_daemon_kill(&b[0]);
     tl_daemon_kill(&b[1]);
+}
+
+/* Every code the client returns has a text of its own (the ring's codes
+ * too, as hash_ring_mc_strerror knows both); past the last code, none. */
+static void test_strerror_every_code(void **state)
+{
+    (void)state;
+    const char *seen[16] = {NULL};
+    assert_true(-HASH_RING_ETOOBIG < 16);
+    for (int c = -1; c >= HASH_RING_ETOOBIG; c--) {
+        const char *s = hash_ring_mc_strerror(c);
+        assert_non_null(s);
+        assert_string_not_equal(s, "unknown error");
+        for (int k = 1; k < -c; k++)
+            assert_string_not_equal(s, seen[k]); /* distinct texts */
+        seen[-c] = s;
+    }
+    assert_non_null(strstr(hash_ring_mc_strerror(HASH_RING_ETOOBIG), "maximum value size"));
+    assert_string_equal(hash_ring_mc_strerror(HASH_RING_ETOOBIG - 1), "unknown error");
 }
 
 static void test_unix_socket_and_ipv6(void **state)
@@ -964,6 +985,7 @@ int main(void)
         cmocka_unit_test_setup(test_large_values, flush_backends),
         cmocka_unit_test(test_unix_socket_and_ipv6),
         cmocka_unit_test(test_value_above_client_max),
+        cmocka_unit_test(test_strerror_every_code),
         cmocka_unit_test_setup(test_no_fd_leak, flush_backends),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
