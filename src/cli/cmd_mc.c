@@ -96,6 +96,12 @@ static unsigned mc_timeout_ms = 1000;
 static char **mc_addresses;
 static int mc_naddresses;
 
+/* The main client's maximum: it both sends and reads. */
+static size_t mc_client_max(void)
+{
+    return mc_read_max > mc_max_value ? mc_read_max : mc_max_value;
+}
+
 static int mc_cmd_set(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
 {
     const char *key = NULL, *value = NULL;
@@ -253,21 +259,12 @@ static hash_ring_mc_t *mc_direct(mc_get_ctx *x, size_t m, char *why, size_t whys
 }
 
 /* A failure that means the server failed (the key goes on to the next
- * server), as opposed to an answer about the key. */
+ * server), as opposed to an answer about the key (a value above the
+ * maximum, HASH_RING_ETOOBIG, is such an answer). */
 static int mc_server_failure(int st)
 {
-    return st == HASH_RING_ETIMEDOUT || st == HASH_RING_EIO || st == HASH_RING_ENOSERVER;
-}
-
-/* After HASH_RING_EPROTO from a client with fail-over off: a malformed
- * reply marked the server dead (a second try says so at once), a value
- * above the maximum did not (the second try answers the key again).
- * 1: the server failed; 0: it answered, *st and the value updated. */
-static int mc_eproto_failed(hash_ring_mc_t *c, const char *key, int *st, const void **v,
-                            size_t *vl)
-{
-    *st = hash_ring_mc_get(c, key, strlen(key), v, vl, NULL);
-    return *st == HASH_RING_ENOSERVER;
+    return st == HASH_RING_ETIMEDOUT || st == HASH_RING_EIO || st == HASH_RING_EPROTO ||
+           st == HASH_RING_ENOSERVER;
 }
 
 static void mc_item_failed(mc_item *it, size_t m)
@@ -300,20 +297,9 @@ static int mc_walk(mc_get_ctx *x, mc_item *it, const char *key)
         const void *v = NULL;
         size_t vl = 0;
         int st = c != NULL ? hash_ring_mc_get(c, key, klen, &v, &vl, NULL) : HASH_RING_ENOSERVER;
-        if (c != NULL && st != HASH_RING_OK && st != HASH_RING_EMISS)
-            snprintf(x->srv[m].why, sizeof x->srv[m].why, "%s", hash_ring_mc_last_error(c));
-        if (st == HASH_RING_EPROTO) {
-            char detail[sizeof x->srv[m].why];
-            snprintf(detail, sizeof detail, "%s", x->srv[m].why);
-            if (!mc_eproto_failed(c, key, &st, &v, &vl) && st == HASH_RING_EPROTO) {
-                snprintf(it->why, sizeof it->why, "%s", detail);
-                return st;
-            }
-            snprintf(x->srv[m].why, sizeof x->srv[m].why, "%s", detail);
-            if (st == HASH_RING_ENOSERVER)
-                st = HASH_RING_EPROTO;
-        }
-        if (mc_server_failure(st) || st == HASH_RING_EPROTO) {
+        if (mc_server_failure(st)) {
+            if (c != NULL) /* else mc_direct said why */
+                snprintf(x->srv[m].why, sizeof x->srv[m].why, "%s", hash_ring_mc_last_error(c));
             x->srv[m].failed = 1;
             mc_item_failed(it, m);
             continue;
@@ -446,22 +432,16 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
             break;
         }
         size_t m = mc_member(&x, it->owner, it->owner_len);
-        if (st == HASH_RING_EPROTO) {
-            /* a malformed reply (the server failed), or a value above
-             * the maximum (this key's answer) */
-            const void *v2;
-            size_t vl2;
-            int st2;
-            if (!mc_eproto_failed(mc, key, &st2, &v2, &vl2) && st2 == HASH_RING_EPROTO) {
-                status = cli_fail("mc get: %s: %s (see --max-value)", key,
-                                  res != NULL ? hash_ring_mc_last_error(mc) : detail);
-                break;
-            }
-            if (st2 != HASH_RING_ENOSERVER) {
-                st = st2;
-                v = v2;
-                vl = vl2;
-            }
+        if (st == HASH_RING_ETOOBIG) {
+            /* the server's answer for this key: no other server is asked
+             * (a multi-get item carries no message: the size is not known) */
+            if (res != NULL)
+                status = cli_fail("mc get: %s: server %.*s: the value is above this client's "
+                                  "maximum of %zu bytes (see --max-value)",
+                                  key, (int)it->owner_len, it->owner, mc_client_max());
+            else
+                status = cli_fail("mc get: %s: %s (see --max-value)", key, detail);
+            break;
         }
         if (st == HASH_RING_OK || st == HASH_RING_EMISS) {
             it->status = st;
@@ -481,7 +461,7 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
             it->value_len = vl;
             continue;
         }
-        if (!mc_server_failure(st) && st != HASH_RING_EPROTO) {
+        if (!mc_server_failure(st)) {
             status = cli_fail("mc get: %s: %s", key, detail);
             break;
         }
@@ -876,8 +856,7 @@ int cli_cmd_mc(cli_opts *o, int argc, char **argv)
     }
     (void)hash_ring_mc_set_connect_timeout(mc, mc_timeout_ms);
     (void)hash_ring_mc_set_io_timeout(mc, mc_timeout_ms);
-    (void)hash_ring_mc_set_max_value(mc, mc_read_max > mc_max_value ? mc_read_max
-                                                                   : mc_max_value);
+    (void)hash_ring_mc_set_max_value(mc, mc_client_max());
     (void)hash_ring_mc_set_failover(mc, mc_failover_on);
     rc = 0;
     for (int k = 0; k < mc_naddresses && rc == 0; k++) {

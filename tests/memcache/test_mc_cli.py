@@ -88,6 +88,12 @@ def raw_stat(port, name):
     return None
 
 
+def keys_fetched(ports):
+    """memcached's cmd_get summed over the daemons: one per key asked by a
+    get or gets command (a multi-key command counts each key)."""
+    return sum(int(raw_stat(p, "cmd_get")) for p in ports)
+
+
 class FakeServer:
     """A hostile memcached on loopback: answers every request line with
     `reply` (bytes from a server are untrusted)."""
@@ -294,12 +300,20 @@ def main():
         p = subprocess.run(base + maps + ["set", "--stdin", "bin", "extra"], input=b"x",
                            capture_output=True, timeout=30)
         check(p.returncode == 2 and p.stdout == b"", "set --stdin with a VALUE too")
-        # --max-value: a stored value above it fails its key, saying why
+        # --max-value: a stored value above it fails its key, saying why,
+        # from the first answer: the key is asked once (the server sends
+        # the whole value each time it is asked)
         rc, out, err = mc("set", "two-k", "x" * 2000)
         check(rc == 0, "set 2000 bytes: %d %r" % (rc, err))
+        holder = [n for n in NAMES if raw(port[n], b"get two-k\r\n") != b"END\r\n"]
+        check(len(holder) == 1, "two-k on one server: %r" % holder)
+        before = keys_fetched(port.values())
         rc, out, err = mc("get", "two-k", opts=["--max-value", "1000"])
-        check(rc == 2 and out == "" and "above this client's maximum" in err,
+        asked = keys_fetched(port.values()) - before
+        check(rc == 2 and out == "" and "the value is 2000 bytes, above this client's "
+              "maximum of 1000" in err and "--max-value" in err and err.count("\n") == 1,
               "get above --max-value: %d %r" % (rc, err))
+        check(asked == 1, "get above --max-value asks the key once, not %d times" % asked)
         rc, out, err = mc("get", "two-k", opts=["--max-value", "2000"])
         check(rc == 0 and out == "x" * 2000 + "\n", "get at --max-value: %d" % rc)
         for bad in ("0", "x", "1073741825"):
@@ -313,9 +327,14 @@ def main():
                                capture_output=True, timeout=30)
         check(p.returncode == 2 and b"larger than the maximum" in p.stderr,
               "set --stdin above the maximum: %d %r" % (p.returncode, p.stderr))
+        before = keys_fetched(port.values())
         rc, out, err = mc("get", "two-k", "key1", opts=["--max-value", "1000"])
-        check(rc == 2 and out == "" and "--max-value" in err,
+        asked = keys_fetched(port.values()) - before
+        check(rc == 2 and out == "" and "two-k: server %s: " % (holder or ["?"])[0] in err
+              and "above this client's maximum of 1000 bytes" in err
+              and "--max-value" in err and err.count("\n") == 1,
               "multi-get above --max-value: %d %r" % (rc, err))
+        check(asked == 2, "multi-get of 2 keys, one above --max-value: %d keys asked" % asked)
         # stdin is read once: not by both --nodes-file - and set --stdin
         p = subprocess.run([binary, "--nodes-file", "-"] + maps + ["set", "--stdin", "k"],
                            input=b"%s\n" % NAMES[0].encode(), capture_output=True, timeout=30)
@@ -436,6 +455,21 @@ def main():
         check(js is not None and js[0]["server"] == nxt and js[0]["owner"] == victim
               and js[0]["value"] == "old" and [f["server"] for f in js[0]["failed"]] == [victim]
               and js[0]["failed"][0]["error"], "get --json after the owner died: %r" % out)
+        # a value above --max-value on the next server is that key's answer,
+        # from the first get sent there
+        k3 = [x for x in keys if owner[x] == victim][6]
+        nxt3 = order[k3][1]
+        raw(port[nxt3], b"set %s 0 0 2000\r\n%s\r\n" % (k3.encode(), b"y" * 2000),
+            until=b"STORED\r\n")
+        live = [port[n] for n in NAMES if n != victim]
+        before = keys_fetched(live)
+        rc, out, err = mc("get", k3, opts=["--max-value", "1000"])
+        asked = keys_fetched(live) - before
+        check(rc == 2 and out == "" and "server %s: the value is 2000 bytes, above this "
+              "client's maximum of 1000" % nxt3 in err and victim in err
+              and err.count("\n") == 1,
+              "get above --max-value on the next server: %d %r" % (rc, err))
+        check(asked == 1, "get above --max-value on the next server: %d gets" % asked)
         # a stopped owner: the timeout is named, not only "not found"
         alive = [n for n in NAMES if n != victim]
         k2 = [x for x in keys if owner[x] == alive[0] and order[x][1] == alive[1]][0]
