@@ -335,6 +335,32 @@ def main():
               and "--max-value" in err and err.count("\n") == 1,
               "multi-get above --max-value: %d %r" % (rc, err))
         check(asked == 2, "multi-get of 2 keys, one above --max-value: %d keys asked" % asked)
+        # a malformed reply, unlike a value above --max-value, is a server
+        # failure: the key is read from its next server in ring order
+        garbage = FakeServer(b"garbage\r\n")
+        try:
+            gk = [x for x in keys if owner[x] != NAMES[0] and order[x][1] != NAMES[0]][0]
+            gown, gnxt = owner[gk], order[gk][1]
+            raw(port[gnxt], b"set %s 0 0 5\r\nfound\r\n" % gk.encode(), until=b"STORED\r\n")
+            gmaps = ["mc", "--timeout", "20000"]
+            for n in NAMES:
+                gmaps += ["--address", "%s=127.0.0.1:%d" % (n, garbage.port if n == gown
+                                                            else port[n])]
+            # (and in a multi-get, beside a key of a working server)
+            other = [x for x in keys if owner[x] != gown and x != "key4"][0]
+            for extra in ([], [other]):
+                p = subprocess.run(base + gmaps + ["get", gk] + extra, capture_output=True,
+                                   timeout=30)
+                err = p.stderr.decode()
+                want = (b"found\n" if not extra else
+                        b"%s\tfound\n%s\tv-%s\n" % (gk.encode(), other.encode(), other.encode()))
+                check(p.returncode == 0 and p.stdout == want and "malformed" in err
+                      and gown in err and gnxt in err and err.count("\n") == 1,
+                      "get %r, its server malformed: %d %r %r"
+                      % ([gk] + extra, p.returncode, p.stdout, err))
+        finally:
+            garbage.close()
+            raw(port[gnxt], b"delete %s\r\n" % gk.encode(), until=b"\r\n")
         # stdin is read once: not by both --nodes-file - and set --stdin
         p = subprocess.run([binary, "--nodes-file", "-"] + maps + ["set", "--stdin", "k"],
                            input=b"%s\n" % NAMES[0].encode(), capture_output=True, timeout=30)
