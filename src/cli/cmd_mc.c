@@ -469,9 +469,9 @@ static int mc_cmd_get(cli_opts *o, hash_ring_mc_t *mc, int argc, char **argv)
             x.srv[m].failed = 1;
             if (strstr(detail, "server ") == detail)
                 snprintf(x.srv[m].why, sizeof x.srv[m].why, "%s", detail);
-            else
-                snprintf(x.srv[m].why, sizeof x.srv[m].why, "server %.*s: %s",
-                         (int)it->owner_len, it->owner, detail);
+            else if (snprintf(x.srv[m].why, sizeof x.srv[m].why, "server %.*s: %s",
+                              (int)it->owner_len, it->owner, detail) < 0)
+                x.srv[m].why[0] = '\0';
         }
         if (m != SIZE_MAX)
             mc_item_failed(it, m);
