@@ -58,8 +58,11 @@ static void hr_copy_run(hr_continuum *c, size_t k, const hr_src *s, size_t from,
     if (rm->kind == 0) {
         memcpy(out, in, n * sizeof *out);
     } else if (rm->kind == 1 && shift < 32) {
-        /* the removed node's entries are deleted; owners above it move down */
-        uint32_t cut = (uint32_t)(((uint64_t)rm->removed + 1) << shift), one = 1u << shift;
+        /* the removed node's entries are deleted; owners above it move down
+         * (compared in 64 bits: after the last of 2^(32 - shift) owners the
+         * cut is 2^32) */
+        uint64_t cut = ((uint64_t)rm->removed + 1) << shift;
+        uint32_t one = 1u << shift;
         for (size_t i = 0; i < n; i++)
             out[i] = in[i] - (in[i] >= cut ? one : 0);
     } else {

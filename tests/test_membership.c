@@ -421,6 +421,62 @@ static void test_remove_nodes(void **state)
         }
 }
 
+/* Removing the last of 2^b members, when the owner index has exactly b
+ * bits, against a fresh ring: the merge moves the owners above the removed
+ * one down, and above the last there are none.  Few points a member make
+ * b small (16 members, all but the first of weight 0, in the dialects where
+ * weight 0 owns no points); 4096 members of weight 1 fill the 12 bits the
+ * bucket table stops at.  Also set_nodes replacing the last member. */
+static void check_remove_last(hash_ring_dialect_t d, size_t n, int one_weighted)
+{
+    static char names_buf[4096][24];
+    static const void *names[4096];
+    static size_t lens[4096];
+    static uint32_t w[4096];
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = (size_t)snprintf(names_buf[i], sizeof names_buf[i], "10.1.%zu.%zu:11211",
+                                   i / 256, i % 256);
+        names[i] = names_buf[i];
+        w[i] = one_weighted ? i == 0 : 1;
+    }
+    hash_ring_t *r, *fresh;
+    unsigned long m0, f0, m1, f1;
+    /* remove the last */
+    assert_int_equal(hash_ring_create(&r, d), HASH_RING_OK);
+    assert_int_equal(hash_ring_create(&fresh, d), HASH_RING_OK);
+    assert_int_equal(hash_ring_add_nodes(r, names, lens, w, n), HASH_RING_OK);
+    assert_int_equal(hash_ring_add_nodes(fresh, names, lens, w, n - 1), HASH_RING_OK);
+    hr_merge_counts(&m0, &f0);
+    assert_int_equal(hash_ring_remove_node(r, names[n - 1], lens[n - 1]), HASH_RING_OK);
+    hr_merge_counts(&m1, &f1);
+    assert_rings_equal(r, fresh);
+    int merged = m1 > m0;
+    hash_ring_destroy(fresh);
+    /* put it back, then replace it by a new name */
+    assert_int_equal(hash_ring_add_node(r, names[n - 1], lens[n - 1], w[n - 1]), HASH_RING_OK);
+    static const char other[] = "10.9.9.9:11211";
+    names[n - 1] = other;
+    lens[n - 1] = sizeof other - 1;
+    assert_int_equal(hash_ring_set_nodes(r, names, lens, w, n), HASH_RING_OK);
+    assert_int_equal(hash_ring_create(&fresh, d), HASH_RING_OK);
+    assert_int_equal(hash_ring_add_nodes(fresh, names, lens, w, n), HASH_RING_OK);
+    assert_rings_equal(r, fresh);
+    hash_ring_destroy(fresh);
+    hash_ring_destroy(r);
+    if (!merged)
+        print_message("# %s, %zu members: the removal was a full build\n",
+                      hash_ring_dialect_name(d), n);
+}
+
+static void test_remove_last_of_power_of_two(void **state)
+{
+    (void)state;
+    for (int d = 0; d < NDIALECTS; d++)
+        check_remove_last((hash_ring_dialect_t)d, 16, 1);
+    if (getenv("HASH_RING_UNDER_VALGRIND") == NULL) /* 650,000 points, 5 builds */
+        check_remove_last(HASH_RING_DIALECT_PYTHON, 4096, 0);
+}
+
 static void test_remove_nodes_args(void **state)
 {
     (void)state;
@@ -457,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_set_nodes_random),
         cmocka_unit_test(test_remove_nodes_args),
         cmocka_unit_test(test_remove_nodes),
+        cmocka_unit_test(test_remove_last_of_power_of_two),
     };
     return cmocka_run_group_tests_name("membership", tests, setup_pool, NULL);
 }
