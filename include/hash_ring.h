@@ -65,7 +65,10 @@
  *     as it does wherever OpenSSL provides them (CMake says which at
  *     configure time); a build with HASH_RING_FORCE_EVP, or against an
  *     OpenSSL without them, hashes with EVP_Digest, which allocates: there
- *     lookups are not async-signal-safe.
+ *     lookups are not async-signal-safe.  It also needs lock-free 64-bit
+ *     atomics (every 64-bit target, and 32-bit x86 and ARMv7); where the
+ *     compiler's are built on locks, lookups are thread-safe but not
+ *     async-signal-safe.
  *   - A snapshot (hash_ring_snapshot_t) is immutable and reference counted;
  *     it may be queried from any number of threads at once and released by
  *     any thread.  It stays valid after the ring is destroyed.
@@ -73,14 +76,17 @@
  *     storage and does nothing at load time) and unloaded with dlclose()
  *     once no call into it is running and its rings and snapshots are
  *     gone: no thread keeps anything of it, and its fork handlers go with
- *     it where the C library unloads them with the library (glibc).
+ *     it where the C library unloads them with the library (glibc).  (A
+ *     build that hashes with EVP keeps libcrypto's MD5 method, fetched
+ *     once, for the life of the process.)
  *
  * LIFETIMES
  *   - Node names returned by lookups on a ring stay valid until
  *     hash_ring_destroy() of that ring, even if the node is removed (the
  *     ring keeps every name it has seen; re-adding a name reuses it).
- *     Each distinct name costs its length plus about 100 bytes until the
- *     ring is destroyed: a ring that sees an endless stream of new names
+ *     Each distinct name costs its length plus about 100 bytes (twice its
+ *     length in the dialects that hash a host:port name in another form)
+ *     until the ring is destroyed: a ring that sees an endless stream of new names
  *     (members that come and go under new names) is best rebuilt now and
  *     then (a new ring with the current members, swapped in).
  *   - Names returned through a snapshot stay valid until that snapshot is
@@ -300,7 +306,8 @@ HASH_RING_API int hash_ring_set_weight(hash_ring_t *ring, const void *name, size
  * Errors: HASH_RING_EINVAL (ring NULL, names or name_lens NULL with
  * count > 0, a name NULL or of length 0, a name repeated in the batch),
  * HASH_RING_ENOTFOUND (a name that is not a member), HASH_RING_ENOMEM,
- * HASH_RING_ECRYPTO.  Since 1.1. */
+ * HASH_RING_ECRYPTO.  A batch that both repeats a name and names a
+ * non-member may give either of the two.  Since 1.1. */
 HASH_RING_API int hash_ring_remove_nodes(hash_ring_t *ring, const void *const *names,
                                          const size_t *name_lens, size_t count);
 
@@ -436,8 +443,8 @@ HASH_RING_API int hash_ring_snapshot_node(const hash_ring_snapshot_t *snap, size
                                           const char **name, size_t *name_len, uint32_t *weight,
                                           size_t *points, uint64_t *share);
 
-/* Number of continuum points, shared points counted once per owner
- * (0 for NULL).  Since 1.0. */
+/* Number of continuum points: every point every node produced, a position
+ * two points share counted twice (0 for NULL).  Since 1.0. */
 HASH_RING_API size_t hash_ring_snapshot_point_count(const hash_ring_snapshot_t *snap);
 
 /* Continuum point `index` in ring order (ascending position).  When two

@@ -105,7 +105,8 @@ uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size
 size_t hr_dialect_hash_name(const hr_dialect *d, const char *name, size_t len, char *out);
 
 /* Nonzero when node a's point comes before (wins over) node b's point at the
- * same position; ia/ib are membership indexes (a == b never asked). */
+ * same position; ia/ib are membership indexes.  0 when they are one node
+ * (two of its own points at one position: their order does not matter). */
 int hr_dialect_tie_before(const hr_dialect *d, size_t ia, const char *na, size_t la, size_t ib,
                           const char *nb, size_t lb);
 
