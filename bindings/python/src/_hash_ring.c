@@ -84,8 +84,20 @@ static inline int key_bytes(PyObject *key, const char **p, Py_ssize_t *n)
         *n = PyBytes_GET_SIZE(key);
         return 0;
     }
-    PyErr_Format(PyExc_TypeError, "key must be str or bytes, not %.100s", Py_TYPE(key)->tp_name);
+    PyErr_Format(PyExc_TypeError, "key must be str, bytes or a bytes-like object, not %.100s",
+                 Py_TYPE(key)->tp_name);
     return -1;
+}
+
+/* A key as str or bytes (a new reference): a bytes-like object (bytearray,
+ * memoryview, array) becomes a bytes copy of its contents, as the original's
+ * md5.update() hashed any buffer; a copy, so no other thread can change it
+ * under a lookup.  Other objects are left for key_bytes to refuse. */
+static PyObject *key_object(PyObject *key)
+{
+    if (!PyUnicode_Check(key) && !PyBytes_Check(key) && PyObject_CheckBuffer(key))
+        return PyBytes_FromObject(key);
+    return Py_NewRef(key);
 }
 
 /* A node's name as a new bytes object: bytes as they are, anything else
@@ -396,14 +408,22 @@ static PyObject *snap_get_node_kw(SnapshotObject *s, PyObject *const *args, Py_s
                                   PyObject *kwnames)
 {
     PyObject *key = one_arg(args, nargs, kwnames, "get_node", "string_key");
-    return key != NULL ? snap_get_node(s, key) : NULL;
+    if (key == NULL || (key = key_object(key)) == NULL)
+        return NULL;
+    PyObject *res = snap_get_node(s, key);
+    Py_DECREF(key);
+    return res;
 }
 
 static PyObject *snap_get_node_pos_kw(SnapshotObject *s, PyObject *const *args,
                                       Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *key = one_arg(args, nargs, kwnames, "get_node_pos", "string_key");
-    return key != NULL ? snap_get_node_pos(s, key) : NULL;
+    if (key == NULL || (key = key_object(key)) == NULL)
+        return NULL;
+    PyObject *res = snap_get_node_pos(s, key);
+    Py_DECREF(key);
+    return res;
 }
 
 static PyObject *snap_get_nodes(SnapshotObject *s, PyObject *args, PyObject *kwds)
@@ -424,11 +444,16 @@ static PyObject *snap_get_nodes(SnapshotObject *s, PyObject *args, PyObject *kwd
         if (max < 0)
             return raise_status(HASH_RING_EINVAL, "n=%zd is negative", max);
     }
-    return snap_get_nodes_impl(s, key, max);
+    if ((key = key_object(key)) == NULL)
+        return NULL;
+    PyObject *res = snap_get_nodes_impl(s, key, max);
+    Py_DECREF(key);
+    return res;
 }
 
 /* One batch call for every key; the GIL is released around it.  The keys
- * are held in a tuple of our own, so no other thread can free one. */
+ * are held in a tuple of our own (bytes-like ones as bytes copies in a list
+ * of our own), so no other thread can free or change one. */
 static PyObject *snap_get_node_many(SnapshotObject *s, PyObject *keys_in)
 {
     if (PyUnicode_Check(keys_in) || PyBytes_Check(keys_in))
@@ -441,15 +466,25 @@ static PyObject *snap_get_node_many(SnapshotObject *s, PyObject *keys_in)
     const void **ptrs = PyMem_Malloc((size_t)(count ? count : 1) * sizeof *ptrs);
     size_t *lens = PyMem_Malloc((size_t)(count ? count : 1) * sizeof *lens);
     size_t *idx = PyMem_Malloc((size_t)(count ? count : 1) * sizeof *idx);
-    PyObject *result = NULL;
+    PyObject *result = NULL, *copies = NULL;
     if (ptrs == NULL || lens == NULL || idx == NULL) {
         PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, i);
+        if (!PyUnicode_Check(key) && !PyBytes_Check(key) && PyObject_CheckBuffer(key)) {
+            if (copies == NULL && (copies = PyList_New(0)) == NULL)
+                goto done;
+            key = key_object(key);
+            int err = key == NULL || PyList_Append(copies, key) < 0;
+            Py_XDECREF(key); /* the list holds it */
+            if (err)
+                goto done;
+        }
         const char *p;
         Py_ssize_t n;
-        if (key_bytes(PyTuple_GET_ITEM(keys, i), &p, &n) < 0)
+        if (key_bytes(key, &p, &n) < 0)
             goto done;
         ptrs[i] = p;
         lens[i] = (size_t)n;
@@ -481,6 +516,7 @@ done:
     PyMem_Free(ptrs);
     PyMem_Free(lens);
     PyMem_Free(idx);
+    Py_XDECREF(copies);
     Py_DECREF(keys);
     return result;
 }
@@ -490,14 +526,18 @@ static PyObject *snap_gen_key(PyObject *unused, PyObject *const *args, Py_ssize_
 {
     (void)unused;
     PyObject *key = one_arg(args, nargs, kwnames, "gen_key", "key");
-    if (key == NULL)
+    if (key == NULL || (key = key_object(key)) == NULL)
         return NULL;
     const char *p;
     Py_ssize_t n;
-    if (key_bytes(key, &p, &n) < 0)
-        return NULL;
     uint32_t pos;
-    int rc = hash_ring_position(p, (size_t)n, &pos);
+    int rc = HASH_RING_OK;
+    if (key_bytes(key, &p, &n) < 0 ||
+        (rc = hash_ring_position(p, (size_t)n, &pos)) != HASH_RING_OK) {
+        Py_DECREF(key);
+        return rc != HASH_RING_OK ? raise_status(rc, NULL) : NULL;
+    }
+    Py_DECREF(key);
     if (rc != HASH_RING_OK)
         return raise_status(rc, NULL);
     return PyLong_FromUnsignedLong(pos);

@@ -13,6 +13,7 @@ before looking at the key.  Expected placements come from Model
 (test_ring.py, written from those rules with hashlib), never from the
 library's own output.
 """
+import array
 import copy
 import enum
 import gc
@@ -267,7 +268,32 @@ def test_reinit_never_without_snapshot():
           % (len(seen), len(bad), bad[:1]))
 
 
-TESTS = [test_str_subclass_nodes, test_unhashable_nodes, test_weights, test_empty_ring_any_key,
+def test_buffer_keys():
+    # the original's md5.update(key) hashed any buffer (bytearray,
+    # memoryview, array), as bytes
+    nodes = ["10.0.0.%d:11211" % i for i in range(8)]
+    r, m = HashRing(nodes), Model(nodes)
+    keys = [bytearray(b"key-%d" % i) for i in range(100)]
+    keys += [memoryview(b"<key-%d>" % i)[1:-1] for i in range(100)]
+    keys += [array.array("B", b"key-%d" % i) for i in range(100)]
+    keys += [memoryview(b"k-e-y-%d" % i)[::2] for i in range(100)]  # not contiguous
+    want = [m.get_node(bytes(k)) for k in keys]
+    check([r.get_node(k) for k in keys] == want, "get_node of bytes-like keys")
+    check(r.get_node_many(keys) == want, "get_node_many of bytes-like keys")
+    check([r.get_node_pos(k) for k in keys] == [m.get_node_pos(bytes(k)) for k in keys],
+          "get_node_pos of bytes-like keys")
+    check([r.gen_key(k) for k in keys] == [hash_ring.gen_key(bytes(k)) for k in keys],
+          "gen_key of bytes-like keys")
+    check(all(list(r.iterate_nodes(k)) == m.iterate_nodes(bytes(k)) for k in keys[::7]),
+          "iterate_nodes of bytes-like keys")
+    check(all(r.get_nodes(k, 2) == m.iterate_nodes(bytes(k))[:2] for k in keys[::7]),
+          "get_nodes of bytes-like keys")
+    for bad in ([104, 105], (104,), 12, None):  # iterables of ints are not bytes
+        raises(TypeError, r.get_node, bad)
+        raises(TypeError, r.get_node_many, ["ok", bad])
+
+
+TESTS = [test_buffer_keys, test_str_subclass_nodes, test_unhashable_nodes, test_weights, test_empty_ring_any_key,
          test_keyword_arguments, test_pickle_and_copy, test_object_protocols,
          test_reinit_never_without_snapshot]
 

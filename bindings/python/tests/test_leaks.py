@@ -106,6 +106,8 @@ def per_call(nodes, keys):
         ("get_nodes", lambda: ring.get_nodes(k)),
         ("get_nodes 3", lambda: ring.get_nodes(k, 3)),
         ("get_node_many", lambda: ring.get_node_many(keys[:50])),
+        ("bytes-like keys", lambda: (ring.get_node(bytearray(bk)), ring.gen_key(memoryview(bk)),
+                                     ring.get_node_many([bytearray(bk), k, memoryview(bk)]))),
         ("gen_key", lambda: ring.gen_key(k)),
         ("iterate_nodes", lambda: list(ring.iterate_nodes(k))),
         ("points", lambda: ring.snapshot().points()),

@@ -444,7 +444,7 @@ def test_surface():
           and all(0 not in zring.iterate_nodes(k) for k in keys), "falsy node skipped")
     check(any(zring.get_node(k) == 0 for k in keys), "get_node can return node 0")
     # bad key types: TypeError, never a crash
-    for bad in (None, 12, 1.5, ["k"], ("k",), object(), bytearray(b"k")):
+    for bad in (None, 12, 1.5, ["k"], ("k",), object()):
         raises(TypeError, ring.get_node, bad)
         raises(TypeError, ring.get_node_pos, bad)
         raises(TypeError, ring.get_nodes, bad)
