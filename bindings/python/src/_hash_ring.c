@@ -204,37 +204,44 @@ typedef struct {
 
 static PyTypeObject SnapshotType;
 
-/* Wraps a snapshot (taking over its reference); the node objects come from
- * by_name, the ring's name -> node dict, which must hold every member. */
-static SnapshotObject *snapshot_wrap(hash_ring_snapshot_t *snap, PyObject *by_name)
+/* A new Snapshot of the library ring's current membership; the node
+ * objects come from by_name, the ring's name -> node dict.  Every
+ * allocation that can start a garbage collection (and so run Python code,
+ * which may change the membership from this thread or, dropping the GIL,
+ * from another) comes before the library snapshot is taken; from there on
+ * only bytes, dict and list storage is allocated, so by_name still holds
+ * every member of that snapshot when it is read. */
+static SnapshotObject *snapshot_of(hash_ring_t *ring, PyObject *by_name)
 {
     SnapshotObject *s = PyObject_GC_New(SnapshotObject, &SnapshotType);
-    if (s == NULL) {
-        hash_ring_snapshot_release(snap);
+    if (s == NULL)
         return NULL;
-    }
-    s->snap = snap;
+    s->snap = NULL;
     s->members = NULL;
-    s->by_name = NULL;
-    s->owners = 0;
-    hash_ring_dialect_t dialect = HASH_RING_DIALECT_PYTHON;
-    (void)hash_ring_snapshot_dialect(snap, &dialect);
-    if (dialect == HASH_RING_DIALECT_PYTHON || dialect == HASH_RING_DIALECT_UHASHRING)
-        s->pos_mode = POS_ABOVE;
-    else if (dialect == HASH_RING_DIALECT_NGINX || dialect == HASH_RING_DIALECT_DALLI ||
-             dialect == HASH_RING_DIALECT_PECL_MEMCACHE)
-        s->pos_mode = POS_NONE;
-    else
-        s->pos_mode = POS_AT_OR_ABOVE;
-    size_t n = hash_ring_snapshot_node_count(snap);
-    s->members = PyTuple_New((Py_ssize_t)n);
     s->by_name = PyDict_New();
-    if (s->members == NULL || s->by_name == NULL)
+    s->owners = 0;
+    s->pos_mode = POS_ABOVE;
+    PyObject *members = PyList_New(0);
+    if (s->by_name == NULL || members == NULL)
         goto fail;
+    int rc = hash_ring_snapshot_acquire(ring, &s->snap);
+    if (rc != HASH_RING_OK) {
+        s->snap = NULL;
+        raise_status(rc, NULL);
+        goto fail;
+    }
+    hash_ring_dialect_t dialect = HASH_RING_DIALECT_PYTHON;
+    (void)hash_ring_snapshot_dialect(s->snap, &dialect);
+    if (dialect == HASH_RING_DIALECT_NGINX || dialect == HASH_RING_DIALECT_DALLI ||
+        dialect == HASH_RING_DIALECT_PECL_MEMCACHE)
+        s->pos_mode = POS_NONE;
+    else if (dialect != HASH_RING_DIALECT_PYTHON && dialect != HASH_RING_DIALECT_UHASHRING)
+        s->pos_mode = POS_AT_OR_ABOVE;
+    size_t n = hash_ring_snapshot_node_count(s->snap);
     for (size_t i = 0; i < n; i++) {
         const char *nm;
         size_t len, points;
-        int rc = hash_ring_snapshot_node(snap, i, &nm, &len, NULL, &points, NULL);
+        rc = hash_ring_snapshot_node(s->snap, i, &nm, &len, NULL, &points, NULL);
         if (rc != HASH_RING_OK) {
             raise_status(rc, NULL);
             goto fail;
@@ -252,13 +259,18 @@ static SnapshotObject *snapshot_wrap(hash_ring_snapshot_t *snap, PyObject *by_na
         }
         int err = PyDict_SetItem(s->by_name, key, node);
         Py_DECREF(key);
-        if (err < 0)
+        if (err < 0 || PyList_Append(members, node) < 0)
             goto fail;
-        PyTuple_SET_ITEM(s->members, (Py_ssize_t)i, Py_NewRef(node));
     }
+    s->members = PyList_AsTuple(members); /* every node is held: a collection is harmless */
+    Py_DECREF(members);
+    members = NULL;
+    if (s->members == NULL)
+        goto fail;
     PyObject_GC_Track(s);
     return s;
 fail:
+    Py_XDECREF(members);
     PyObject_GC_Track(s);
     Py_DECREF(s);
     return NULL;
@@ -762,16 +774,6 @@ static void ring_dealloc(RingObject *r)
     ring_clear(r);
     hash_ring_destroy(r->ring);
     Py_TYPE(r)->tp_free((PyObject *)r);
-}
-
-/* A new Snapshot of the library ring's current membership. */
-static SnapshotObject *snapshot_of(hash_ring_t *ring, PyObject *by_name)
-{
-    hash_ring_snapshot_t *snap;
-    int rc = hash_ring_snapshot_acquire(ring, &snap);
-    if (rc != HASH_RING_OK)
-        return (SnapshotObject *)raise_status(rc, NULL);
-    return snapshot_wrap(snap, by_name);
 }
 
 /* Publishes the library's current membership to Python. */

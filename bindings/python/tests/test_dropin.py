@@ -293,7 +293,48 @@ def test_buffer_keys():
         raises(TypeError, r.get_node_many, ["ok", bad])
 
 
-TESTS = [test_buffer_keys, test_str_subclass_nodes, test_unhashable_nodes, test_weights, test_empty_ring_any_key,
+def test_change_during_rebuild():
+    # The same for add_node: a collection started while it publishes the new
+    # membership runs Python code that removes another member (a finalizer,
+    # or another thread once that code drops the GIL).  Both changes must
+    # take effect, with no error, and every answer from one membership.
+    r = HashRing(["a", "b", "c"])
+    state = {"armed": False, "removed": 0}
+
+    def probe(phase, info):
+        if phase == "start" and state["armed"] and "b" in r:
+            state["armed"] = False
+            r.remove_node("b")
+            state["removed"] += 1
+
+    old = gc.get_threshold()
+    gc.callbacks.append(probe)
+    errors = []
+    try:
+        for i in range(30):
+            if "b" not in r:
+                r.add_node("b")
+            gc.collect()
+            gc.set_threshold(1 + i % 3)
+            state["armed"] = True
+            try:
+                r.add_node("x%d" % i)
+            except Exception as e:  # noqa: BLE001 - recorded, checked below
+                errors.append(e)
+            finally:
+                gc.set_threshold(*old)
+                state["armed"] = False
+    finally:
+        gc.set_threshold(*old)
+        gc.callbacks.remove(probe)
+    check(state["removed"] > 10 and not errors, "%d removals during add_node, errors %r"
+          % (state["removed"], errors[:1]))
+    want = ["a", "c"] + ["x%d" % i for i in range(30)] + (["b"] if "b" in r else [])
+    check(sorted(r.nodes) == sorted(want), "membership after the changes: %r" % r.nodes)
+    same_as_model("after the changes", r, Model(r.nodes))
+
+
+TESTS = [test_buffer_keys, test_change_during_rebuild, test_str_subclass_nodes, test_unhashable_nodes, test_weights, test_empty_ring_any_key,
          test_keyword_arguments, test_pickle_and_copy, test_object_protocols,
          test_reinit_never_without_snapshot]
 
