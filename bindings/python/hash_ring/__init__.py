@@ -27,6 +27,18 @@ class HashRing(Ring):
     HashRingValueError (a ValueError).
     """
 
+    @property
+    def ring(self):
+        """{position: node} as the original's attribute (the node added last
+        keeps a shared position); built anew on each access."""
+        return dict(self.points())
+
+    @property
+    def _sorted_keys(self):
+        """The sorted positions, duplicates included, as the original's
+        attribute; built anew on each access."""
+        return [p for p, _ in self.points()]
+
     def iterate_nodes(self, string_key, distinct=True):
         """Yields the distinct nodes in ring order from the key's position,
         wrapping around (the replica and fail-over order).  As the original:

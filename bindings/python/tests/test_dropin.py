@@ -71,6 +71,37 @@ class Plain(str):
     """A str subclass that keeps str's __str__: named by its value."""
 
 
+def test_original_attributes():
+    # the original's ring ({position: node}) and _sorted_keys, which code
+    # computing distributions reads
+    nodes = ["10.0.0.%d:11211" % i for i in range(7)]
+    for weights in (None, {nodes[2]: 3, nodes[4]: 0}):
+        r, m = HashRing(nodes, weights), Model(nodes, weights)
+        check(r._sorted_keys == m.keys and r.ring == m.ring,
+              "ring / _sorted_keys, weights %r" % (weights,))
+    # a shared point (tests/peers/shared_points.tsv): the original's dict
+    # gives it to the node added last, its list keeps it twice
+    for order in (["x8477", "x12065"], ["x12065", "x8477"]):
+        r, m = HashRing(order), Model(order)
+        check(r.ring == m.ring and r.ring[97064980] == order[1]
+              and r._sorted_keys == m.keys and r._sorted_keys.count(97064980) == 2,
+              "shared point, order %r" % order)
+    check(HashRing([]).ring == {} and HashRing([])._sorted_keys == [], "empty ring attributes")
+
+
+def test_node_containers():
+    # the original iterates whatever it is given: a dict's keys, a tuple
+    d = {"10.0.0.1:11211": 1, "10.0.0.2:11211": 3, "10.0.0.3:11211": 1}
+    same_as_model("nodes as a dict", HashRing(d, d), Model(list(d), d))
+    same_as_model("nodes as a tuple", HashRing(tuple(d)), Model(list(d)))
+    same_as_model("weights missing a node", HashRing(list(d), {"10.0.0.2:11211": 2}),
+                  Model(list(d), {"10.0.0.2:11211": 2}))
+    same_as_model("weight 0", HashRing(list(d), {"10.0.0.1:11211": 0}),
+                  Model(list(d), {"10.0.0.1:11211": 0}))
+    check(list(HashRing(list(d), {"10.0.0.1:11211": 0}).iterate_nodes("k", distinct=False))
+          == Model(list(d), {"10.0.0.1:11211": 0}).iterate_nodes("k"), "distinct=False")
+
+
 def test_str_subclass_nodes():
     nodes = list(Server)
     check(str(Server.A) != Server.A.value, "the Enum's str() must differ from its value")
@@ -334,7 +365,7 @@ def test_change_during_rebuild():
     same_as_model("after the changes", r, Model(r.nodes))
 
 
-TESTS = [test_buffer_keys, test_change_during_rebuild, test_str_subclass_nodes, test_unhashable_nodes, test_weights, test_empty_ring_any_key,
+TESTS = [test_original_attributes, test_node_containers, test_buffer_keys, test_change_during_rebuild, test_str_subclass_nodes, test_unhashable_nodes, test_weights, test_empty_ring_any_key,
          test_keyword_arguments, test_pickle_and_copy, test_object_protocols,
          test_reinit_never_without_snapshot]
 
