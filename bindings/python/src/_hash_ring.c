@@ -28,6 +28,10 @@ static PyObject *HashRingValueError; /* EINVAL, EEXIST; also a ValueError */
 static PyObject *NodeNotFoundError;  /* ENOTFOUND; also a KeyError */
 static PyObject *HashRingMemoryError; /* ENOMEM; also a MemoryError */
 
+/* "__dict__", interned once: a name made per call is kept by the type
+ * attribute cache, one more string for many calls. */
+static PyObject *str_dict;
+
 /* Raises the exception class for a library status, with .code set. */
 static PyObject *raise_status(int code, const char *fmt, ...)
 {
@@ -1122,8 +1126,9 @@ static PyObject *ring_repr(RingObject *r)
         return PyUnicode_FromFormat("<%s, not initialised>", Py_TYPE(r)->tp_name);
     hash_ring_dialect_t d = HASH_RING_DIALECT_PYTHON;
     (void)hash_ring_snapshot_dialect(r->current->snap, &d);
-    return PyUnicode_FromFormat("<%s %s, %zd nodes>", Py_TYPE(r)->tp_name,
-                                hash_ring_dialect_name(d), PyTuple_GET_SIZE(r->current->members));
+    const char *name = hash_ring_dialect_name(d);
+    return PyUnicode_FromFormat("<%s %s, %zd nodes>", Py_TYPE(r)->tp_name, name ? name : "?",
+                                PyTuple_GET_SIZE(r->current->members));
 }
 
 /* Pickling and copy: the ring is rebuilt from (nodes, weights, dialect);
@@ -1144,7 +1149,7 @@ static PyObject *ring_reduce(RingObject *r, PyObject *unused)
     Py_XDECREF(dialect);
     if (args == NULL)
         return NULL;
-    PyObject *state = PyObject_GetAttrString((PyObject *)r, "__dict__");
+    PyObject *state = PyObject_GetAttr((PyObject *)r, str_dict);
     if (state == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
             Py_DECREF(args);
@@ -1259,6 +1264,8 @@ static PyObject *new_error(const char *name, PyObject *bases, const char *doc)
 PyMODINIT_FUNC PyInit__hash_ring(void)
 {
     if (PyType_Ready(&RingType) < 0 || PyType_Ready(&SnapshotType) < 0)
+        return NULL;
+    if (str_dict == NULL && (str_dict = PyUnicode_InternFromString("__dict__")) == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
