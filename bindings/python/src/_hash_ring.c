@@ -546,14 +546,12 @@ static PyObject *snap_gen_key(PyObject *unused, PyObject *const *args, Py_ssize_
         return NULL;
     const char *p;
     Py_ssize_t n;
-    uint32_t pos;
-    int rc = HASH_RING_OK;
-    if (key_bytes(key, &p, &n) < 0 ||
-        (rc = hash_ring_position(p, (size_t)n, &pos)) != HASH_RING_OK) {
-        Py_DECREF(key);
-        return rc != HASH_RING_OK ? raise_status(rc, NULL) : NULL;
-    }
+    uint32_t pos = 0;
+    int bad = key_bytes(key, &p, &n) < 0;
+    int rc = bad ? HASH_RING_OK : hash_ring_position(p, (size_t)n, &pos);
     Py_DECREF(key);
+    if (bad)
+        return NULL;
     if (rc != HASH_RING_OK)
         return raise_status(rc, NULL);
     return PyLong_FromUnsignedLong(pos);
