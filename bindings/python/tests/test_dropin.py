@@ -365,9 +365,10 @@ def test_change_during_rebuild():
     same_as_model("after the changes", r, Model(r.nodes))
 
 
-TESTS = [test_original_attributes, test_node_containers, test_buffer_keys, test_change_during_rebuild, test_str_subclass_nodes, test_unhashable_nodes, test_weights, test_empty_ring_any_key,
+TESTS = [test_original_attributes, test_node_containers, test_buffer_keys,
+         test_str_subclass_nodes, test_unhashable_nodes, test_weights, test_empty_ring_any_key,
          test_keyword_arguments, test_pickle_and_copy, test_object_protocols,
-         test_reinit_never_without_snapshot]
+         test_reinit_never_without_snapshot, test_change_during_rebuild]
 
 
 def main():
