@@ -27,6 +27,11 @@ class HashRing(Ring):
     HashRingValueError (a ValueError).
     """
 
+    def __bool__(self):
+        # The original defines no __len__, so its rings are always true;
+        # `if ring:` must not turn false on a ring that is empty for now.
+        return True
+
     @property
     def ring(self):
         """{position: node} as the original's attribute (the node added last

@@ -175,6 +175,8 @@ def test_empty_ring_any_key():
                   "empty ring iterate_nodes(%r)" % (key,))
         raises(TypeError, empty.gen_key, 12)  # gen_key always hashes
     check(HashRing(["a"]).get_node("k") == "a", "one node")
+    # the original has no __len__: an instance is true, empty or not
+    check(bool(HashRing([])) and bool(HashRing(["a"], {"a": 0})), "an empty ring is true")
     raises(TypeError, HashRing(["a"]).get_node, 12)
 
 
