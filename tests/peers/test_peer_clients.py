@@ -601,6 +601,15 @@ def run_uhashring(run, rng, tools):
             weights[0] = 1
         jobs.append(("random pool %d%s" % (t, ", weights" if t % 2 else ""), names, weights,
                      random_keys(rng, run.args.ask_keys)))
+    # Weights near 2^32 (a total far past 32 bits), names of 300 bytes,
+    # upper case, IPv6 and UTF-8; keys with blanks and control characters.
+    odd = [b" ", b"a b", b"\t", b"\r", b"\x01\x7f", b" lead", b"trail ", b"x" * 250,
+           "é".encode() * 500]
+    jobs.append(("weights 2^32-1, 2^32-2, 2^31, 1", [b"a:1", b"b:1", b"c:1", b"d:1"],
+                 [2**32 - 1, 2**32 - 2, 2**31, 1], random_keys(rng, 2000) + odd))
+    jobs.append(("long, upper-case, IPv6, UTF-8 names",
+                 [b"L" * 300 + b":1", b"CACHE-A.EXAMPLE:11211", b"[2001:db8::1]:11211", b"::1",
+                  "сервер:1".encode()], [1, 2, 3, 1, 1], random_keys(rng, 2000) + odd))
     hits = read_hits()
     p3 = P3
     jobs.append(("exact hits, 3 servers", p3, [1, 1, 1], hits))
