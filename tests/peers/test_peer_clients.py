@@ -97,12 +97,15 @@ def lookup(ring, pos):
 def spy_digests(weights, weighted):
     if not weighted:
         return [40] * len(weights)
-    total, n = sum(weights), len(weights)
+    def java_int(v):  # the client sums Integer weights in an int
+        v &= 0xffffffff
+        return v - (1 << 32) if v >> 31 else v
+    total, n = java_int(sum(weights)), len(weights)
     out = []
     for w in weights:
-        pct = f32(f32(w) / f32(total))
+        pct = f32(f32(java_int(w)) / f32(total))
         c = f32(f32(f32(pct * f32(160.0)) / f32(4.0)) * f32(n))
-        out.append(int(f32(c + 1e-10) // 1))
+        out.append(min(40 * (n + 10), max(0, int(f32(c + 1e-10) // 1))))
     return out
 
 
@@ -453,11 +456,14 @@ def spy_pools(rng, weighted):
                       [1, 1, 3, 10, 10]))
         pools.append(("25 equal servers", [b"127.0.0.1:%d" % p for p in random_ports(rng, 25)],
                       [1] * 25))
-        # The client sums the weights in a Java int: the largest total it
-        # adds right is 2^31 - 1 (past it: src/DIALECTS.md, peers' defects).
         pools.append(("weights 2^30, 2^30-10002, 1, 10000: total 2^31-1",
                       [b"127.0.0.1:%d" % p for p in random_ports(rng, 4)],
                       [2**30, 2**30 - 10002, 1, 10000]))
+        # Weights near 2^31 (the largest Java int): the client sums them in
+        # an int, which wraps (here to 2^30 + 998), and the counts follow.
+        pools.append(("weights near 2^31: the int total wraps",
+                      [b"127.0.0.1:%d" % p for p in random_ports(rng, 5)],
+                      [2**31 - 1, 2**31 - 2, 2**30, 1, 1000]))
     return pools
 
 
