@@ -19,7 +19,7 @@ static const hr_dialect hr_dialects[] = {
      HR_PT_MD5, HR_KEY_MD5, 0},
     {HASH_RING_DIALECT_LIBMEMCACHED, "libmemcached", 4, 0, HR_TIE_FIRST, HR_F_LIBMEMCACHED, 1,
      HR_HP_LIBMEMCACHED, 0, HR_PT_MD5, HR_KEY_MD5, 0},
-    {HASH_RING_DIALECT_TWEMPROXY, "twemproxy", 4, 0, HR_TIE_NAME, HR_F_LIBMEMCACHED, 0,
+    {HASH_RING_DIALECT_TWEMPROXY, "twemproxy", 4, 0, HR_TIE_NAME, HR_F_TWEMPROXY, 0,
      HR_HP_TWEMPROXY, 0, HR_PT_MD5, HR_KEY_MD5, 0},
     {HASH_RING_DIALECT_HASHRING, "hashring", 4, 0, HR_TIE_FIRST, HR_F_DOUBLE, 1, 0, 0, HR_PT_MD5,
      HR_KEY_MD5, 0},
@@ -30,7 +30,7 @@ static const hr_dialect hr_dialects[] = {
     {HASH_RING_DIALECT_SPYMEMCACHED, "spymemcached", 4, 0, HR_TIE_LAST, HR_F_FORTY, 1, 0, 0,
      HR_PT_MD5, HR_KEY_MD5, 0},
     {HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED, "spymemcached-weighted", 4, 0, HR_TIE_LAST,
-     HR_F_LIBMEMCACHED, 0, 0, 0, HR_PT_MD5, HR_KEY_MD5, 0},
+     HR_F_SPYMEMCACHED, 0, 0, 0, HR_PT_MD5, HR_KEY_MD5, 0},
     /* a dict like Python hash_ring's: the node added last keeps a point */
     {HASH_RING_DIALECT_UHASHRING, "uhashring", 4, 1, HR_TIE_LAST, HR_F_EXACT, 0, 0, 1, HR_PT_MD5,
      HR_KEY_MD5, 0},
@@ -103,6 +103,33 @@ static uint64_t hr_muldiv(uint64_t a, uint64_t b, uint64_t c)
 #endif
 }
 
+/* libmemcached's floor((float)(pct * 160 / 4 * (float)n + 0.0000000001)):
+ * float operations, a double add, a float cast. */
+static double hr_lm_count(float pct, size_t n)
+{
+    float f = pct * 160.0f;
+    f = f / 4.0f;
+    f = f * (float)n;
+    return floor((double)(float)((double)f + 0.0000000001));
+}
+
+/* A count from a total that wrapped can exceed what the peer itself can
+ * build (nutcracker's continuum holds 160 points for each server and 10
+ * more: it writes past it; Java's int saturates): such counts are cut to
+ * 40 * (n + 10) digests. */
+static uint32_t hr_wrapped_cap(double c, size_t n)
+{
+    double cap = 40.0 * ((double)n + 10.0);
+    return (uint32_t)(c < cap ? c : cap);
+}
+
+/* v as a Java int holds it: the low 32 bits, two's complement. */
+static int64_t hr_java_int(uint64_t v)
+{
+    uint32_t u = (uint32_t)v;
+    return u < 0x80000000u ? (int64_t)u : (int64_t)u - 0x100000000;
+}
+
 uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size_t n)
 {
     switch (d->formula) {
@@ -115,13 +142,21 @@ uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size
         double prod = (double)pct * 40.0 * (double)(float)n;
         return (uint32_t)floorf((float)prod);
     }
-    case HR_F_LIBMEMCACHED: {
-        /* floor((float)(pct * 160 / 4 * (float)n + 0.0000000001)) */
-        float pct = (float)w / (float)total;
-        float f = pct * 160.0f;
-        f = f / 4.0f;
-        f = f * (float)n;
-        return (uint32_t)floor((double)(float)((double)f + 0.0000000001));
+    case HR_F_LIBMEMCACHED:
+        return (uint32_t)hr_lm_count((float)w / (float)total, n);
+    case HR_F_TWEMPROXY: {
+        /* nutcracker sums the weights in a uint32_t: past 2^32 - 1 the total
+         * wraps and a weight can exceed it */
+        uint32_t t = (uint32_t)total;
+        double c = t ? hr_lm_count((float)w / (float)t, n) : HUGE_VAL;
+        return hr_wrapped_cap(c, n);
+    }
+    case HR_F_SPYMEMCACHED: {
+        /* Java ints: weight and total wrap to [-2^31, 2^31); the digests
+         * are (int)(Math.floor(...) * 4.0) / 4, none when not positive */
+        int64_t jw = hr_java_int(w), jt = hr_java_int(total);
+        double c = jt ? hr_lm_count((float)jw / (float)jt, n) : jw > 0 ? HUGE_VAL : 0.0;
+        return c >= 1.0 ? hr_wrapped_cap(c, n) : 0;
     }
     case HR_F_DOUBLE: {
         double v = (double)w / (double)total * 40.0 * (double)n;

@@ -24,6 +24,8 @@ typedef enum hr_formula {
     HR_F_EXACT,        /* floor(40*n*w / T), exact integers */
     HR_F_KETAMA,       /* floorf((float)w/(float)T * 40.0 * (float)n) */
     HR_F_LIBMEMCACHED, /* floor((float)(pct*160/4*(float)n + 1e-10)), pct float */
+    HR_F_TWEMPROXY,    /* the same, T taken modulo 2^32 (a uint32_t sum) */
+    HR_F_SPYMEMCACHED, /* the same in Java: w and T Java ints (modulo 2^32, signed) */
     HR_F_DOUBLE,       /* Math.floor(w / T * 40 * n) in double */
     HR_F_FORTY,        /* 40, whatever the weights (spymemcached unweighted) */
     HR_F_TIMES160,     /* w * 160 (nginx, pecl memcache), saturated */
@@ -86,14 +88,16 @@ static inline uint64_t hr_dialect_weight(const hr_dialect *d, uint32_t w)
 
 /* Hashes (digests) per node for effective weight w of total T among n
  * nodes (w <= T, n >= 1, T >= 1, n <= HR_MAX_NODES); UINT32_MAX when
- * w * 160 does not fit. */
+ * w * 160 does not fit.  twemproxy and spymemcached-weighted take T as
+ * their peers' 32-bit sums do (w > T then possible). */
 uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size_t n);
 
 /* Maximum member count: every point stores its owner's membership index
  * in at most 24 bits (search.h: HR_MAX_OWNER_BITS), and every point count
  * and index stays inside 32 bits (at most 41 hashes of 4 points a node in
- * the normalised formulas, 160 n in Dalli's; the w * 160 dialects are held
- * below 2^32 points by hr_continuum_alloc_points). */
+ * the normalised formulas, 160 n in Dalli's; the w * 160 dialects, and the
+ * 32-bit totals of twemproxy and spymemcached-weighted (up to 40 (n + 10)
+ * hashes a node), are held below 2^32 points by hr_continuum_alloc_points). */
 #define HR_MAX_NODES (1u << 24)
 
 /* Room hr_dialect_hash_name needs beyond the name's length (":11211"). */

@@ -100,12 +100,20 @@ static void test_huge_weights(void **state)
                 assert_int_equal(points_of(r, i), 79u * 3u);
         }
         /* weight 1 next to 2^32-1: 240/(3*2^32) of 40 hashes rounds down to
-         * none in every formula, so only the big nodes own keys */
-        for (size_t i = 3; i < 6; i++)
+         * none in every formula, so only the big nodes own keys; except
+         * where the total is a 32-bit sum, as in the peers: T wraps to 0
+         * and the counts are cut to 40 * (n + 10) = 640 digests (twemproxy:
+         * every node; spymemcached: the Java int -1 weights get none) */
+        int wraps = d == HASH_RING_DIALECT_TWEMPROXY || d == HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED;
+        for (size_t i = 0; i < 6 && wraps; i++)
+            assert_int_equal(points_of(r, i),
+                             i < 3 && d == HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED ? 0 : 640u * 4u);
+        for (size_t i = 3; i < 6 && !wraps; i++)
             assert_int_equal(points_of(r, i), 0);
         const char *node = NULL;
         assert_int_equal(hash_ring_get_node(r, "key", 3, &node, NULL), HASH_RING_OK);
-        assert_int_equal(strncmp(node, "big", 3), 0);
+        if (d != HASH_RING_DIALECT_TWEMPROXY)
+            assert_int_equal(strncmp(node, wraps ? "one" : "big", 3), 0);
         /* every weight UINT32_MAX: equal weights, 40 hashes each in python */
         for (int i = 3; i < 6; i++)
             assert_int_equal(hash_ring_set_weight(r, names[i], 4, UINT32_MAX), HASH_RING_OK);

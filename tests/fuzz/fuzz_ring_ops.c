@@ -233,13 +233,28 @@ static uint32_t fz_hashes(hash_ring_dialect_t d, uint32_t w, uint64_t T, size_t 
     case HASH_RING_DIALECT_LIBMEMCACHED:
     case HASH_RING_DIALECT_TWEMPROXY:
     case HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED: {
-        /* floor((float)(pct*160/4*n + 1e-10F)), float32 throughout */
-        float pct = (float)w / (float)T;
+        /* floor((float)(pct*160/4*n + 1e-10F)), float32 throughout; the
+         * total is nutcracker's uint32_t sum, or spymemcached's Java int
+         * sum (weight and total wrap to signed 32 bits); a wrapped total
+         * can give more than 40 * (n + 10) digests: cut to that */
+        double wf = (double)w, tf = (double)T;
+        if (d == HASH_RING_DIALECT_TWEMPROXY) {
+            tf = (double)(T % 4294967296u);
+        } else if (d == HASH_RING_DIALECT_SPYMEMCACHED_WEIGHTED) {
+            uint64_t t32 = T % 4294967296u;
+            wf = w >= 2147483648u ? (double)w - 4294967296.0 : (double)w;
+            tf = t32 >= 2147483648u ? (double)t32 - 4294967296.0 : (double)t32;
+        }
+        double cap = 40.0 * ((double)n + 10.0);
+        if (tf == 0)
+            return wf > 0 ? (uint32_t)cap : 0;
+        float pct = (float)wf / (float)tf;
         float v = pct * 160;
         v = v / 4;
         v = v * (float)n;
         v = v + 1e-10F;
-        return (uint32_t)floor((double)(float)v);
+        double c = floor((double)(float)v);
+        return c < 1 ? 0 : c > cap ? (uint32_t)cap : (uint32_t)c;
     }
     case HASH_RING_DIALECT_HASHRING:
     case HASH_RING_DIALECT_HASHRING_PYTHON:
@@ -619,7 +634,7 @@ static void fz_expect_build(fz_state *st, fz_expect *e)
         e->name[i] = st->mem[i];
         e->weight[i] = st->w[i];
         e->hashes[i] = fz_hashes(st->d, fz_eff_weight(st->d, st->w[i]), total, n);
-        FZ_CHECK(e->hashes[i] <= 41u * n); /* sanity of the model itself */
+        FZ_CHECK(e->hashes[i] <= 40u * (n + 10)); /* sanity of the model itself */
         np += (uint64_t)e->hashes[i] * st->per;
     }
     e->np = (size_t)np;

@@ -38,6 +38,7 @@ Exit 0 pass, 1 fail, 77 skip (the client is not installed).
 import argparse
 import hashlib
 import http.client
+import ipaddress
 import os
 import random
 import shutil
@@ -82,13 +83,13 @@ def ring_from(points_per_node, ge, later_wins):
         for p in pts:
             if later_wins or p not in owner:
                 owner[p] = idx
-    return sorted(owner.items()), ge
+    pts = sorted(owner.items())
+    return pts, ge, [p for p, _ in pts]
 
 
 def lookup(ring, pos):
     import bisect
-    pts, ge = ring
-    keys = [p for p, _ in pts]
+    pts, ge, keys = ring
     i = bisect.bisect_left(keys, pos) if ge else bisect.bisect_right(keys, pos)
     return pts[i % len(pts)][1]
 
@@ -96,12 +97,15 @@ def lookup(ring, pos):
 def spy_digests(weights, weighted):
     if not weighted:
         return [40] * len(weights)
-    total, n = sum(weights), len(weights)
+    def java_int(v):  # the client sums Integer weights in an int
+        v &= 0xffffffff
+        return v - (1 << 32) if v >> 31 else v
+    total, n = java_int(sum(weights)), len(weights)
     out = []
     for w in weights:
-        pct = f32(f32(w) / f32(total))
+        pct = f32(f32(java_int(w)) / f32(total))
         c = f32(f32(f32(pct * f32(160.0)) / f32(4.0)) * f32(n))
-        out.append(int(f32(c + 1e-10) // 1))
+        out.append(min(40 * (n + 10), max(0, int(f32(c + 1e-10) // 1))))
     return out
 
 
@@ -301,9 +305,13 @@ class Run:
             print("  MISMATCH %s: key %r: %s %s, client %s" % (
                 title, keys[i], what, lib_names[exp[i]] if exp[i] is not None else "?",
                 lib_names[got[i]]))
-        per = [got.count(i) for i in range(len(lib_names))]
+        per = [0] * len(lib_names)
+        for i in got:
+            per[i] += 1
+        shown = per if len(per) <= 30 else "%d..%d, %d own none" % (min(per), max(per),
+                                                                    per.count(0))
         print("%s %-44s %2d servers: %d/%d keys agree (per server %s)" % (
-            self.args.client, title, len(lib_names), len(keys) - len(bad), len(keys), per))
+            self.args.client, title, len(lib_names), len(keys) - len(bad), len(keys), shown))
         sys.stdout.flush()
         self.total += len(keys)
         self.agree += len(keys) - len(bad)
@@ -434,24 +442,52 @@ def spy_pools(rng, weighted):
         specs = list(dict.fromkeys(specs))
         weights = [rng.randrange(1, 11) if weighted else 1 for _ in specs]
         pools.append(("random pool %d" % t, specs, weights))
+    # IPv6 literals: hashed in Java's printed form (spy_name)
+    v6 = [b"::1:%d" % p for p in random_ports(rng, 2)] + [b"[2001:db8::%x]:11211" % i
+                                                           for i in range(1, 4)]
+    pools.append(("IPv6 literals", v6, [rng.randrange(1, 11) if weighted else 1 for _ in v6]))
+    # 2,000 servers: the float formula at a large n, weights 1 or 10,000
+    big = [b"10.%d.%d.%d:%d" % (i >> 16, (i >> 8) & 255, i & 255, rng.choice((11211, 11212)))
+           for i in range(2000)]
+    pools.append(("2000 servers", big,
+                  [rng.choice((1, 10000)) if weighted else 1 for _ in big]))
     if weighted:
         pools.append(("weights 1,1,3,10,10", [b"127.0.0.1:%d" % p for p in random_ports(rng, 5)],
                       [1, 1, 3, 10, 10]))
         pools.append(("25 equal servers", [b"127.0.0.1:%d" % p for p in random_ports(rng, 25)],
                       [1] * 25))
+        pools.append(("weights 2^30, 2^30-10002, 1, 10000: total 2^31-1",
+                      [b"127.0.0.1:%d" % p for p in random_ports(rng, 4)],
+                      [2**30, 2**30 - 10002, 1, 10000]))
+        # Weights near 2^31 (the largest Java int): the client sums them in
+        # an int, which wraps (here to 2^30 + 998), and the counts follow.
+        pools.append(("weights near 2^31: the int total wraps",
+                      [b"127.0.0.1:%d" % p for p in random_ports(rng, 5)],
+                      [2**31 - 1, 2**31 - 2, 2**30, 1, 1000]))
     return pools
 
 
 def spy_name(spec):
     """What spymemcached hashes: ip:port for an IP literal, host/ip:port for a
     host name (only localhost is used here, which resolves locally; the
-    harness checks that Java printed the same)."""
+    harness checks that Java printed the same).  An IPv6 literal is printed
+    with every group, in brackets (Java 14 on; None: either form)."""
     host, _, port = spec.rpartition(b":")
+    if b":" in host:
+        return None
     if host == b"localhost":
         # Java prefers an IPv4 address: the first the resolver gives.
         ip = socket.getaddrinfo("localhost", None, socket.AF_INET)[0][4][0]
         return b"localhost/%s:%s" % (ip.encode(), port)
     return spec
+
+
+def spy_v6(spec, printed):
+    """True when printed is Java's form of the IPv6 literal spec."""
+    host, _, port = spec.rpartition(b":")
+    groups = ipaddress.IPv6Address(host.strip(b"[]").decode()).exploded.split(":")
+    full = ":".join("%x" % int(g, 16) for g in groups).encode()
+    return printed in (b"[%s]:%s" % (full, port), b"%s:%s" % (full, port))
 
 
 def run_spymemcached(run, rng, tools):
@@ -490,9 +526,11 @@ def run_spymemcached(run, rng, tools):
         raise RuntimeError("SpyPeer returned %d sections for %d jobs" % (len(sections), len(jobs)))
     for (title, specs, weights, keys), sec in zip(jobs, sections):
         lines = sec.split("\n")
-        printed = [ln.split(" ", 2)[2] for ln in lines if ln.startswith("#ADDR ")]
+        printed = [ln.split(" ", 2)[2].lstrip("/").encode() for ln in lines
+                   if ln.startswith("#ADDR ")]
         names = [spy_name(s) for s in specs]
-        if [p.lstrip("/").encode() for p in printed] != names:
+        names = [p if n is None and spy_v6(s, p) else n for s, n, p in zip(specs, names, printed)]
+        if printed != names:
             raise RuntimeError("%s: spymemcached names its servers %s, expected %s"
                                % (title, printed, names))
         got = indexes("\n".join(ln for ln in lines if not ln.startswith("#")), len(keys))
@@ -569,6 +607,15 @@ def run_uhashring(run, rng, tools):
             weights[0] = 1
         jobs.append(("random pool %d%s" % (t, ", weights" if t % 2 else ""), names, weights,
                      random_keys(rng, run.args.ask_keys)))
+    # Weights near 2^32 (a total far past 32 bits), names of 300 bytes,
+    # upper case, IPv6 and UTF-8; keys with blanks and control characters.
+    odd = [b" ", b"a b", b"\t", b"\r", b"\x01\x7f", b" lead", b"trail ", b"x" * 250,
+           "é".encode() * 500]
+    jobs.append(("weights 2^32-1, 2^32-2, 2^31, 1", [b"a:1", b"b:1", b"c:1", b"d:1"],
+                 [2**32 - 1, 2**32 - 2, 2**31, 1], random_keys(rng, 2000) + odd))
+    jobs.append(("long, upper-case, IPv6, UTF-8 names",
+                 [b"L" * 300 + b":1", b"CACHE-A.EXAMPLE:11211", b"[2001:db8::1]:11211", b"::1",
+                  "сервер:1".encode()], [1, 2, 3, 1, 1], random_keys(rng, 2000) + odd))
     hits = read_hits()
     p3 = P3
     jobs.append(("exact hits, 3 servers", p3, [1, 1, 1], hits))

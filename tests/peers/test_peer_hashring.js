@@ -151,8 +151,28 @@ function main() {
   ];
   for (const n of [7, 14, 28, 49, 56])
     configs.push([`${n} equal nodes (double: 39 hashes)`, equal(n, (i) => `cache-${i}.local`)]);
-  for (const mode of MODES)
+  // Large and lopsided pools, weights near 2^32 (a total far past 32 bits),
+  // long, upper-case and IPv6 names, a single node (20,000 keys each).
+  const extra = [];
+  extra.push(['2000 nodes, weights 1 or 10000',
+                Array.from({ length: 2000 }, (_, i) => [`10.${i >> 8}.${i & 255}.7:11211`,
+                                                        (i * 2654435761 >>> 0) % 3 ? 10000 : 1])]);
+  extra.push(['weights 2^32-1, 2^32-2, 2^31, 1',
+                [4294967295, 4294967294, 2147483648, 1].map((w, i) => [`big-${i}:11211`, w])]);
+  extra.push(['long, upper-case, IPv6 names',
+                [[`${'L'.repeat(300)}.Example.COM:11211`, 2], ['CACHE-A.EXAMPLE:11211', 1],
+                 ['[2001:db8::1]:11211', 1], ['::1', 3], ['h:0', 1], ['h:011211', 1]]]);
+  extra.push(['one node', [['only.example:11211', 5]]]);
+  for (const mode of MODES) {
     for (const [title, nodes] of configs) compare(mode, title, nodes, keys);
+    for (const [title, nodes] of extra) compare(mode, title, nodes, keys.slice(0, 20000));
+  }
+
+  // Keys the generator never makes: empty, blank, control characters, 250
+  // and 1,000 bytes.
+  const odd = ['', ' ', 'a b', '\t', '\r', '\u0001\u007f', 'x'.repeat(250), 'é'.repeat(500),
+               ' lead', 'trail ', 'tab\there'];
+  for (const mode of MODES) compare(mode, 'keys: empty, blanks, long', configs[1][1], odd);
 
   // Exact hits on ordinary points of a 100-node ring.
   const hundred = equal(100, (i) => `h${i}`);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libhashkit-1.0/hashkit.h>
 #include <libmemcached/memcached.h>
 
 #include "hash_ring.h"
@@ -501,6 +502,176 @@ static void test_shared_points(void **state)
     assert_int_equal(agree, keys);
 }
 
+/* The peer's whole continuum, probed: the peer's key hash is replaced by
+ * one that reads a 4-byte key as the position itself (the points stay
+ * MD5: KETAMA_WEIGHTED hashes them with its own MD5), and the peer is
+ * asked for the owner at every point of the library's ring and one past
+ * it, and at random positions.  Any point count, point or tie that
+ * differs shows as a different owner on some arc. */
+typedef struct lm_probe_server {
+    char host[320];
+    unsigned port;
+    uint32_t weight;
+} lm_probe_server;
+
+static uint32_t lm_raw_position(const char *key, size_t len, void *context)
+{
+    (void)context;
+    if (len != 4)
+        return 0;
+    return (uint32_t)(unsigned char)key[0] | (uint32_t)(unsigned char)key[1] << 8 |
+           (uint32_t)(unsigned char)key[2] << 16 | (uint32_t)(unsigned char)key[3] << 24;
+}
+
+static void lm_probe(const char *what, const lm_probe_server *s, size_t n)
+{
+    assert_true(n <= MAX_SERVERS);
+    memcached_st *mc = lm_peer(NULL, 0);
+    hashkit_st kit;
+    assert_non_null(hashkit_create(&kit));
+    assert_int_equal(hashkit_set_custom_function(&kit, lm_raw_position, NULL), HASHKIT_SUCCESS);
+    assert_int_equal(memcached_set_hashkit(mc, &kit), MEMCACHED_SUCCESS);
+    hashkit_free(&kit);
+    hash_ring_t *ring;
+    assert_int_equal(hash_ring_create(&ring, HASH_RING_DIALECT_LIBMEMCACHED), HASH_RING_OK);
+    static char names[MAX_SERVERS][340];
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(memcached_server_add_with_weight(mc, s[i].host, (in_port_t)s[i].port,
+                                                          s[i].weight),
+                         MEMCACHED_SUCCESS);
+        snprintf(names[i], sizeof names[i], "%s:%u", s[i].host, s[i].port);
+        assert_int_equal(hash_ring_add_node(ring, names[i], strlen(names[i]), s[i].weight),
+                         HASH_RING_OK);
+    }
+    hash_ring_snapshot_t *snap;
+    assert_int_equal(hash_ring_snapshot_acquire(ring, &snap), HASH_RING_OK);
+    size_t np = hash_ring_snapshot_point_count(snap), probes = 0, agree = 0, shown = 0;
+    uint64_t st = 0x5eed ^ n;
+    for (size_t i = 0; i < np + 1000; i++) {
+        uint32_t pos;
+        if (i < np)
+            assert_int_equal(hash_ring_snapshot_point(snap, i, &pos, NULL, NULL), HASH_RING_OK);
+        else
+            pos = (uint32_t)tu_rand(&st);
+        for (uint32_t d = 0; d < (i < np ? 2u : 1u); d++) {
+            uint32_t at = pos + d;
+            char key[4] = {(char)at, (char)(at >> 8), (char)(at >> 16), (char)(at >> 24)};
+            memcached_return_t rc = MEMCACHED_SUCCESS;
+            const memcached_instance_st *in = memcached_server_by_key(mc, key, 4, &rc);
+            assert_non_null(in);
+            size_t idx = n;
+            for (size_t k = 0; k < n && idx == n; k++)
+                if (memcached_server_instance_by_position(mc, (uint32_t)k) == in)
+                    idx = k;
+            assert_true(idx < n);
+            const char *node = NULL;
+            assert_int_equal(hash_ring_snapshot_get_node_at(snap, at, &node, NULL), HASH_RING_OK);
+            probes++;
+            if (strcmp(node, names[idx]) == 0)
+                agree++;
+            else if (shown++ < 5)
+                print_error("libmemcached %s: position %u: library %.60s, peer %.60s\n", what,
+                            at, node, names[idx]);
+        }
+    }
+    printf("libmemcached %-36s %3zu servers, %6zu points: %zu/%zu probes agree\n", what, n, np,
+           agree, probes);
+    hash_ring_snapshot_release(snap);
+    hash_ring_destroy(ring);
+    memcached_free(mc);
+    assert_true(np > 0);
+    assert_int_equal(agree, probes);
+}
+
+/* Weights the other tests do not reach: 1 next to 10,000; near 2^32 - 1
+ * (a total far past 32 bits, which libmemcached sums in 64); a single
+ * server.  Pools stop at 100 servers: Debian's libmemcached 1.1.4 aborts
+ * on the 101st (an assertion on its continuum size). */
+static void test_probe_weights(void **state)
+{
+    (void)state;
+    static lm_probe_server s[MAX_SERVERS];
+    uint64_t st = 7;
+    for (size_t i = 0; i < MAX_SERVERS; i++) {
+        snprintf(s[i].host, sizeof s[i].host, "10.20.%zu.%zu", i / 50, i % 50 + 1);
+        s[i].port = i % 3 ? 11211 : 11300;
+        s[i].weight = tu_rand(&st) % 2 ? 10000 : 1;
+    }
+    lm_probe("weights 1 or 10,000", s, MAX_SERVERS);
+    static const uint32_t big[] = {UINT32_MAX, UINT32_MAX - 1, 2147483648u, 2147483647u, 1000,
+                                   1};
+    for (size_t i = 0; i < 61; i++)
+        s[i].weight = big[tu_rand(&st) % 6];
+    lm_probe("weights up to 2^32-1, total > 2^32", s, 61);
+    s[0].weight = 7;
+    lm_probe("one server", s, 1);
+}
+
+/* Names the other tests do not use: host names of 300 bytes, upper case,
+ * IPv6 literals, ports 0 (read as 11211, so "h:0" and "h:11211" are one
+ * server to the peer, two members with the same points here), 1 and
+ * 65535. */
+static void test_probe_names(void **state)
+{
+    (void)state;
+    static lm_probe_server s[40];
+    size_t n = 0;
+    for (size_t i = 0; i < 8; i++, n++) {
+        int k = snprintf(s[n].host, sizeof s[n].host, "Cache-%zu.", i);
+        memset(s[n].host + k, 'X', 290);
+        snprintf(s[n].host + k + 290, 8, ".COM");
+        s[n].port = i % 2 ? 11211 : 22122;
+    }
+    static const char *const v6[] = {"::1", "2001:db8::1", "fe80::a:B:c", "::ffff:10.0.0.1"};
+    for (size_t i = 0; i < 4; i++, n++) {
+        snprintf(s[n].host, sizeof s[n].host, "%s", v6[i]);
+        s[n].port = i % 2 ? 11211 : 11212;
+    }
+    static const unsigned ports[] = {0, 11211, 1, 65535};
+    for (size_t i = 0; i < 8; i++, n++) {
+        snprintf(s[n].host, sizeof s[n].host, i < 4 ? "alias.example" : "HOST-%zu.Example",
+                 i);
+        s[n].port = ports[i % 4];
+    }
+    for (size_t i = 0; i < n; i++)
+        s[i].weight = (uint32_t)(1 + i % 3);
+    lm_probe("long, upper-case, IPv6 names, odd ports", s, n);
+}
+
+/* Keys of any bytes (NUL, blank, control, 0x80-0xff) and every length
+ * the peer takes, 1 to 250; it refuses the empty key and longer ones,
+ * which the library places all the same (hashed whole). */
+static void test_key_bytes(void **state)
+{
+    (void)state;
+    const lm_server s[] = {{"10.0.7.1", 11211, 1}, {"10.0.7.2", 11211, 2},
+                           {"10.0.7.3", 11212, 1}, {"10.0.7.4", 11211, 3},
+                           {"10.0.7.5", 11213, 1}};
+    lm_pair p;
+    lm_open(&p, s, 5);
+    size_t nkeys = pc_nkeys(20000), agree = 0, shown = 0;
+    uint64_t st = 99;
+    char key[256];
+    for (size_t i = 0; i < nkeys; i++) {
+        size_t len = i % 10 == 0 ? 250 : 1 + (size_t)(tu_rand(&st) % 250);
+        for (size_t k = 0; k < len; k++)
+            key[k] = (char)(i % 3 == 0 ? " \t\r\n\0\x01\x7f"[tu_rand(&st) % 7]
+                                       : (char)tu_rand(&st));
+        agree += (size_t)lm_agree(&p, key, len, NULL, &shown, "key bytes");
+    }
+    printf("libmemcached keys of 1-250 arbitrary bytes: %zu/%zu agree\n", agree, nkeys);
+    memset(key, 'k', sizeof key);
+    for (size_t len = 0; len <= 251; len += 251) {
+        memcached_return_t rc = MEMCACHED_SUCCESS;
+        assert_null(memcached_server_by_key(p.mc, key, len, &rc));
+        assert_int_equal(rc, MEMCACHED_BAD_KEY_PROVIDED);
+        assert_int_equal(hash_ring_get_node(p.ring, key, len, &(const char *){NULL}, NULL),
+                         HASH_RING_OK);
+    }
+    lm_close(&p);
+    assert_int_equal(agree, nkeys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +686,9 @@ int main(void)
         cmocka_unit_test(test_unix_sockets),
         cmocka_unit_test(test_exact_hits),
         cmocka_unit_test(test_shared_points),
+        cmocka_unit_test(test_probe_weights),
+        cmocka_unit_test(test_probe_names),
+        cmocka_unit_test(test_key_bytes),
     };
     return cmocka_run_group_tests_name("peer libmemcached", tests, NULL, NULL);
 }

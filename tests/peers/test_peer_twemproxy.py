@@ -230,6 +230,20 @@ def main():
                               lambda: [(lo, x, w, None)
                                        for x, w in zip(free_ports(5), (1, 1, 3, 10, 10))], keys))
 
+    # Weights 1 and 10,000; then the largest weights nutcracker reads
+    # (2^31 - 1) up to the largest total its uint32_t sum holds, 2^32 - 1.
+    results.append(run_config(args, tools, "weights 1,10000,1,10000",
+                              lambda: [(lo, x, w, None) for x, w
+                                       in zip(free_ports(4), (1, 10000, 1, 10000))], keys))
+    big = 2**31 - 1
+    results.append(run_config(args, tools, "weights 2^31-1, 2^31-1, 1: total 2^32-1",
+                              lambda: [(lo, x, w, None) for x, w
+                                       in zip(free_ports(3), (big, big, 1))], keys))
+    # Past 2^32 - 1 the sum wraps: here every server gets twice its share.
+    results.append(run_config(args, tools, "4 x 2^31-1: the total wraps",
+                              lambda: [(lo, x, w, None) for x, w
+                                       in zip(free_ports(4), (big, big, big - 6, big))], keys))
+
     names = ["alpha", "b", "cache-gamma-03", "delta.example.org", "e5"]
     results.append(run_config(args, tools, "named servers, weights 2,1,1,3,1",
                               lambda: [(lo, x, w, n) for x, w, n
