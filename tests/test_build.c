@@ -1,5 +1,5 @@
 /* test_build.c - large and crowded rings, built by the library, against an
- * independent model written here from ALGORITHM.md: points from EVP MD5 of
+ * independent model written here from src/DIALECTS.md: points from EVP MD5 of
  * "name-j", hashes per node from each dialect's formula, one plain sort on
  * (position, tie rule).  Catches an in-place build that drops, duplicates
  * or misorders points, misplaces owners, or breaks a tie rule, on rings
@@ -36,7 +36,7 @@ typedef struct mpoint {
 static const member *g_members; /* for the comparator */
 static hash_ring_dialect_t g_dialect;
 
-/* Position order; at a shared position the owner first (ALGORITHM.md). */
+/* Position order; at a shared position the owner first (src/DIALECTS.md). */
 static int cmp_point(const void *a, const void *b)
 {
     const mpoint *x = a, *y = b;

@@ -158,66 +158,59 @@ int hr_mc_end(hash_ring_mc_t *mc, int rc)
     return rc;
 }
 
-/* The option setters end like every other call: a refused value says why,
- * and a success clears the message of an earlier failure. */
-static int mc_bad_option(hash_ring_mc_t *mc, const char *what, unsigned long long min,
-                         unsigned long long max, const char *unit)
+/* Every option setter: a NULL handle is refused, a value outside min..max
+ * says why, and a success clears the message of an earlier failure. */
+static int mc_check_option(hash_ring_mc_t *mc, const char *what, unsigned long long v,
+                           unsigned long long min, unsigned long long max, const char *unit)
 {
-    hr_mc_errf(mc, "%s must be %llu..%llu %s", what, min, max, unit);
-    return hr_mc_end(mc, HASH_RING_EINVAL);
+    if (mc == NULL)
+        return HASH_RING_EINVAL;
+    hr_mc_begin(mc);
+    if (v < min || v > max) {
+        hr_mc_errf(mc, "%s must be %llu..%llu %s", what, min, max, unit);
+        return hr_mc_end(mc, HASH_RING_EINVAL);
+    }
+    return hr_mc_end(mc, HASH_RING_OK);
 }
 
 int hash_ring_mc_set_connect_timeout(hash_ring_mc_t *mc, unsigned ms)
 {
-    if (mc == NULL)
-        return HASH_RING_EINVAL;
-    hr_mc_begin(mc);
-    if (ms == 0 || ms > MC_MAX_TIMEOUT_MS)
-        return mc_bad_option(mc, "connect timeout", 1, MC_MAX_TIMEOUT_MS, "ms");
-    mc->connect_timeout = ms;
-    return hr_mc_end(mc, HASH_RING_OK);
+    int rc = mc_check_option(mc, "connect timeout", ms, 1, MC_MAX_TIMEOUT_MS, "ms");
+    if (rc == HASH_RING_OK)
+        mc->connect_timeout = ms;
+    return rc;
 }
 
 int hash_ring_mc_set_io_timeout(hash_ring_mc_t *mc, unsigned ms)
 {
-    if (mc == NULL)
-        return HASH_RING_EINVAL;
-    hr_mc_begin(mc);
-    if (ms == 0 || ms > MC_MAX_TIMEOUT_MS)
-        return mc_bad_option(mc, "io timeout", 1, MC_MAX_TIMEOUT_MS, "ms");
-    mc->io_timeout = ms;
-    return hr_mc_end(mc, HASH_RING_OK);
+    int rc = mc_check_option(mc, "io timeout", ms, 1, MC_MAX_TIMEOUT_MS, "ms");
+    if (rc == HASH_RING_OK)
+        mc->io_timeout = ms;
+    return rc;
 }
 
 int hash_ring_mc_set_retry_interval(hash_ring_mc_t *mc, unsigned ms)
 {
-    if (mc == NULL)
-        return HASH_RING_EINVAL;
-    hr_mc_begin(mc);
-    if (ms > MC_MAX_RETRY_MS)
-        return mc_bad_option(mc, "retry interval", 0, MC_MAX_RETRY_MS, "ms");
-    mc->retry_interval = ms;
-    return hr_mc_end(mc, HASH_RING_OK);
+    int rc = mc_check_option(mc, "retry interval", ms, 0, MC_MAX_RETRY_MS, "ms");
+    if (rc == HASH_RING_OK)
+        mc->retry_interval = ms;
+    return rc;
 }
 
 int hash_ring_mc_set_failover(hash_ring_mc_t *mc, int enabled)
 {
-    if (mc == NULL)
-        return HASH_RING_EINVAL;
-    hr_mc_begin(mc);
-    mc->failover = enabled != 0;
-    return hr_mc_end(mc, HASH_RING_OK);
+    int rc = mc_check_option(mc, "failover", enabled != 0, 0, 1, "");
+    if (rc == HASH_RING_OK)
+        mc->failover = enabled != 0;
+    return rc;
 }
 
 int hash_ring_mc_set_max_value(hash_ring_mc_t *mc, size_t bytes)
 {
-    if (mc == NULL)
-        return HASH_RING_EINVAL;
-    hr_mc_begin(mc);
-    if (bytes == 0 || bytes > MC_MAX_MAX_VALUE)
-        return mc_bad_option(mc, "maximum value size", 1, MC_MAX_MAX_VALUE, "bytes");
-    mc->max_value = bytes;
-    return hr_mc_end(mc, HASH_RING_OK);
+    int rc = mc_check_option(mc, "maximum value size", bytes, 1, MC_MAX_MAX_VALUE, "bytes");
+    if (rc == HASH_RING_OK)
+        mc->max_value = bytes;
+    return rc;
 }
 
 /* ---- Servers ------------------------------------------------------------ */

@@ -1105,6 +1105,15 @@ def group_man_page():
         roff = word.replace(b"-", b"\\-") if word.startswith(b"--") else word
         check(roff in page, "man page mentions %r" % word)
     check(b"\n.SH NODES FILES" in page, "man page has NODES FILES")
+    # The mc get --json fields as a reader sees them (groff's parsing of
+    # macro arguments easily eats quotes).
+    groff = "/usr/bin/groff"
+    if os.path.exists(groff):
+        p = subprocess.run([groff, "-man", "-Tutf8", "-P-cbou", ARGS.man],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        text = b" ".join(p.stdout.split())
+        for f in (b"key", b"value", b"server", b"owner", b"failed", b"error"):
+            check(b'"' + f + b'"' in text, "man page shows mc get --json field %r" % f)
     print("man_page: checked")
 
 

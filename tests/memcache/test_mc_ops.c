@@ -518,6 +518,9 @@ static void test_bad_input_sends_nothing(void **state)
     assert_int_equal(hash_ring_mc_set(mc, "k", 1, big, 1001, 0, 0), HASH_RING_EINVAL);
     assert_non_null(strstr(hash_ring_mc_last_error(mc), "maximum"));
     assert_int_equal(hash_ring_mc_append(mc, "k", 1, big, 1001), HASH_RING_EINVAL);
+    /* A refused maximum leaves the one before it in force. */
+    assert_int_equal(hash_ring_mc_set_max_value(mc, SIZE_MAX), HASH_RING_EINVAL);
+    assert_int_equal(hash_ring_mc_set(mc, "k", 1, big, 1001, 0, 0), HASH_RING_EINVAL);
     free(big);
     assert_int_equal(hash_ring_mc_set_max_value(mc, 0), HASH_RING_EINVAL);
     assert_int_equal(hash_ring_mc_set_connect_timeout(mc, 0), HASH_RING_EINVAL);

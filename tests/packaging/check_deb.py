@@ -13,11 +13,11 @@ Configures a separate tree as a distribution would (-DCMAKE_INSTALL_PREFIX=
     reports;
   - control fields (dpkg-deb -f): Package, Version = project version +
     revision, Architecture, Section, Maintainer, a distinct synopsis, and
-    Depends: libc6 and libssl3 from dpkg-shlibdeps for the ring; libc6 and
-    libhash-ring<MAJOR> (>= this version) for the client, exactly what
+    Depends: libc6, libssl3 and zlib1g from dpkg-shlibdeps for the ring;
+    libc6 and libhash-ring<MAJOR> (>= this version) for the client, exactly what
     dpkg-shlibdeps computes from the ring package's shlibs file (run here on
-    the built packages); both library packages at exactly this version and
-    libssl-dev for -dev;
+    the built packages); both library packages at exactly this version,
+    libssl-dev and zlib1g-dev for -dev;
   - each library package's shlibs file (>= this version: a later minor may
     add symbols) and its ldconfig trigger;
   - contents (dpkg-deb -c): exactly the expected files, with the expected
@@ -138,6 +138,8 @@ def main():
           "(dpkg-shlibdeps ran)", rdep)
     check(any(re.match(r"^libssl\d", d) for d in rdep), f"{runtime}: Depends on libssl3 "
           "(libcrypto's package, from dpkg-shlibdeps)", rdep)
+    check(any(re.match(r"^zlib1g\b(?!-)", d) for d in rdep), f"{runtime}: Depends on zlib1g "
+          "(CRC-32 for the nginx, dalli and pecl-memcache dialects, from dpkg-shlibdeps)", rdep)
     check(not any(d.startswith("libhash-ring") for d in rdep), f"{runtime}: no self-dependency")
     mdep = depends(mc)
     check(any(d.startswith("libc6") for d in mdep), f"{mc}: Depends on libc6 "
@@ -150,6 +152,8 @@ def main():
         check(f"{p} (= {debver})" in ddep, f"{dev}: Depends on {p} (= {debver})", ddep)
     check("libssl-dev" in ddep, f"{dev}: Depends on libssl-dev (static linking, "
           "Requires.private: libcrypto, find_dependency(OpenSSL))", ddep)
+    check("zlib1g-dev" in ddep, f"{dev}: Depends on zlib1g-dev (static linking, "
+          "Requires.private: zlib, find_dependency(ZLIB))", ddep)
     check(any(d.startswith("libc6") for d in ddep), f"{dev}: Depends on libc6 (the tool; "
           "dpkg-shlibdeps ran)", ddep)
 

@@ -9,9 +9,10 @@ hash_ring.pc and hash_ring_memcache.pc (whose Requires names hash_ring at
 this version), each shared library's file name (VERSION) and SONAME
 (SOVERSION = major) for libhash_ring and libhash_ring_memcache (MEMCACHE ON,
 the default; OFF when the client is not built), the CPack package versions
-and names, and what the library reports at run time (PROBE, linked with
-the library, prints hash_ring_version() and hash_ring_version_string() next
-to the header macros it was compiled with).
+and names, the footer of the hash-ring(1) man page (its .TH line, in the
+source tree beside the header's include/), and what the library reports at
+run time (PROBE, linked with the library, prints hash_ring_version() and
+hash_ring_version_string() next to the header macros it was compiled with).
 """
 
 import os
@@ -78,6 +79,13 @@ def main(header, project_version, build, probe, memcache="ON"):
                   cmake_set(cp, "CPACK_DEBIAN_MEMCACHE_PACKAGE_NAME"))
     else:
         check(False, "CPackConfig.cmake exists (cmake/Packaging.cmake included)")
+
+    man = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(header))),
+                       "src", "cli", "hash-ring.1")
+    m = re.search(r'^\.TH HASH-RING 1 \S+ "hash_ring ([^"]*)"', open(man, encoding="utf-8").read(),
+                  re.M)
+    check(m is not None and m.group(1) == dotted, "hash-ring(1) .TH names hash_ring " + dotted,
+          m and m.group(1))
 
     out = hrpkg.run([probe]).stdout
     v = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)

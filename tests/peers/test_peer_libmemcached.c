@@ -72,7 +72,8 @@ static void lm_open(lm_pair *p, const lm_server *s, size_t n)
     p->mc = lm_peer(s, n);
     assert_int_equal(hash_ring_create(&p->ring, HASH_RING_DIALECT_LIBMEMCACHED), HASH_RING_OK);
     for (size_t i = 0; i < n; i++) {
-        snprintf(p->names[i], sizeof p->names[i], "%s:%u", s[i].host, s[i].port);
+        int w = snprintf(p->names[i], sizeof p->names[i], "%s:%u", s[i].host, s[i].port);
+        assert_true(w > 0 && (size_t)w < sizeof p->names[i]);
         assert_int_equal(
             hash_ring_add_node(p->ring, p->names[i], strlen(p->names[i]), s[i].weight),
             HASH_RING_OK);

@@ -20,13 +20,29 @@ __all__ = ["HashRing", "Snapshot", "HashRingError", "HashRingValueError",
 class HashRing(Ring):
     """HashRing(nodes=None, weights=None, dialect='python')
 
-    nodes: node objects (a node's name is str(node) in UTF-8; bytes are used
-    as they are).  weights: {node: int weight}, missing = 1.  A repeated
+    nodes: hashable node objects (a node's name is str(node) in UTF-8; bytes
+    are used as they are).  weights: {node: weight}, a whole number (int or
+    float) in 0..2**32-1, missing = 1.  A repeated
     node, two nodes with the same name, or an empty name raise
     HashRingValueError (a ValueError).
     """
 
-    __slots__ = ()
+    def __bool__(self):
+        # The original defines no __len__, so its rings are always true;
+        # `if ring:` must not turn false on a ring that is empty for now.
+        return True
+
+    @property
+    def ring(self):
+        """{position: node} as the original's attribute (the node added last
+        keeps a shared position); built anew on each access."""
+        return dict(self.points())
+
+    @property
+    def _sorted_keys(self):
+        """The sorted positions, duplicates included, as the original's
+        attribute; built anew on each access."""
+        return [p for p, _ in self.points()]
 
     def iterate_nodes(self, string_key, distinct=True):
         """Yields the distinct nodes in ring order from the key's position,
@@ -44,9 +60,6 @@ class HashRing(Ring):
                 seen.add(name)
                 if node:
                     yield node
-
-    def __repr__(self):
-        return "<%s %s, %d nodes>" % (type(self).__name__, self.dialect, len(self))
 
 
 def __getattr__(name):

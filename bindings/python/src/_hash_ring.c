@@ -28,6 +28,10 @@ static PyObject *HashRingValueError; /* EINVAL, EEXIST; also a ValueError */
 static PyObject *NodeNotFoundError;  /* ENOTFOUND; also a KeyError */
 static PyObject *HashRingMemoryError; /* ENOMEM; also a MemoryError */
 
+/* "__dict__", interned once: a name made per call is kept by the type
+ * attribute cache, one more string for many calls. */
+static PyObject *str_dict;
+
 /* Raises the exception class for a library status, with .code set. */
 static PyObject *raise_status(int code, const char *fmt, ...)
 {
@@ -84,18 +88,32 @@ static inline int key_bytes(PyObject *key, const char **p, Py_ssize_t *n)
         *n = PyBytes_GET_SIZE(key);
         return 0;
     }
-    PyErr_Format(PyExc_TypeError, "key must be str or bytes, not %.100s", Py_TYPE(key)->tp_name);
+    PyErr_Format(PyExc_TypeError, "key must be str, bytes or a bytes-like object, not %.100s",
+                 Py_TYPE(key)->tp_name);
     return -1;
 }
 
-/* A node's name as a new bytes object: bytes as they are, str as UTF-8,
- * anything else as str(node) in UTF-8 (the original hashes '%s-%s' % (node, j)). */
+/* A key as str or bytes (a new reference): a bytes-like object (bytearray,
+ * memoryview, array) becomes a bytes copy of its contents, as the original's
+ * md5.update() hashed any buffer; a copy, so no other thread can change it
+ * under a lookup.  Other objects are left for key_bytes to refuse. */
+static PyObject *key_object(PyObject *key)
+{
+    if (!PyUnicode_Check(key) && !PyBytes_Check(key) && PyObject_CheckBuffer(key))
+        return PyBytes_FromObject(key);
+    return Py_NewRef(key);
+}
+
+/* A node's name as a new bytes object: bytes as they are, anything else
+ * as str(node) in UTF-8.  The original hashes '%s-%s' % (node, j), which
+ * calls str() on a str subclass too (an Enum mixing in str names itself
+ * 'Cls.MEMBER', not by its value). */
 static PyObject *node_name(PyObject *node)
 {
     PyObject *name;
     if (PyBytes_Check(node)) {
         name = Py_NewRef(node);
-    } else if (PyUnicode_Check(node)) {
+    } else if (PyUnicode_CheckExact(node)) {
         name = PyUnicode_AsUTF8String(node);
     } else {
         PyObject *s = PyObject_Str(node);
@@ -111,23 +129,65 @@ static PyObject *node_name(PyObject *node)
     return name;
 }
 
-/* A weight: an int in 0 .. 2^32-1. */
+/* A weight: a whole number in 0 .. 2^32-1, as an int (or any object with
+ * __index__) or a float.  The original computes floor(40*n*w / T) with
+ * whatever numbers it is given; for whole-number floats that is the integer
+ * result, for others a ring no integer weight gives. */
 static int weight_value(PyObject *obj, uint32_t *out)
 {
-    if (!PyLong_Check(obj)) {
-        PyErr_Format(PyExc_TypeError, "weight must be int, not %.100s", Py_TYPE(obj)->tp_name);
+    if (PyFloat_Check(obj)) {
+        double d = PyFloat_AS_DOUBLE(obj);
+        /* NaN fails the range test; the cast is then defined */
+        if (!(d >= 0.0 && d <= (double)UINT32_MAX) || (double)(uint32_t)d != d) {
+            raise_status(HASH_RING_EINVAL, "weight %R is not a whole number in 0..4294967295",
+                         obj);
+            return -1;
+        }
+        *out = (uint32_t)d;
+        return 0;
+    }
+    if (!PyIndex_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "weight must be an int or a whole-number float, not %.100s",
+                     Py_TYPE(obj)->tp_name);
         return -1;
     }
-    int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    if (v == -1 && PyErr_Occurred())
+    PyObject *v = PyNumber_Index(obj);
+    if (v == NULL)
         return -1;
-    if (overflow != 0 || v < 0 || v > (long long)UINT32_MAX) {
+    int overflow = 0;
+    long long ll = PyLong_AsLongLongAndOverflow(v, &overflow);
+    Py_DECREF(v);
+    if (ll == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow != 0 || ll < 0 || ll > (long long)UINT32_MAX) {
         raise_status(HASH_RING_EINVAL, "weight %R out of range 0..4294967295", obj);
         return -1;
     }
-    *out = (uint32_t)v;
+    *out = (uint32_t)ll;
     return 0;
+}
+
+/* The one argument of a METH_FASTCALL | METH_KEYWORDS method, given by
+ * position or as kwname= (the original's parameter name); borrowed. */
+static PyObject *one_arg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                         const char *fname, const char *kwname)
+{
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs + nkw != 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly one argument (%zd given)", fname,
+                     nargs + nkw);
+        return NULL;
+    }
+    if (nkw == 1 && !PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0))) {
+        PyErr_Format(PyExc_TypeError, "%s() keywords must be strings", fname);
+        return NULL;
+    }
+    if (nkw == 1 && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), kwname) != 0) {
+        PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname,
+                     PyTuple_GET_ITEM(kwnames, 0));
+        return NULL;
+    }
+    return args[0];
 }
 
 /* ---- Snapshot -------------------------------------------------------- */
@@ -148,37 +208,44 @@ typedef struct {
 
 static PyTypeObject SnapshotType;
 
-/* Wraps a snapshot (taking over its reference); the node objects come from
- * by_name, the ring's name -> node dict, which must hold every member. */
-static SnapshotObject *snapshot_wrap(hash_ring_snapshot_t *snap, PyObject *by_name)
+/* A new Snapshot of the library ring's current membership; the node
+ * objects come from by_name, the ring's name -> node dict.  Every
+ * allocation that can start a garbage collection (and so run Python code,
+ * which may change the membership from this thread or, dropping the GIL,
+ * from another) comes before the library snapshot is taken; from there on
+ * only bytes, dict and list storage is allocated, so by_name still holds
+ * every member of that snapshot when it is read. */
+static SnapshotObject *snapshot_of(hash_ring_t *ring, PyObject *by_name)
 {
     SnapshotObject *s = PyObject_GC_New(SnapshotObject, &SnapshotType);
-    if (s == NULL) {
-        hash_ring_snapshot_release(snap);
+    if (s == NULL)
         return NULL;
-    }
-    s->snap = snap;
+    s->snap = NULL;
     s->members = NULL;
-    s->by_name = NULL;
-    s->owners = 0;
-    hash_ring_dialect_t dialect = HASH_RING_DIALECT_PYTHON;
-    (void)hash_ring_snapshot_dialect(snap, &dialect);
-    if (dialect == HASH_RING_DIALECT_PYTHON || dialect == HASH_RING_DIALECT_UHASHRING)
-        s->pos_mode = POS_ABOVE;
-    else if (dialect == HASH_RING_DIALECT_NGINX || dialect == HASH_RING_DIALECT_DALLI ||
-             dialect == HASH_RING_DIALECT_PECL_MEMCACHE)
-        s->pos_mode = POS_NONE;
-    else
-        s->pos_mode = POS_AT_OR_ABOVE;
-    size_t n = hash_ring_snapshot_node_count(snap);
-    s->members = PyTuple_New((Py_ssize_t)n);
     s->by_name = PyDict_New();
-    if (s->members == NULL || s->by_name == NULL)
+    s->owners = 0;
+    s->pos_mode = POS_ABOVE;
+    PyObject *members = PyList_New(0);
+    if (s->by_name == NULL || members == NULL)
         goto fail;
+    int rc = hash_ring_snapshot_acquire(ring, &s->snap);
+    if (rc != HASH_RING_OK) {
+        s->snap = NULL;
+        raise_status(rc, NULL);
+        goto fail;
+    }
+    hash_ring_dialect_t dialect = HASH_RING_DIALECT_PYTHON;
+    (void)hash_ring_snapshot_dialect(s->snap, &dialect);
+    if (dialect == HASH_RING_DIALECT_NGINX || dialect == HASH_RING_DIALECT_DALLI ||
+        dialect == HASH_RING_DIALECT_PECL_MEMCACHE)
+        s->pos_mode = POS_NONE;
+    else if (dialect != HASH_RING_DIALECT_PYTHON && dialect != HASH_RING_DIALECT_UHASHRING)
+        s->pos_mode = POS_AT_OR_ABOVE;
+    size_t n = hash_ring_snapshot_node_count(s->snap);
     for (size_t i = 0; i < n; i++) {
         const char *nm;
         size_t len, points;
-        int rc = hash_ring_snapshot_node(snap, i, &nm, &len, NULL, &points, NULL);
+        rc = hash_ring_snapshot_node(s->snap, i, &nm, &len, NULL, &points, NULL);
         if (rc != HASH_RING_OK) {
             raise_status(rc, NULL);
             goto fail;
@@ -196,13 +263,18 @@ static SnapshotObject *snapshot_wrap(hash_ring_snapshot_t *snap, PyObject *by_na
         }
         int err = PyDict_SetItem(s->by_name, key, node);
         Py_DECREF(key);
-        if (err < 0)
+        if (err < 0 || PyList_Append(members, node) < 0)
             goto fail;
-        PyTuple_SET_ITEM(s->members, (Py_ssize_t)i, Py_NewRef(node));
     }
+    s->members = PyList_AsTuple(members); /* every node is held: a collection is harmless */
+    Py_DECREF(members);
+    members = NULL;
+    if (s->members == NULL)
+        goto fail;
     PyObject_GC_Track(s);
     return s;
 fail:
+    Py_XDECREF(members);
     PyObject_GC_Track(s);
     Py_DECREF(s);
     return NULL;
@@ -245,6 +317,9 @@ static PyObject *snap_node_by_name(SnapshotObject *s, const char *nm, size_t len
 
 static PyObject *snap_get_node(SnapshotObject *s, PyObject *key)
 {
+    /* the original answers None on an empty ring before hashing the key */
+    if (hash_ring_snapshot_point_count(s->snap) == 0)
+        Py_RETURN_NONE;
     const char *p;
     Py_ssize_t n;
     if (key_bytes(key, &p, &n) < 0)
@@ -269,21 +344,21 @@ static PyObject *snap_get_node(SnapshotObject *s, PyObject *key)
  * an empty ring. */
 static PyObject *snap_get_node_pos(SnapshotObject *s, PyObject *key)
 {
-    const char *p;
-    Py_ssize_t n;
-    if (key_bytes(key, &p, &n) < 0)
-        return NULL;
     if (s->pos_mode == POS_NONE)
         return raise_status(HASH_RING_EINVAL,
                             "get_node_pos: this dialect places keys by CRC-32, not by the "
                             "MD5 position");
+    size_t count = hash_ring_snapshot_point_count(s->snap);
+    if (count == 0)
+        Py_RETURN_NONE; /* before the key, as the original */
+    const char *p;
+    Py_ssize_t n;
+    if (key_bytes(key, &p, &n) < 0)
+        return NULL;
     uint32_t pos;
     int rc = hash_ring_position(p, (size_t)n, &pos);
     if (rc != HASH_RING_OK)
         return raise_status(rc, NULL);
-    size_t count = hash_ring_snapshot_point_count(s->snap);
-    if (count == 0)
-        Py_RETURN_NONE;
     size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -345,6 +420,28 @@ static PyObject *snap_get_nodes_impl(SnapshotObject *s, PyObject *key, Py_ssize_
     return result;
 }
 
+static PyObject *snap_get_node_kw(SnapshotObject *s, PyObject *const *args, Py_ssize_t nargs,
+                                  PyObject *kwnames)
+{
+    PyObject *key = one_arg(args, nargs, kwnames, "get_node", "string_key");
+    if (key == NULL || (key = key_object(key)) == NULL)
+        return NULL;
+    PyObject *res = snap_get_node(s, key);
+    Py_DECREF(key);
+    return res;
+}
+
+static PyObject *snap_get_node_pos_kw(SnapshotObject *s, PyObject *const *args,
+                                      Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *key = one_arg(args, nargs, kwnames, "get_node_pos", "string_key");
+    if (key == NULL || (key = key_object(key)) == NULL)
+        return NULL;
+    PyObject *res = snap_get_node_pos(s, key);
+    Py_DECREF(key);
+    return res;
+}
+
 static PyObject *snap_get_nodes(SnapshotObject *s, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"key", "n", NULL};
@@ -363,11 +460,16 @@ static PyObject *snap_get_nodes(SnapshotObject *s, PyObject *args, PyObject *kwd
         if (max < 0)
             return raise_status(HASH_RING_EINVAL, "n=%zd is negative", max);
     }
-    return snap_get_nodes_impl(s, key, max);
+    if ((key = key_object(key)) == NULL)
+        return NULL;
+    PyObject *res = snap_get_nodes_impl(s, key, max);
+    Py_DECREF(key);
+    return res;
 }
 
 /* One batch call for every key; the GIL is released around it.  The keys
- * are held in a tuple of our own, so no other thread can free one. */
+ * are held in a tuple of our own (bytes-like ones as bytes copies in a list
+ * of our own), so no other thread can free or change one. */
 static PyObject *snap_get_node_many(SnapshotObject *s, PyObject *keys_in)
 {
     if (PyUnicode_Check(keys_in) || PyBytes_Check(keys_in))
@@ -380,15 +482,25 @@ static PyObject *snap_get_node_many(SnapshotObject *s, PyObject *keys_in)
     const void **ptrs = PyMem_Malloc((size_t)(count ? count : 1) * sizeof *ptrs);
     size_t *lens = PyMem_Malloc((size_t)(count ? count : 1) * sizeof *lens);
     size_t *idx = PyMem_Malloc((size_t)(count ? count : 1) * sizeof *idx);
-    PyObject *result = NULL;
+    PyObject *result = NULL, *copies = NULL;
     if (ptrs == NULL || lens == NULL || idx == NULL) {
         PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, i);
+        if (!PyUnicode_Check(key) && !PyBytes_Check(key) && PyObject_CheckBuffer(key)) {
+            if (copies == NULL && (copies = PyList_New(0)) == NULL)
+                goto done;
+            key = key_object(key);
+            int err = key == NULL || PyList_Append(copies, key) < 0;
+            Py_XDECREF(key); /* the list holds it */
+            if (err)
+                goto done;
+        }
         const char *p;
         Py_ssize_t n;
-        if (key_bytes(PyTuple_GET_ITEM(keys, i), &p, &n) < 0)
+        if (key_bytes(key, &p, &n) < 0)
             goto done;
         ptrs[i] = p;
         lens[i] = (size_t)n;
@@ -420,19 +532,26 @@ done:
     PyMem_Free(ptrs);
     PyMem_Free(lens);
     PyMem_Free(idx);
+    Py_XDECREF(copies);
     Py_DECREF(keys);
     return result;
 }
 
-static PyObject *snap_gen_key(PyObject *unused, PyObject *key)
+static PyObject *snap_gen_key(PyObject *unused, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
 {
     (void)unused;
+    PyObject *key = one_arg(args, nargs, kwnames, "gen_key", "key");
+    if (key == NULL || (key = key_object(key)) == NULL)
+        return NULL;
     const char *p;
     Py_ssize_t n;
-    if (key_bytes(key, &p, &n) < 0)
+    uint32_t pos = 0;
+    int bad = key_bytes(key, &p, &n) < 0;
+    int rc = bad ? HASH_RING_OK : hash_ring_position(p, (size_t)n, &pos);
+    Py_DECREF(key);
+    if (bad)
         return NULL;
-    uint32_t pos;
-    int rc = hash_ring_position(p, (size_t)n, &pos);
     if (rc != HASH_RING_OK)
         return raise_status(rc, NULL);
     return PyLong_FromUnsignedLong(pos);
@@ -571,12 +690,15 @@ static int snap_contains(SnapshotObject *s, PyObject *node)
 #define GEN_KEY_DOC "gen_key(key) -> the key's 32-bit ring position (int)."
 
 static PyMethodDef snapshot_methods[] = {
-    {"get_node", (PyCFunction)snap_get_node, METH_O, GET_NODE_DOC},
-    {"get_node_pos", (PyCFunction)snap_get_node_pos, METH_O, GET_NODE_POS_DOC},
+    {"get_node", (PyCFunction)(void (*)(void))snap_get_node_kw, METH_FASTCALL | METH_KEYWORDS,
+     GET_NODE_DOC},
+    {"get_node_pos", (PyCFunction)(void (*)(void))snap_get_node_pos_kw,
+     METH_FASTCALL | METH_KEYWORDS, GET_NODE_POS_DOC},
     {"get_nodes", (PyCFunction)(void (*)(void))snap_get_nodes, METH_VARARGS | METH_KEYWORDS,
      GET_NODES_DOC},
     {"get_node_many", (PyCFunction)snap_get_node_many, METH_O, GET_NODE_MANY_DOC},
-    {"gen_key", (PyCFunction)snap_gen_key, METH_O, GEN_KEY_DOC},
+    {"gen_key", (PyCFunction)(void (*)(void))snap_gen_key, METH_FASTCALL | METH_KEYWORDS,
+     GEN_KEY_DOC},
     {"points", (PyCFunction)snap_points, METH_NOARGS,
      "points() -> [(position, node), ...] in ring order, duplicates included."},
     {"shares", (PyCFunction)snap_shares, METH_NOARGS,
@@ -656,16 +778,10 @@ static void ring_dealloc(RingObject *r)
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
-/* Publishes the library's current membership to Python: a new Snapshot. */
+/* Publishes the library's current membership to Python. */
 static int ring_refresh(RingObject *r)
 {
-    hash_ring_snapshot_t *snap;
-    int rc = hash_ring_snapshot_acquire(r->ring, &snap);
-    if (rc != HASH_RING_OK) {
-        raise_status(rc, NULL);
-        return -1;
-    }
-    SnapshotObject *s = snapshot_wrap(snap, r->by_name);
+    SnapshotObject *s = snapshot_of(r->ring, r->by_name);
     if (s == NULL)
         return -1;
     Py_XSETREF(r->current, s);
@@ -726,6 +842,14 @@ static int ring_init(RingObject *r, PyObject *args, PyObject *kwds)
         raise_status(HASH_RING_EINVAL, "unknown dialect '%s'", dialect_name);
         return -1;
     }
+    if (weights != Py_None) {
+        /* as the original's `if not weights: weights = {}` */
+        int truth = PyObject_IsTrue(weights);
+        if (truth < 0)
+            return -1;
+        if (truth == 0)
+            weights = Py_None;
+    }
     if (weights != Py_None && !PyMapping_Check(weights)) {
         PyErr_Format(PyExc_TypeError, "weights must be a mapping or None, not %.100s",
                      Py_TYPE(weights)->tp_name);
@@ -758,6 +882,10 @@ static int ring_init(RingObject *r, PyObject *args, PyObject *kwds)
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *node = PyTuple_GET_ITEM(seq, i);
+        /* nodes key the weights mapping and the dicts this package returns:
+         * an unhashable one is a TypeError now, as in the original */
+        if (PyObject_Hash(node) == -1)
+            goto done;
         PyObject *name = node_name(node);
         if (name == NULL)
             goto done;
@@ -785,17 +913,22 @@ static int ring_init(RingObject *r, PyObject *args, PyObject *kwds)
         raise_status(rc, NULL);
         goto done;
     }
-    /* swap in the new state (a second __init__ replaces the first) */
+    /* Build the whole new state first, then swap it in with no Python code
+     * in between (a second __init__ replaces the first): a failure leaves
+     * the ring as it was, and code run by an allocation's garbage
+     * collection never sees a ring without a snapshot. */
+    SnapshotObject *snap = snapshot_of(ring, by_name);
+    if (snap == NULL)
+        goto done;
     hash_ring_t *old_ring = r->ring;
     PyObject *old_by_name = r->by_name;
     SnapshotObject *old_current = r->current;
     r->ring = ring;
     r->by_name = by_name;
-    r->current = NULL;
+    r->current = snap;
     ring = NULL;
     by_name = NULL;
-    if (ring_refresh(r) == 0)
-        ok = 0;
+    ok = 0;
     Py_XDECREF(old_current);
     Py_XDECREF(old_by_name);
     hash_ring_destroy(old_ring);
@@ -821,14 +954,16 @@ done:
         return res_;                                                                           \
     } while (0)
 
-static PyObject *ring_get_node(RingObject *r, PyObject *key)
+static PyObject *ring_get_node(RingObject *r, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames)
 {
-    WITH_CURRENT(r, snap_get_node(cur_, key));
+    WITH_CURRENT(r, snap_get_node_kw(cur_, args, nargs, kwnames));
 }
 
-static PyObject *ring_get_node_pos(RingObject *r, PyObject *key)
+static PyObject *ring_get_node_pos(RingObject *r, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames)
 {
-    WITH_CURRENT(r, snap_get_node_pos(cur_, key));
+    WITH_CURRENT(r, snap_get_node_pos_kw(cur_, args, nargs, kwnames));
 }
 
 static PyObject *ring_get_nodes(RingObject *r, PyObject *args, PyObject *kwds)
@@ -875,6 +1010,8 @@ static PyObject *ring_add_node(RingObject *r, PyObject *args, PyObject *kwds)
         return NULL;
     uint32_t weight = 1;
     if (wobj != NULL && weight_value(wobj, &weight) < 0)
+        return NULL;
+    if (PyObject_Hash(node) == -1)
         return NULL;
     PyObject *name = node_name(node);
     if (name == NULL)
@@ -981,13 +1118,59 @@ static int ring_contains(RingObject *r, PyObject *node)
     return res;
 }
 
+static PyObject *ring_repr(RingObject *r)
+{
+    if (r->current == NULL) /* repr never raises: tracebacks and debuggers call it */
+        return PyUnicode_FromFormat("<%s, not initialised>", Py_TYPE(r)->tp_name);
+    hash_ring_dialect_t d = HASH_RING_DIALECT_PYTHON;
+    (void)hash_ring_snapshot_dialect(r->current->snap, &d);
+    const char *name = hash_ring_dialect_name(d);
+    return PyUnicode_FromFormat("<%s %s, %zd nodes>", Py_TYPE(r)->tp_name, name ? name : "?",
+                                PyTuple_GET_SIZE(r->current->members));
+}
+
+/* Pickling and copy: the ring is rebuilt from (nodes, weights, dialect);
+ * an instance __dict__ (a Python subclass) travels as the state. */
+static PyObject *ring_reduce(RingObject *r, PyObject *unused)
+{
+    (void)unused;
+    RING_READY(r, NULL);
+    SnapshotObject *cur = (SnapshotObject *)Py_NewRef((PyObject *)r->current);
+    PyObject *nodes = PySequence_List(cur->members);
+    PyObject *weights = snap_member_dict(cur, FIELD_WEIGHT);
+    PyObject *dialect = snap_dialect_get(cur, NULL);
+    Py_DECREF(cur);
+    PyObject *args = (nodes && weights && dialect) ? PyTuple_Pack(3, nodes, weights, dialect)
+                                                   : NULL;
+    Py_XDECREF(nodes);
+    Py_XDECREF(weights);
+    Py_XDECREF(dialect);
+    if (args == NULL)
+        return NULL;
+    PyObject *state = PyObject_GetAttr((PyObject *)r, str_dict);
+    if (state == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            Py_DECREF(args);
+            return NULL;
+        }
+        PyErr_Clear();
+        state = Py_NewRef(Py_None);
+    } else if (PyDict_Check(state) && PyDict_GET_SIZE(state) == 0) {
+        Py_SETREF(state, Py_NewRef(Py_None));
+    }
+    return Py_BuildValue("(ONN)", (PyObject *)Py_TYPE(r), args, state);
+}
+
 static PyMethodDef ring_methods[] = {
-    {"get_node", (PyCFunction)ring_get_node, METH_O, GET_NODE_DOC},
-    {"get_node_pos", (PyCFunction)ring_get_node_pos, METH_O, GET_NODE_POS_DOC},
+    {"get_node", (PyCFunction)(void (*)(void))ring_get_node, METH_FASTCALL | METH_KEYWORDS,
+     GET_NODE_DOC},
+    {"get_node_pos", (PyCFunction)(void (*)(void))ring_get_node_pos,
+     METH_FASTCALL | METH_KEYWORDS, GET_NODE_POS_DOC},
     {"get_nodes", (PyCFunction)(void (*)(void))ring_get_nodes, METH_VARARGS | METH_KEYWORDS,
      GET_NODES_DOC},
     {"get_node_many", (PyCFunction)ring_get_node_many, METH_O, GET_NODE_MANY_DOC},
-    {"gen_key", (PyCFunction)snap_gen_key, METH_O, GEN_KEY_DOC},
+    {"gen_key", (PyCFunction)(void (*)(void))snap_gen_key, METH_FASTCALL | METH_KEYWORDS,
+     GEN_KEY_DOC},
     {"add_node", (PyCFunction)(void (*)(void))ring_add_node, METH_VARARGS | METH_KEYWORDS,
      "add_node(node, weight=1): adds a member (one rebuild)."},
     {"remove_node", (PyCFunction)ring_remove_node, METH_O,
@@ -1002,6 +1185,8 @@ static PyMethodDef ring_methods[] = {
      "points() -> [(position, node), ...] in ring order, duplicates included."},
     {"point_counts", (PyCFunction)ring_point_counts, METH_NOARGS,
      "point_counts() -> {node: number of continuum points it contributes}."},
+    {"__reduce__", (PyCFunction)ring_reduce, METH_NOARGS,
+     "Pickling and copy: rebuilt from (nodes, weights, dialect)."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef ring_getset[] = {
@@ -1020,6 +1205,7 @@ static PyTypeObject RingType = {
     .tp_name = "hash_ring._hash_ring.Ring",
     .tp_basicsize = sizeof(RingObject),
     .tp_dealloc = (destructor)ring_dealloc,
+    .tp_repr = (reprfunc)ring_repr,
     .tp_as_sequence = &ring_as_sequence,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Ring(nodes=None, weights=None, dialect='python'): the C core of HashRing.",
@@ -1056,7 +1242,8 @@ static PyObject *mod_dialects(PyObject *m, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"dialects", (PyCFunction)mod_dialects, METH_NOARGS,
      "dialects() -> the dialect names the library knows."},
-    {"gen_key", (PyCFunction)snap_gen_key, METH_O, GEN_KEY_DOC},
+    {"gen_key", (PyCFunction)(void (*)(void))snap_gen_key, METH_FASTCALL | METH_KEYWORDS,
+     GEN_KEY_DOC},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {
@@ -1075,6 +1262,8 @@ static PyObject *new_error(const char *name, PyObject *bases, const char *doc)
 PyMODINIT_FUNC PyInit__hash_ring(void)
 {
     if (PyType_Ready(&RingType) < 0 || PyType_Ready(&SnapshotType) < 0)
+        return NULL;
+    if (str_dict == NULL && (str_dict = PyUnicode_InternFromString("__dict__")) == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
