@@ -144,20 +144,6 @@ static _Noreturn void fz_report_at(int line, const char *what, int rc, const cha
 }
 #define fz_report(what, rc, err, err_len) fz_report_at(__LINE__, what, rc, err, err_len)
 
-/* HR_FUZZ_CLI_ALLOW_ECHOED_NEWLINES=1 in the environment accepts an error
- * message of several lines when an argument holds a newline (the tool
- * quotes arguments as they are, see README.md): a way to keep fuzzing past
- * that known report.  Never set for the corpus tests. */
-static int fz_allow_echoed_newlines(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("HR_FUZZ_CLI_ALLOW_ECHOED_NEWLINES");
-        v = e != NULL && strcmp(e, "1") == 0;
-    }
-    return v;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* The three sections. */
@@ -189,9 +175,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         start = i + 1;
     }
     argv[argc] = NULL;
-    int newline_arg = 0;
-    for (int i = 1; i < argc; i++)
-        newline_arg |= strchr(argv[i], '\n') != NULL;
     int skip = 0, prev_opt = 0, map_cmd = 0;
     static const char *const file_opts[] = {"--nodes-file", "--from", "--to"};
     for (int i = 1; i < argc; i++) {
@@ -265,8 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       err_buf, err_len);
         if (err_buf[err_len - 1] != '\n')
             fz_report("status 2: stderr does not end with a newline", rc, err_buf, err_len);
-        if (memchr(err_buf, '\n', err_len - 1) != NULL &&
-            !(newline_arg && fz_allow_echoed_newlines()))
+        if (memchr(err_buf, '\n', err_len - 1) != NULL)
             fz_report("status 2: stderr is not exactly one line", rc, err_buf, err_len);
     } else {
         if (err_len != 0)

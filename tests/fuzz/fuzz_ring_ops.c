@@ -1,12 +1,10 @@
 /* fuzz_ring_ops.c - fuzz target: random programs of ring operations.
  *
- * The input is a program.  Byte 0 selects the dialects to run: with bit 7
- * clear, bit d set runs dialect d (no bit among the low seven: all seven of
- * 1.0); with bit 7 set, bit d (d < 4) runs the MD5 client dialect 7 + d
- * (spymemcached, spymemcached-weighted, uhashring, node-memcached; no bit:
- * all four).  The CRC-32 / SHA-1 dialects (nginx, dalli, pecl-memcache)
- * are checked against their models in tests/test_properties_clients.c.
- * The rest is read
+ * The input is a program.  Byte 0 selects the dialects to run: bit d of
+ * the low seven runs dialect d (bit 7 clear: the seven of 1.0) or 7 + d
+ * (bit 7 set: spymemcached, spymemcached-weighted, uhashring,
+ * node-memcached, nginx, dalli, pecl-memcache); no bit among the low
+ * seven runs all seven of its group.  The rest is read
  * again from its start for each selected dialect, as a sequence of
  * operations: add, batch add, remove, batch remove, set_nodes, set_weight,
  * key lookups (one key, and batches of 1 to 8 keys), replica
@@ -33,6 +31,16 @@
  * Held snapshots must keep answering for the membership they were taken
  * from, also after later changes and after the ring is destroyed.
  *
+ * The CRC-32 / SHA-1 dialects (nginx, dalli, pecl-memcache), whose points
+ * and tie rules are checked against their models in
+ * tests/test_properties_clients.c, are checked here differentially, which
+ * is what finds faults of the incremental rebuild: the expected continuum
+ * is the one of a second ring given the model's membership in one call
+ * (built from scratch), with the point counts from the dialect's formula,
+ * key positions computed here (crc32, pecl's bucket thresholds) and every
+ * lookup a linear scan over it; nginx and pecl weights are kept to 0..4
+ * (w * 160 points a node).
+ *
  * Only one thing is taken from the library instead of being recomputed:
  * the bytes hashed for a node name containing ':' in the host:port
  * dialects when that name is not a plain "host:port" with a canonical
@@ -52,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define FZ_MAX_MEMBERS 80
 #define FZ_MAX_POOL 160
@@ -191,8 +200,35 @@ static uint32_t fz_key_pos(const void *key, size_t len)
     return fz_le32(d);
 }
 
+/* The CRC-32 / SHA-1 dialects, checked differentially (see the top). */
+static int fz_diff_dialect(hash_ring_dialect_t d)
+{
+    return d == HASH_RING_DIALECT_NGINX || d == HASH_RING_DIALECT_DALLI ||
+           d == HASH_RING_DIALECT_PECL_MEMCACHE;
+}
+
+/* Where a dialect's lookups place a key (ALGORITHM.md, "More clients"):
+ * MD5 for the ketama dialects, crc32(key) for nginx and Dalli, and for
+ * pecl memcache the threshold of bucket crc32(mangled key) % 1024. */
+static uint32_t fz_dialect_key_pos(hash_ring_dialect_t d, const void *key, size_t len)
+{
+    const Bytef *k = len ? key : (const Bytef *)"";
+    if (d == HASH_RING_DIALECT_NGINX || d == HASH_RING_DIALECT_DALLI)
+        return (uint32_t)crc32(0L, k, (uInt)len);
+    if (d == HASH_RING_DIALECT_PECL_MEMCACHE) {
+        Bytef m[250];
+        size_t n = len < sizeof m ? len : sizeof m;
+        for (size_t i = 0; i < n; i++)
+            m[i] = k[i] <= 0x20 ? '_' : k[i];
+        return (uint32_t)(crc32(0L, m, (uInt)n) % 1024u) * (0xffffffffu / 1024u);
+    }
+    return fz_key_pos(key, len);
+}
+
 static unsigned fz_per_digest(hash_ring_dialect_t d)
 {
+    if (fz_diff_dialect(d))
+        return 1;
     return (d == HASH_RING_DIALECT_PYTHON || d == HASH_RING_DIALECT_NODE ||
             d == HASH_RING_DIALECT_HASHRING_PYTHON)
                ? 3u
@@ -261,6 +297,12 @@ static uint32_t fz_hashes(hash_ring_dialect_t d, uint32_t w, uint64_t T, size_t 
     case HASH_RING_DIALECT_NODE_MEMCACHED:
         /* Math.floor(w / T * 40 * n), double, left to right */
         return (uint32_t)floor((double)w / (double)T * 40 * (double)n);
+    case HASH_RING_DIALECT_NGINX:
+    case HASH_RING_DIALECT_PECL_MEMCACHE:
+        return w * 160u; /* weights are kept small for these (fz_gen_weight) */
+    case HASH_RING_DIALECT_DALLI:
+        /* ((n * 160 * w) / Float(T)).floor: the product is below 2^53 */
+        return (uint32_t)floor((double)((uint64_t)n * 160u * w) / (double)T);
     default:
         break;
     }
@@ -312,6 +354,7 @@ typedef struct fz_state {
     hash_ring_dialect_t d;
     unsigned per;
     int strict;
+    int diff; /* checked against a ring built from scratch (fz_diff_dialect) */
     hash_ring_t *ring;
     fz_in in;
     fz_name pool[FZ_MAX_POOL];
@@ -445,7 +488,7 @@ static fz_ref fz_gen_name(fz_state *st)
     return fz_name_bytes(st, (const unsigned char *)c, strlen(c));
 }
 
-static uint32_t fz_gen_weight(fz_in *in)
+static uint32_t fz_gen_weight_raw(fz_in *in)
 {
     switch (in_u8(in) % 7u) {
     case 0:
@@ -463,6 +506,16 @@ static uint32_t fz_gen_weight(fz_in *in)
     default:
         return UINT32_MAX - in_u8(in);
     }
+}
+
+/* A weight for the ring's dialect: those of w * 160 points get 0 to 4 (a
+ * large weight is millions of points a node). */
+static uint32_t fz_gen_weight(fz_state *st)
+{
+    uint32_t w = fz_gen_weight_raw(&st->in);
+    if (st->d == HASH_RING_DIALECT_NGINX || st->d == HASH_RING_DIALECT_PECL_MEMCACHE)
+        w %= 5u;
+    return w;
 }
 
 static size_t fz_member_index(const fz_state *st, size_t pool)
@@ -617,10 +670,70 @@ static int fz_tie_before(const fz_state *st, size_t a, size_t b)
     }
 }
 
+/* The expected continuum of a CRC-32 / SHA-1 dialect: the point counts
+ * from the dialect's formula, the rest (positions, owners, shares) from a
+ * ring given the model's membership at once, which builds from scratch. */
+static void fz_expect_build_diff(fz_state *st, fz_expect *e)
+{
+    size_t n = st->n;
+    memset(e, 0, sizeof *e);
+    e->nn = n;
+    e->name = fz_xalloc(n * sizeof *e->name);
+    e->weight = fz_xalloc(n * sizeof *e->weight);
+    e->hashes = fz_xalloc(n * sizeof *e->hashes);
+    e->share = fz_xcalloc(n, sizeof *e->share);
+    const void *names[FZ_MAX_MEMBERS];
+    size_t lens[FZ_MAX_MEMBERS];
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += st->w[i];
+    for (size_t i = 0; i < n; i++) {
+        e->name[i] = st->mem[i];
+        e->weight[i] = st->w[i];
+        e->hashes[i] = fz_hashes(st->d, st->w[i], total, n);
+        e->np += e->hashes[i];
+        names[i] = st->pool[st->mem[i]].b;
+        lens[i] = st->pool[st->mem[i]].len;
+    }
+    hash_ring_t *fresh = NULL;
+    hash_ring_snapshot_t *s = NULL;
+    FZ_EQ(hash_ring_create(&fresh, st->d), HASH_RING_OK);
+    FZ_EQ(hash_ring_add_nodes(fresh, names, lens, st->w, n), HASH_RING_OK);
+    FZ_EQ(hash_ring_snapshot_acquire(fresh, &s), HASH_RING_OK);
+    hash_ring_destroy(fresh);
+    FZ_EQ(hash_ring_snapshot_point_count(s), e->np);
+    const char **np_of = fz_xalloc(n * sizeof *np_of);
+    for (size_t i = 0; i < n; i++)
+        FZ_EQ(hash_ring_snapshot_node(s, i, &np_of[i], NULL, NULL, NULL, &e->share[i]),
+              HASH_RING_OK);
+    e->pos = fz_xalloc(e->np * sizeof *e->pos);
+    e->prod = fz_xalloc(e->np * sizeof *e->prod);
+    e->owner = fz_xalloc(e->np * sizeof *e->owner);
+    for (size_t i = 0; i < e->np; i++) {
+        const char *owner = NULL;
+        FZ_EQ(hash_ring_snapshot_point(s, i, &e->pos[i], &owner, NULL), HASH_RING_OK);
+        e->owner[i] = (uint32_t)n;
+        for (size_t k = 0; k < n; k++)
+            if (owner == np_of[k])
+                e->owner[i] = (uint32_t)k;
+        FZ_CHECK(e->owner[i] < n);
+        /* the owner a lookup ending at point i answers with (Dalli: the
+         * point before's) */
+        e->prod[i] = hr_continuum_owner(s, i);
+        FZ_CHECK(e->prod[i] < n);
+    }
+    free(np_of);
+    hash_ring_snapshot_release(s);
+}
+
 /* Builds the expected continuum of the model. */
 static void fz_expect_build(fz_state *st, fz_expect *e)
 {
     size_t n = st->n;
+    if (st->diff) {
+        fz_expect_build_diff(st, e);
+        return;
+    }
     memset(e, 0, sizeof *e);
     e->nn = n;
     e->name = fz_xalloc(n * sizeof *e->name);
@@ -745,8 +858,9 @@ static void fz_check_replicas(const fz_state *st, const fz_expect *e, uint32_t p
     FZ_EQ(rc, HASH_RING_OK);
     unsigned char *seen = fz_xcalloc(e->nn, 1);
     size_t start = fz_first(st, e, pos), found = 0;
+    const uint32_t *walk = st->diff ? e->prod : e->owner; /* Dalli: the lookup's owners */
     for (size_t s = 0; s < e->np && found < max; s++) {
-        uint32_t o = e->owner[(start + s) % e->np];
+        uint32_t o = walk[(start + s) % e->np];
         if (seen[o])
             continue;
         seen[o] = 1;
@@ -871,14 +985,15 @@ static void fz_apply_add(fz_state *st, size_t pool, uint32_t w)
     st->w[st->n] = w;
     st->n++;
     st->pool[pool].ever_member = 1;
-    fz_resolve_hashed(st, &st->pool[pool]);
+    if (!st->diff)
+        fz_resolve_hashed(st, &st->pool[pool]);
     st->dirty = 1;
 }
 
 static void op_add(fz_state *st)
 {
     fz_ref r = fz_gen_name(st);
-    uint32_t w = fz_gen_weight(&st->in);
+    uint32_t w = fz_gen_weight(st);
     if (st->n == FZ_MAX_MEMBERS && r.pool != FZ_NONE && fz_member_index(st, r.pool) == FZ_NONE)
         return; /* model capacity */
     int rc = hash_ring_add_node(st->ring, r.ptr, r.len, w);
@@ -915,7 +1030,7 @@ static void op_add_batch(fz_state *st)
             weights[i] = 1u + (uint32_t)((seed + i) % 3u);
         } else {
             r = fz_gen_name(st);
-            weights[i] = fz_gen_weight(&st->in);
+            weights[i] = fz_gen_weight(st);
         }
         names[i] = r.ptr;
         lens[i] = r.len;
@@ -978,7 +1093,7 @@ static void op_remove(fz_state *st)
 static void op_set_weight(fz_state *st)
 {
     fz_ref r = fz_gen_name(st);
-    uint32_t w = fz_gen_weight(&st->in);
+    uint32_t w = fz_gen_weight(st);
     size_t idx = r.pool == FZ_NONE ? FZ_NONE : fz_member_index(st, r.pool);
     /* setting the current weight: a successful no-op */
     if (idx != FZ_NONE && (in_u8(&st->in) & 1))
@@ -1078,7 +1193,7 @@ static void op_set_nodes(fz_state *st)
         for (size_t i = 0; i < st->n; i++)
             if (in_u8(&st->in) % 8u != 0) { /* most are kept */
                 pools[count] = st->mem[i];
-                weights[count++] = (in_u8(&st->in) & 7u) ? st->w[i] : fz_gen_weight(&st->in);
+                weights[count++] = (in_u8(&st->in) & 7u) ? st->w[i] : fz_gen_weight(st);
             }
         size_t add = sel % 4u;
         for (size_t k = 0; k < add && count < FZ_MAX_MEMBERS; k++) {
@@ -1087,7 +1202,7 @@ static void op_set_nodes(fz_state *st)
             memmove(&pools[at + 1], &pools[at], (count - at) * sizeof *pools);
             memmove(&weights[at + 1], &weights[at], (count - at) * sizeof *weights);
             pools[at] = r.pool;
-            weights[at] = fz_gen_weight(&st->in);
+            weights[at] = fz_gen_weight(st);
             count++;
         }
         if (count > 1 && (sel & 0x20)) {
@@ -1103,7 +1218,7 @@ static void op_set_nodes(fz_state *st)
         count = sel % (FZ_MAX_BATCH + 1u);
         for (size_t i = 0; i < count; i++) {
             pools[i] = fz_gen_name(st).pool;
-            weights[i] = fz_gen_weight(&st->in);
+            weights[i] = fz_gen_weight(st);
         }
     }
     int invalid = 0, dup = 0;
@@ -1142,9 +1257,9 @@ static void op_lookup(fz_state *st)
     const void *key;
     size_t klen;
     fz_key(st, &key, &klen, kb);
-    uint32_t pos = fz_key_pos(key, klen), lib_pos = 0;
+    uint32_t pos = fz_dialect_key_pos(st->d, key, klen), lib_pos = 0;
     FZ_EQ(hash_ring_position(key, klen, &lib_pos), HASH_RING_OK);
-    FZ_EQ(lib_pos, pos);
+    FZ_EQ(lib_pos, fz_key_pos(key, klen)); /* MD5, whatever the dialect */
     const char *node = NULL;
     size_t len = 0;
     int rc = hash_ring_get_node(st->ring, key, klen, &node, &len);
@@ -1175,7 +1290,8 @@ static void op_lookup(fz_state *st)
     FZ_EQ(hash_ring_snapshot_acquire(st->ring, &snap), HASH_RING_OK);
     FZ_EQ(hash_ring_snapshot_get_index_batch(snap, keys, lens, nk, idx), HASH_RING_OK);
     for (size_t k = 0; k < nk; k++) {
-        fz_check_owner(st, fz_current(st), fz_key_pos(keys[k], lens[k]), brc, bn[k], bl[k]);
+        fz_check_owner(st, fz_current(st), fz_dialect_key_pos(st->d, keys[k], lens[k]), brc, bn[k],
+                       bl[k]);
         const char *by_index = NULL;
         FZ_EQ(hash_ring_snapshot_node(snap, idx[k], &by_index, NULL, NULL, NULL, NULL),
               HASH_RING_OK);
@@ -1197,7 +1313,7 @@ static void op_replicas(fz_state *st)
     int with_lens = (sel & 0x40) != 0;
     int rc = hash_ring_get_nodes(st->ring, key, klen, nodes, with_lens ? lens : NULL, max,
                                  &count);
-    fz_check_replicas(st, fz_current(st), fz_key_pos(key, klen), max, rc, nodes,
+    fz_check_replicas(st, fz_current(st), fz_dialect_key_pos(st->d, key, klen), max, rc, nodes,
                       with_lens ? lens : NULL, count);
 }
 
@@ -1227,7 +1343,7 @@ static void fz_query_held(fz_state *st, fz_held *h, int full)
     const void *key;
     size_t klen;
     fz_key(st, &key, &klen, kb);
-    uint32_t pos = fz_key_pos(key, klen);
+    uint32_t pos = fz_dialect_key_pos(st->d, key, klen);
     const char *node = NULL;
     size_t len = 0;
     int rc = hash_ring_snapshot_get_node(h->snap, key, klen, &node, &len);
@@ -1300,7 +1416,7 @@ static void op_invalid(fz_state *st)
         break;
     case 10: {
         int rc = hash_ring_get_nodes(r, "k", 1, NULL, NULL, 0, &count);
-        fz_check_replicas(st, e, fz_key_pos("k", 1), 0, rc, nodes, NULL, count);
+        fz_check_replicas(st, e, fz_dialect_key_pos(st->d, "k", 1), 0, rc, nodes, NULL, count);
         break;
     }
     case 11:
@@ -1310,7 +1426,7 @@ static void op_invalid(fz_state *st)
         break;
     case 12: { /* the empty key, also as NULL with length 0 */
         int rc = hash_ring_get_node(r, "", 0, &node, &len);
-        fz_check_owner(st, e, fz_key_pos("", 0), rc, node, len);
+        fz_check_owner(st, e, fz_dialect_key_pos(st->d, "", 0), rc, node, len);
         const char *node2 = NULL;
         FZ_EQ(hash_ring_get_node(r, NULL, 0, &node2, NULL), rc);
         FZ_CHECK(node2 == node);
@@ -1367,7 +1483,8 @@ static void fz_run(hash_ring_dialect_t d, const uint8_t *data, size_t size)
     fz_state *st = fz_xcalloc(1, sizeof *st);
     st->d = d;
     st->per = fz_per_digest(d);
-    st->strict = fz_one_owner(d);
+    st->diff = fz_diff_dialect(d);
+    st->strict = fz_one_owner(d) || d == HASH_RING_DIALECT_DALLI;
     st->in.p = data;
     st->in.n = size;
     st->dirty = 1;
@@ -1449,14 +1566,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     unsigned mask = data[0] & 0x7fu, first = 0;
-    if (data[0] & 0x80u) { /* the MD5 client dialects (since 1.1) */
+    if (data[0] & 0x80u) /* the dialects added in 1.1 */
         first = HASH_RING_DIALECT_SPYMEMCACHED;
-        mask &= 0x0fu;
-        if (mask == 0)
-            mask = 0x0fu;
-    } else if (mask == 0) {
+    if (mask == 0)
         mask = 0x7fu;
-    }
     /* FUZZ_RING_OPS_DIALECTS=<mask> (e.g. 0x6f: all but twemproxy) limits a
      * campaign to some dialects, e.g. to look past a known failure. */
     static unsigned env_mask;
