@@ -14,14 +14,13 @@
  *
  * The target keeps its own model of the membership (names, weights, order)
  * and derives from it, independently of the library, the exact continuum
- * the dialect must produce (ALGORITHM.md):
+ * the dialect must produce (src/DIALECTS.md):
  *   - hashes per node from the dialect's formula, written out here
  *     operation by operation (exact integers for python, float32 / double
  *     expressions for the others);
  *   - every point from MD5(name "-" j) computed here with libcrypto;
  *   - the ring order, equal positions ordered by the dialect's tie rule
- *     (twemproxy: by hashed name, as the core does since it was checked
- *     against nutcracker; ALGORITHM.md still says "name");
+ *     (twemproxy: by hashed name, as checked against nutcracker);
  *   - each node's exact share of the 2^32 positions.
  * After every operation it checks the ring against that model: the error
  * code is the documented one, a failed operation changed nothing, the
@@ -44,8 +43,8 @@
  * Only one thing is taken from the library instead of being recomputed:
  * the bytes hashed for a node name containing ':' in the host:port
  * dialects when that name is not a plain "host:port" with a canonical
- * decimal port (the bracket and leading-zero details are not specified in
- * ALGORITHM.md); plain host:port names are mapped here by the documented
+ * decimal port (bracket and leading-zero forms: src/DIALECTS.md note 2
+ * states them, this model does not recompute them); plain host:port names are mapped here by the documented
  * rule. */
 #include "fuzz_ring_ops.h"
 
@@ -207,7 +206,7 @@ static int fz_diff_dialect(hash_ring_dialect_t d)
            d == HASH_RING_DIALECT_PECL_MEMCACHE;
 }
 
-/* Where a dialect's lookups place a key (ALGORITHM.md, "More clients"):
+/* Where a dialect's lookups place a key (src/DIALECTS.md, "More clients"):
  * MD5 for the ketama dialects, crc32(key) for nginx and Dalli, and for
  * pecl memcache the threshold of bucket crc32(mangled key) % 1024. */
 static uint32_t fz_dialect_key_pos(hash_ring_dialect_t d, const void *key, size_t len)
@@ -235,7 +234,7 @@ static unsigned fz_per_digest(hash_ring_dialect_t d)
                : 4u;
 }
 
-/* The weight a dialect counts with (ALGORITHM.md, note 3). */
+/* The weight a dialect counts with (src/DIALECTS.md, note 4). */
 static uint32_t fz_eff_weight(hash_ring_dialect_t d, uint32_t w)
 {
     if (w == 0 && (d == HASH_RING_DIALECT_LIBMEMCACHED || d == HASH_RING_DIALECT_HASHRING ||
@@ -246,7 +245,7 @@ static uint32_t fz_eff_weight(hash_ring_dialect_t d, uint32_t w)
     return w;
 }
 
-/* Hashes per node, written from the table in ALGORITHM.md: w and T are
+/* Hashes per node, written from the table in src/DIALECTS.md: w and T are
  * effective weights, n the member count. */
 static uint32_t fz_hashes(hash_ring_dialect_t d, uint32_t w, uint64_t T, size_t n)
 {
@@ -527,7 +526,7 @@ static size_t fz_member_index(const fz_state *st, size_t pool)
 }
 
 /* "host:port" with host free of ':' and brackets and a canonical port in
- * 1..65535: *is = 1 and the hashed bytes per ALGORITHM.md note 2.  Returns 0
+ * 1..65535: *is = 1 and the hashed bytes per src/DIALECTS.md note 2.  Returns 0
  * when the name is not of that plain form. */
 static int fz_plain_host_port(const unsigned char *b, size_t len, size_t *hashed_len)
 {
@@ -597,7 +596,7 @@ static void fz_resolve_hashed(fz_state *st, fz_name *nm)
     }
     if (fz_host_port_dialect(st->d) && memchr(nm->b, ':', nm->len) != NULL &&
         !fz_plain_host_port(nm->b, nm->len, &hl)) {
-        /* not specified by ALGORITHM.md: take the library's form */
+        /* a form this model does not recompute: take the library's */
         const hr_name *h = hr_names_find(st->ring->names, nm->b, nm->len);
         FZ_CHECK(h != NULL);
         FZ_CHECK(h->hlen <= nm->len);

@@ -6,7 +6,7 @@ usage: test_ring.py VECTORS_DIR   (PYTHONPATH reaches the built package)
 
 Expected answers come from tests/vectors (computed by the original programs
 and real peers) and from Model below, written here from the rules of the
-original hash_ring 1.3 (ALGORITHM.md, dialect python), with hashlib's MD5:
+original hash_ring 1.3 (src/DIALECTS.md, dialect python), with hashlib's MD5:
 never from the library's own output.
 """
 import bisect
@@ -46,7 +46,7 @@ def raises(exc, fn, *args, **kw):
     return None
 
 
-# ---- The model: the original's rules, from ALGORITHM.md -------------------
+# ---- The model: the original's rules, from src/DIALECTS.md ---------------
 
 def position(key):
     if isinstance(key, str):
