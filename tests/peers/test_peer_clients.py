@@ -1098,6 +1098,44 @@ def run_pecl(run, rng, tools):
                                                       ", unix socket" if t == 2 else ""),
                         [pecl_name(h, p, rng) for h, p in servers], weights, keys, got)
 
+        # Focused pools the random ones never make.  The library's name is
+        # the server as a configuration would write it: (PHP host, PHP port,
+        # library name, weight).
+        ports = random_ports(rng, 8)
+        odd_keys = [b"x" * 250, b"y" * 251 + b"z", b"\x00\x01 \x7f\x80\xfe\xff", b" ",
+                    "ключ-é".encode() * 20, b"a\tb\rc", b"trail ", b" lead"]
+        focused = [
+            ("weights 1 and 10,000", [(b"127.0.0.1", ports[0], None, 1),
+                                      (b"127.0.0.1", ports[1], None, 10000)]),
+            # 160 * w in the client's 32-bit unsigned int: 2^27 + 1 -> 160
+            # points, 26843546 -> 64, 2^27 -> none
+            ("weights past 2^32 / 160", [(b"127.0.0.1", ports[2], None, 2**27 + 1),
+                                          (b"127.0.0.1", ports[3], None, 26843546),
+                                          (b"127.0.0.1", ports[4], None, 2**27),
+                                          (b"127.0.0.1", ports[5], None, 3)]),
+            ("long, upper-case, IPv6 hosts; ports 0, 65535",
+             [(b"L" * 300, 11211, b"L" * 300, 1), (b"CACHE-A.EXAMPLE", 65535, None, 2),
+              (b"[2001:db8::1]", 11211, None, 1), (b"::1", 0, None, 1),
+              ("сервер".encode(), ports[6], None, 1)]),
+            # the client keeps the port in an unsigned short, as a number (it
+            # accepts up to 65635 here)
+            ("ports with leading zeros, past 65535",
+             [(b"127.0.0.1", 11211, b"127.0.0.1:011211", 1),
+              (b"127.0.0.1", 65536 + ports[7] % 100, None, 1),
+              (b"127.0.0.2", 1211, b"127.0.0.2:0001211", 1)]),
+            ("one server", [(b"127.0.0.1", ports[0], None, 1)]),
+            ("2000 servers, weights 1 or 10", [
+                (b"10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255), rng.choice((11211, 11212)),
+                 None, rng.choice((1, 1, 1, 10))) for i in range(2000)]),
+        ]
+        for title, pool in focused:
+            servers = [(h, p) for h, p, _, _ in pool]
+            weights = [w for _, _, _, w in pool]
+            names = [lib or b"%s:%d" % (h, p) for h, p, lib, _ in pool]
+            keys = random_keys(rng, min(run.args.ask_keys, 3000), spaced) + odd_keys
+            got = indexes(client_run("ask", servers, weights, keys), len(keys))
+            run.compare(title, names, weights, keys, got)
+
         def once():
             h = hosts_11211(1)
             addrs = [(LO, p) for p in free_ports(3)] + [(a, 11211) for a in h]
