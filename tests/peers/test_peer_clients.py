@@ -667,6 +667,25 @@ def run_node_memcached(run, rng, tools):
         weights = [rng.choice((0, 1, 1, 2, 3, 7)) if t % 2 else 1 for _ in servers]
         ask("random pool %d%s" % (t, ", weights" if t % 2 else ""), servers, weights,
             random_keys(rng, run.args.ask_keys))
+    # Pools and keys the random ones never make (asked only: no daemon).
+    # Keys: empty, 250 bytes, blanks and control characters, UTF-8 (the
+    # harness reads keys as UTF-8 text, as a JavaScript caller has them).
+    odd = [b"", b" ", b"a b", b"\t", b"\r", b"\x01\x7f", b"x" * 250, "ключ é 🔑".encode() * 10]
+    ask_n = min(run.args.ask_keys, 2000)
+    ps = random_ports(rng, 6)
+    ask("weights 1 and 10,000", [b"127.0.0.1:%d" % p for p in ps[:3]], [1, 10000, 1],
+        random_keys(rng, ask_n) + odd)
+    ask("weights up to 2^32-1", [b"10.0.0.%d:11211" % i for i in range(1, 5)],
+        [2**32 - 1, 2**32 - 2, 2**31, 1], random_keys(rng, ask_n) + odd)
+    ask("long, upper-case, IPv6, UTF-8 names; ports 0, 65535",
+        [b"L" * 300 + b":11211", b"CACHE-A.EXAMPLE:11211", b"[2001:db8::1]:11211", b"::1:11211",
+         "сервер:11211".encode(), b"127.0.0.1:0", b"127.0.0.1:65535", b"127.0.0.1:00011211"],
+        [1, 2, 3, 1, 1, 1, 2, 1], random_keys(rng, ask_n) + odd)
+    ask("one server", [b"127.0.0.1:%d" % ps[3]], [1], random_keys(rng, 200) + odd)
+    big = [b"10.%d.%d.%d:%d" % (i >> 16, (i >> 8) & 255, i & 255, rng.choice((11211, 11212)))
+           for i in range(2000)]
+    ask("2000 servers, weights 1 or 10,000", big, [rng.choice((1, 1, 10000)) for _ in big],
+        random_keys(rng, ask_n) + odd)
     hits = read_hits()
     p3 = P3
     ask("exact hits, 3 servers", p3, [1, 1, 1], hits)
@@ -839,7 +858,113 @@ def children(pid):
         return []
 
 
+def nginx_asked(run, tools, title, names, weights, keys, addrs):
+    """nginx asked without daemons: every request fails to connect (nothing
+    listens on the servers' addresses, or whatever does is ignored) and the
+    reply's X-Upstream header, $upstream_addr, names the server nginx chose.
+    The hash key is the X-Key header as sent; the memcached key is a
+    constant, so keys memcached would refuse can be asked about.  addrs:
+    for each server, the addresses $upstream_addr may print for it."""
+    index = {a: i for i, al in enumerate(addrs) for a in al}
+    prefix = tempfile.mkdtemp(prefix="hr-peer-nginx-")
+    try:
+        listen = free_ports(1)[0]
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "wb") as f:
+            if os.geteuid() == 0:
+                f.write(b"user root;\n")
+            f.write(b"daemon off;\nmaster_process on;\nworker_processes 1;\n"
+                    b"pid %s/nginx.pid;\nerror_log %s/error.log crit;\n"
+                    b"events { worker_connections 64; }\nhttp {\n access_log off;\n"
+                    b" client_body_temp_path %s/body;\n proxy_temp_path %s/proxy;\n"
+                    b" fastcgi_temp_path %s/fastcgi;\n uwsgi_temp_path %s/uwsgi;\n"
+                    b" scgi_temp_path %s/scgi;\n"
+                    b" upstream pool {\n  hash $http_x_key consistent;\n"
+                    % ((prefix.encode(),) * 7))
+            for name, w in zip(names, weights):
+                f.write(b"  server %s weight=%d max_fails=0;\n" % (name, w))
+            f.write(b" }\n server {\n  listen %s:%d;\n  location / {\n"
+                    b"   set $memcached_key k;\n   memcached_pass pool;\n"
+                    b"   memcached_next_upstream off;\n   memcached_connect_timeout 5s;\n"
+                    b"   memcached_read_timeout 5s;\n"
+                    b"   add_header X-Upstream $upstream_addr always;\n  }\n }\n}\n"
+                    % (LO.encode(), listen))
+        ng = start([tools["nginx"], "-p", prefix, "-c", conf, "-e",
+                    os.path.join(prefix, "error.log")], "nginx", os.path.join(prefix, "nginx.out"))
+        try:
+            wait_own_listener(ng, listen, "nginx")
+            conn = http.client.HTTPConnection(LO, listen, timeout=30)
+            got = []
+            for k in keys:
+                conn.putrequest("GET", "/", skip_accept_encoding=True)
+                conn.putheader("X-Key", k)
+                conn.endheaders()
+                r = conn.getresponse()
+                r.read()
+                up = r.getheader("X-Upstream", "")
+                if up not in index:
+                    raise RuntimeError("%s: nginx answered %d, upstream %r, for key %r"
+                                       % (title, r.status, up, k))
+                got.append(index[up])
+            conn.close()
+        finally:
+            if ng in PROCS:
+                PROCS.remove(ng)
+            ng.terminate()
+            try:
+                ng.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                ng.kill()
+                ng.wait()
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+    run.compare(title, names, weights, keys, got)
+
+
+def nginx_keys(rng, count):
+    """Keys as an HTTP header carries them whole: blanks inside, bytes
+    0x80-0xff; 250 and 1,000 bytes.  Not the empty key: nginx sends a
+    request with an empty hash key round-robin (src/DIALECTS.md note 8)."""
+    inner = PRINTABLE + b"  " + bytes(range(0x80, 0x100))
+    keys = [bytes([rng.choice(PRINTABLE)]) + k + bytes([rng.choice(PRINTABLE)])
+            for k in random_keys(rng, count, inner)]
+    return keys + [b"x" * 250, b"y" * 1000, "ключ é".encode() * 5, b"a b  c"]
+
+
+def run_nginx_asked(run, rng, tools):
+    n_keys = min(run.args.ask_keys, 2000)
+    # 2,000 servers, weights 1 or 10, as the configuration may spell them:
+    # IP and port, LOCALHOST, a port with leading zeros, [::1], a socket.
+    ports = random_ports(rng, 2000)
+    names, addrs = [], []
+    v4only = localhost_is_v4_only()
+    for i, p in enumerate(ports):
+        if i == 0 and v4only:
+            names.append(b"LOCALHOST:%d" % p)
+        elif i == 1:
+            names.append(b"127.0.0.1:000%d" % p)
+        elif i == 2:
+            names.append(b"[::1]:%d" % p)
+            addrs.append(["[::1]:%d" % p])
+            continue
+        elif i == 3:
+            names.append(b"unix:/nonexistent/hr-peer-%d.sock" % p)
+            addrs.append([names[-1].decode()])
+            continue
+        else:
+            names.append(b"127.0.0.1:%d" % p)
+        addrs.append(["127.0.0.1:%d" % p])
+    nginx_asked(run, tools, "asked: 2000 servers, weights 1 or 10", names,
+                [rng.choice((1, 1, 1, 10)) for _ in names], nginx_keys(rng, n_keys), addrs)
+    ports = random_ports(rng, 3)
+    nginx_asked(run, tools, "asked: weights 1 and 10,000", [b"127.0.0.1:%d" % p for p in ports],
+                [1, 10000, 1], nginx_keys(rng, n_keys), [["127.0.0.1:%d" % p] for p in ports])
+    nginx_asked(run, tools, "asked: one server", [b"127.0.0.1:%d" % ports[0]], [1],
+                nginx_keys(rng, 100), [["127.0.0.1:%d" % ports[0]]])
+
+
 def run_nginx(run, rng, tools):
+    run_nginx_asked(run, rng, tools)
     sockdir = tempfile.mkdtemp(prefix="hr-peer-nginx-")
     try:
         for t in range(4):
@@ -899,6 +1024,19 @@ def run_cmf(run, rng, tools):
             with_ports(once, "Cache::Memcached::Fast pool %d" % t)
     finally:
         shutil.rmtree(sockdir, ignore_errors=True)
+
+    # Uneven weights (1 and 300: the client inserts each point into a sorted
+    # array, so 10,000 would take it minutes), a port with leading zeros,
+    # LOCALHOST; keys with bytes 0x80-0xff, 250 bytes.
+    def focused():
+        addrs = [(LO, p) for p in free_ports(3)]
+        names = [b"127.0.0.1:%d" % addrs[0][1], b"127.0.0.1:000%d" % addrs[1][1],
+                 b"LOCALHOST:%d" % addrs[2][1] if localhost_is_v4_only()
+                 else b"127.0.0.1:%d" % addrs[2][1]]
+        high = PRINTABLE + bytes(range(0x80, 0x100))
+        keys = random_keys(rng, run.args.keys, high) + [b"x" * 250, "ключ-é".encode() * 10]
+        live("weights 1, 300, 2; port 000N; LOCALHOST", addrs, names, [1, 300, 2], keys)
+    with_ports(focused, "Cache::Memcached::Fast focused pool")
 
     # A shared point: two 127.0.0.1 ports whose chains meet; the server
     # earlier in the list owns it.
