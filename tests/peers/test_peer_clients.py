@@ -1027,15 +1027,21 @@ def run_cmf(run, rng, tools):
 
     # Uneven weights (1 and 300: the client inserts each point into a sorted
     # array, so 10,000 would take it minutes), a port with leading zeros,
-    # LOCALHOST; keys with bytes 0x80-0xff, 250 bytes.
+    # LOCALHOST, ::1 (written without brackets: the client cannot connect
+    # to "[::1]:port"); keys with bytes 0x80-0xff, 250 bytes.
     def focused():
         addrs = [(LO, p) for p in free_ports(3)]
         names = [b"127.0.0.1:%d" % addrs[0][1], b"127.0.0.1:000%d" % addrs[1][1],
                  b"LOCALHOST:%d" % addrs[2][1] if localhost_is_v4_only()
                  else b"127.0.0.1:%d" % addrs[2][1]]
+        weights = [1, 300, 2]
+        if ipv6_loopback():
+            addrs.append(("::1", free_port6()))
+            names.append(b"::1:%d" % addrs[-1][1])
+            weights.append(1)
         high = PRINTABLE + bytes(range(0x80, 0x100))
         keys = random_keys(rng, run.args.keys, high) + [b"x" * 250, "ключ-é".encode() * 10]
-        live("weights 1, 300, 2; port 000N; LOCALHOST", addrs, names, [1, 300, 2], keys)
+        live("weights 1, 300, 2; port 000N; LOCALHOST; ::1", addrs, names, weights, keys)
     with_ports(focused, "Cache::Memcached::Fast focused pool")
 
     # A shared point: two 127.0.0.1 ports whose chains meet; the server
