@@ -934,26 +934,31 @@ def nginx_keys(rng, count):
 def run_nginx_asked(run, rng, tools):
     n_keys = min(run.args.ask_keys, 2000)
     # 2,000 servers, weights 1 or 10, as the configuration may spell them:
-    # IP and port, LOCALHOST, a port with leading zeros, [::1], a socket.
+    # IP and port, LOCALHOST, a port with leading zeros, [::1], sockets
+    # (unix: and UNIX:).
     ports = random_ports(rng, 2000)
     names, addrs = [], []
-    v4only = localhost_is_v4_only()
     for i, p in enumerate(ports):
-        if i == 0 and v4only:
+        if i == 0:  # one server, or two if it resolves to ::1 too
             names.append(b"LOCALHOST:%d" % p)
+            addrs.append(["127.0.0.1:%d" % p, "[::1]:%d" % p])
+            continue
         elif i == 1:
             names.append(b"127.0.0.1:000%d" % p)
         elif i == 2:
             names.append(b"[::1]:%d" % p)
             addrs.append(["[::1]:%d" % p])
             continue
-        elif i == 3:
-            names.append(b"unix:/nonexistent/hr-peer-%d.sock" % p)
-            addrs.append([names[-1].decode()])
+        elif i in (3, 4):
+            names.append(b"%s:/nonexistent/hr-peer-%d.sock" % ((b"unix", b"UNIX")[i - 3], p))
+            addrs.append(["unix:/nonexistent/hr-peer-%d.sock" % p,
+                          "UNIX:/nonexistent/hr-peer-%d.sock" % p])
             continue
         else:
             names.append(b"127.0.0.1:%d" % p)
         addrs.append(["127.0.0.1:%d" % p])
+    nginx_asked(run, tools, "asked: LOCALHOST, port 000N, [::1], unix:, UNIX:", names[:6],
+                [1] * 6, nginx_keys(rng, n_keys), addrs[:6])
     nginx_asked(run, tools, "asked: 2000 servers, weights 1 or 10", names,
                 [rng.choice((1, 1, 1, 10)) for _ in names], nginx_keys(rng, n_keys), addrs)
     ports = random_ports(rng, 3)
@@ -1257,9 +1262,10 @@ def run_pecl(run, rng, tools):
                                           (b"127.0.0.1", ports[3], None, 26843546),
                                           (b"127.0.0.1", ports[4], None, 2**27),
                                           (b"127.0.0.1", ports[5], None, 3)]),
-            ("long, upper-case, IPv6 hosts; ports 0, 65535",
+            ("long, upper-case, IPv6, tcp:// hosts; ports 0, 65535",
              [(b"L" * 300, 11211, b"L" * 300, 1), (b"CACHE-A.EXAMPLE", 65535, None, 2),
               (b"[2001:db8::1]", 11211, None, 1), (b"::1", 0, None, 1),
+              (b"tcp://127.0.0.3", 11211, b"tcp://127.0.0.3", 1),
               ("сервер".encode(), ports[6], None, 1)]),
             # the client keeps the port in an unsigned short, as a number (it
             # accepts up to 65635 here)
