@@ -935,7 +935,7 @@ def run_nginx_asked(run, rng, tools):
     n_keys = min(run.args.ask_keys, 2000)
     # 2,000 servers, weights 1 or 10, as the configuration may spell them:
     # IP and port, LOCALHOST, a port with leading zeros, [::1], sockets
-    # (unix: and UNIX:).
+    # (unix: and UNIX:), no port.
     ports = random_ports(rng, 2000)
     names, addrs = [], []
     for i, p in enumerate(ports):
@@ -949,6 +949,10 @@ def run_nginx_asked(run, rng, tools):
             names.append(b"[::1]:%d" % p)
             addrs.append(["[::1]:%d" % p])
             continue
+        elif i == 5:  # no port: nginx's default, 80; hashed with an empty port
+            names.append(b"127.0.%d.%d" % (p >> 8, p & 255))
+            addrs.append(["127.0.%d.%d:80" % (p >> 8, p & 255)])
+            continue
         elif i in (3, 4):
             names.append(b"%s:/nonexistent/hr-peer-%d.sock" % ((b"unix", b"UNIX")[i - 3], p))
             addrs.append(["unix:/nonexistent/hr-peer-%d.sock" % p,
@@ -957,8 +961,8 @@ def run_nginx_asked(run, rng, tools):
         else:
             names.append(b"127.0.0.1:%d" % p)
         addrs.append(["127.0.0.1:%d" % p])
-    nginx_asked(run, tools, "asked: LOCALHOST, port 000N, [::1], unix:, UNIX:", names[:6],
-                [1] * 6, nginx_keys(rng, n_keys), addrs[:6])
+    nginx_asked(run, tools, "asked: LOCALHOST, port 000N, [::1], unix:, UNIX:, no port",
+                names[:7], [1] * 7, nginx_keys(rng, n_keys), addrs[:7])
     nginx_asked(run, tools, "asked: 2000 servers, weights 1 or 10", names,
                 [rng.choice((1, 1, 1, 10)) for _ in names], nginx_keys(rng, n_keys), addrs)
     ports = random_ports(rng, 3)
