@@ -133,7 +133,7 @@ def node_memcached_name(server):
 
 def crc_chain_points(name, count, nginx):
     host, sep, port = name.rpartition(b":")
-    if nginx and name.startswith(b"unix:"):
+    if nginx and name[:5].lower() == b"unix:":
         host, port = name[5:], b""
     elif not sep or (nginx and not port.isdigit()):
         host, port = name, b""
@@ -191,8 +191,13 @@ def model(client, names, weights, keys):
                      for p in dalli_points(s, int((n * 160 * w) / float(total) // 1)))
         return [dalli_lookup(pts, zlib.crc32(k)) for k in keys]
     if client == "pecl-memcache":
-        names = [s if b":" in s else s + b":11211" for s in names]
-        ring = ring_from([[zlib.crc32(s + b"-%d" % i) for i in range(160 * w)]
+        def pecl_hashed(s):  # the port as the client keeps it: an unsigned short
+            host, sep, port = s.rpartition(b":")
+            if sep and host and port.isdigit():
+                return host + b":%d" % (int(port) & 0xFFFF)
+            return s + b":11211"
+        names = [pecl_hashed(s) for s in names]
+        ring = ring_from([[zlib.crc32(s + b"-%d" % i) for i in range(160 * w & 0xFFFFFFFF)]
                           for s, w in zip(names, weights)], True, False)
         buckets = [lookup(ring, b * (0xFFFFFFFF // 1024)) for b in range(1024)]
         return [buckets[zlib.crc32(pecl_key(k)) % 1024] for k in keys]
