@@ -191,11 +191,13 @@ typedef struct hash_ring_snapshot hash_ring_snapshot_t;
  *   0x20 replaced by '_' (as the client sends it), and the owner of
  *   bucket crc32(key) % 1024 answers, bucket b holding the first point >=
  *   b * 4194303.  Name nodes "host:port" (port 11211 filled in when there
- *   is none).  Weight 0 owns no points (the client refuses it).  A shared
- *   point (left undefined by the client) goes to the node added first.
+ *   is none; the port hashed as the number it reads, modulo 2^16).  Weight
+ *   0 owns no points (the client refuses it).  A shared point (left
+ *   undefined by the client) goes to the node added first.
  *
  * In NGINX and PECL_MEMCACHE a weight multiplies the points (w * 160): a
- * total above 2^32 - 1 points gives HASH_RING_ENOMEM. */
+ * total above 2^32 - 1 points gives HASH_RING_ENOMEM.  PECL_MEMCACHE takes
+ * w * 160 modulo 2^32, as the client's unsigned int does. */
 typedef enum hash_ring_dialect {
     HASH_RING_DIALECT_PYTHON = 0,         /* default: Python hash_ring 1.2/1.3 */
     HASH_RING_DIALECT_NODE = 1,           /* cypreess/node-hash-ring */

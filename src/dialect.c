@@ -43,7 +43,7 @@ static const hr_dialect hr_dialects[] = {
      * last entry, so the node added first is put last (HR_TIE_LAST order) */
     {HASH_RING_DIALECT_DALLI, "dalli", 1, 1, HR_TIE_LAST, HR_F_DALLI, 0, HR_HP_DALLI, 0,
      HR_PT_SHA1, HR_KEY_CRC, 1},
-    {HASH_RING_DIALECT_PECL_MEMCACHE, "pecl-memcache", 1, 0, HR_TIE_FIRST, HR_F_TIMES160, 0,
+    {HASH_RING_DIALECT_PECL_MEMCACHE, "pecl-memcache", 1, 0, HR_TIE_FIRST, HR_F_PECL, 0,
      HR_HP_PECL, 0, HR_PT_CRC, HR_KEY_PECL, 0},
 };
 
@@ -166,6 +166,10 @@ uint32_t hr_dialect_hashes(const hr_dialect *d, uint64_t w, uint64_t total, size
         return 40;
     case HR_F_TIMES160:
         return w > UINT32_MAX / 160 ? UINT32_MAX : (uint32_t)(w * 160);
+    case HR_F_PECL:
+        /* the client multiplies its unsigned int weight by 160 in that
+         * type: past 2^32 - 1 the count wraps */
+        return (uint32_t)((uint32_t)w * 160u);
     case HR_F_DALLI: {
         /* Ruby: the integer product is exact, then converted to a double
          * and divided by Float(T); at most 160 * n (w <= T) */
@@ -530,15 +534,16 @@ as_is:
     return len;
 }
 
-/* pecl memcache hashes "host:port" with the port it connects to, 11211
- * unless the name gives one. */
+/* pecl memcache hashes "host:%d" with the port it keeps, an unsigned
+ * short: the name's port read as a number (leading zeros dropped) modulo
+ * 2^16, 11211 unless the name gives one. */
 static size_t hr_hash_name_pecl(const char *name, size_t len, char *out)
 {
     size_t c;
     uint64_t value;
-    memcpy(out, name, len);
     if (hr_port_suffix(name, len, &c, &value))
-        return len;
+        return hr_put_host_port(out, name, c, (unsigned)(value & 0xffffu));
+    memcpy(out, name, len);
     memcpy(out + len, ":11211", 6);
     return len + 6;
 }

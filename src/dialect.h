@@ -28,7 +28,8 @@ typedef enum hr_formula {
     HR_F_SPYMEMCACHED, /* the same in Java: w and T Java ints (modulo 2^32, signed) */
     HR_F_DOUBLE,       /* Math.floor(w / T * 40 * n) in double */
     HR_F_FORTY,        /* 40, whatever the weights (spymemcached unweighted) */
-    HR_F_TIMES160,     /* w * 160 (nginx, pecl memcache), saturated */
+    HR_F_TIMES160,     /* w * 160 (nginx), saturated */
+    HR_F_PECL,         /* w * 160 in a 32-bit unsigned int, modulo 2^32 (pecl memcache) */
     HR_F_DALLI         /* floor((n * 160 * w) / (double)T), the product exact */
 } hr_formula;
 

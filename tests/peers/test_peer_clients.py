@@ -133,7 +133,7 @@ def node_memcached_name(server):
 
 def crc_chain_points(name, count, nginx):
     host, sep, port = name.rpartition(b":")
-    if nginx and name.startswith(b"unix:"):
+    if nginx and name[:5].lower() == b"unix:":
         host, port = name[5:], b""
     elif not sep or (nginx and not port.isdigit()):
         host, port = name, b""
@@ -191,8 +191,13 @@ def model(client, names, weights, keys):
                      for p in dalli_points(s, int((n * 160 * w) / float(total) // 1)))
         return [dalli_lookup(pts, zlib.crc32(k)) for k in keys]
     if client == "pecl-memcache":
-        names = [s if b":" in s else s + b":11211" for s in names]
-        ring = ring_from([[zlib.crc32(s + b"-%d" % i) for i in range(160 * w)]
+        def pecl_hashed(s):  # the port as the client keeps it: an unsigned short
+            host, sep, port = s.rpartition(b":")
+            if sep and host and port.isdigit():
+                return host + b":%d" % (int(port) & 0xFFFF)
+            return s + b":11211"
+        names = [pecl_hashed(s) for s in names]
+        ring = ring_from([[zlib.crc32(s + b"-%d" % i) for i in range(160 * w & 0xFFFFFFFF)]
                           for s, w in zip(names, weights)], True, False)
         buckets = [lookup(ring, b * (0xFFFFFFFF // 1024)) for b in range(1024)]
         return [buckets[zlib.crc32(pecl_key(k)) % 1024] for k in keys]
@@ -667,6 +672,25 @@ def run_node_memcached(run, rng, tools):
         weights = [rng.choice((0, 1, 1, 2, 3, 7)) if t % 2 else 1 for _ in servers]
         ask("random pool %d%s" % (t, ", weights" if t % 2 else ""), servers, weights,
             random_keys(rng, run.args.ask_keys))
+    # Pools and keys the random ones never make (asked only: no daemon).
+    # Keys: empty, 250 bytes, blanks and control characters, UTF-8 (the
+    # harness reads keys as UTF-8 text, as a JavaScript caller has them).
+    odd = [b"", b" ", b"a b", b"\t", b"\r", b"\x01\x7f", b"x" * 250, "ключ é 🔑".encode() * 10]
+    ask_n = min(run.args.ask_keys, 2000)
+    ps = random_ports(rng, 6)
+    ask("weights 1 and 10,000", [b"127.0.0.1:%d" % p for p in ps[:3]], [1, 10000, 1],
+        random_keys(rng, ask_n) + odd)
+    ask("weights up to 2^32-1", [b"10.0.0.%d:11211" % i for i in range(1, 5)],
+        [2**32 - 1, 2**32 - 2, 2**31, 1], random_keys(rng, ask_n) + odd)
+    ask("long, upper-case, IPv6, UTF-8 names; ports 0, 65535",
+        [b"L" * 300 + b":11211", b"CACHE-A.EXAMPLE:11211", b"[2001:db8::1]:11211", b"::1:11211",
+         "сервер:11211".encode(), b"127.0.0.1:0", b"127.0.0.1:65535", b"127.0.0.1:00011211"],
+        [1, 2, 3, 1, 1, 1, 2, 1], random_keys(rng, ask_n) + odd)
+    ask("one server", [b"127.0.0.1:%d" % ps[3]], [1], random_keys(rng, 200) + odd)
+    big = [b"10.%d.%d.%d:%d" % (i >> 16, (i >> 8) & 255, i & 255, rng.choice((11211, 11212)))
+           for i in range(2000)]
+    ask("2000 servers, weights 1 or 10,000", big, [rng.choice((1, 1, 10000)) for _ in big],
+        random_keys(rng, ask_n) + odd)
     hits = read_hits()
     p3 = P3
     ask("exact hits, 3 servers", p3, [1, 1, 1], hits)
@@ -839,7 +863,122 @@ def children(pid):
         return []
 
 
+def nginx_asked(run, tools, title, names, weights, keys, addrs):
+    """nginx asked without daemons: every request fails to connect (nothing
+    listens on the servers' addresses, or whatever does is ignored) and the
+    reply's X-Upstream header, $upstream_addr, names the server nginx chose.
+    The hash key is the X-Key header as sent; the memcached key is a
+    constant, so keys memcached would refuse can be asked about.  addrs:
+    for each server, the addresses $upstream_addr may print for it."""
+    index = {a: i for i, al in enumerate(addrs) for a in al}
+    prefix = tempfile.mkdtemp(prefix="hr-peer-nginx-")
+    try:
+        listen = free_ports(1)[0]
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "wb") as f:
+            if os.geteuid() == 0:
+                f.write(b"user root;\n")
+            f.write(b"daemon off;\nmaster_process on;\nworker_processes 1;\n"
+                    b"pid %s/nginx.pid;\nerror_log %s/error.log crit;\n"
+                    b"events { worker_connections 64; }\nhttp {\n access_log off;\n"
+                    b" client_body_temp_path %s/body;\n proxy_temp_path %s/proxy;\n"
+                    b" fastcgi_temp_path %s/fastcgi;\n uwsgi_temp_path %s/uwsgi;\n"
+                    b" scgi_temp_path %s/scgi;\n"
+                    b" upstream pool {\n  hash $http_x_key consistent;\n"
+                    % ((prefix.encode(),) * 7))
+            for name, w in zip(names, weights):
+                f.write(b"  server %s weight=%d max_fails=0;\n" % (name, w))
+            f.write(b" }\n server {\n  listen %s:%d;\n  location / {\n"
+                    b"   set $memcached_key k;\n   memcached_pass pool;\n"
+                    b"   memcached_next_upstream off;\n   memcached_connect_timeout 5s;\n"
+                    b"   memcached_read_timeout 5s;\n"
+                    b"   add_header X-Upstream $upstream_addr always;\n  }\n }\n}\n"
+                    % (LO.encode(), listen))
+        ng = start([tools["nginx"], "-p", prefix, "-c", conf, "-e",
+                    os.path.join(prefix, "error.log")], "nginx", os.path.join(prefix, "nginx.out"))
+        try:
+            wait_own_listener(ng, listen, "nginx")
+            conn = http.client.HTTPConnection(LO, listen, timeout=30)
+            got = []
+            for k in keys:
+                conn.putrequest("GET", "/", skip_accept_encoding=True)
+                conn.putheader("X-Key", k)
+                conn.endheaders()
+                r = conn.getresponse()
+                r.read()
+                up = r.getheader("X-Upstream", "")
+                if up not in index:
+                    raise RuntimeError("%s: nginx answered %d, upstream %r, for key %r"
+                                       % (title, r.status, up, k))
+                got.append(index[up])
+            conn.close()
+        finally:
+            if ng in PROCS:
+                PROCS.remove(ng)
+            ng.terminate()
+            try:
+                ng.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                ng.kill()
+                ng.wait()
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+    run.compare(title, names, weights, keys, got)
+
+
+def nginx_keys(rng, count):
+    """Keys as an HTTP header carries them whole: blanks inside, bytes
+    0x80-0xff; 250 and 1,000 bytes.  Not the empty key: nginx sends a
+    request with an empty hash key round-robin (src/DIALECTS.md note 8)."""
+    inner = PRINTABLE + b"  " + bytes(range(0x80, 0x100))
+    keys = [bytes([rng.choice(PRINTABLE)]) + k + bytes([rng.choice(PRINTABLE)])
+            for k in random_keys(rng, count, inner)]
+    return keys + [b"x" * 250, b"y" * 1000, "ключ é".encode() * 5, b"a b  c"]
+
+
+def run_nginx_asked(run, rng, tools):
+    n_keys = min(run.args.ask_keys, 2000)
+    # 2,000 servers, weights 1 or 10, as the configuration may spell them:
+    # IP and port, LOCALHOST, a port with leading zeros, [::1], sockets
+    # (unix: and UNIX:), no port.
+    ports = random_ports(rng, 2000)
+    names, addrs = [], []
+    for i, p in enumerate(ports):
+        if i == 0:  # one server, or two if it resolves to ::1 too
+            names.append(b"LOCALHOST:%d" % p)
+            addrs.append(["127.0.0.1:%d" % p, "[::1]:%d" % p])
+            continue
+        elif i == 1:
+            names.append(b"127.0.0.1:000%d" % p)
+        elif i == 2:
+            names.append(b"[::1]:%d" % p)
+            addrs.append(["[::1]:%d" % p])
+            continue
+        elif i == 5:  # no port: nginx's default, 80; hashed with an empty port
+            names.append(b"127.0.%d.%d" % (p >> 8, p & 255))
+            addrs.append(["127.0.%d.%d:80" % (p >> 8, p & 255)])
+            continue
+        elif i in (3, 4):
+            names.append(b"%s:/nonexistent/hr-peer-%d.sock" % ((b"unix", b"UNIX")[i - 3], p))
+            addrs.append(["unix:/nonexistent/hr-peer-%d.sock" % p,
+                          "UNIX:/nonexistent/hr-peer-%d.sock" % p])
+            continue
+        else:
+            names.append(b"127.0.0.1:%d" % p)
+        addrs.append(["127.0.0.1:%d" % p])
+    nginx_asked(run, tools, "asked: LOCALHOST, port 000N, [::1], unix:, UNIX:, no port",
+                names[:7], [1] * 7, nginx_keys(rng, n_keys), addrs[:7])
+    nginx_asked(run, tools, "asked: 2000 servers, weights 1 or 10", names,
+                [rng.choice((1, 1, 1, 10)) for _ in names], nginx_keys(rng, n_keys), addrs)
+    ports = random_ports(rng, 3)
+    nginx_asked(run, tools, "asked: weights 1 and 10,000", [b"127.0.0.1:%d" % p for p in ports],
+                [1, 10000, 1], nginx_keys(rng, n_keys), [["127.0.0.1:%d" % p] for p in ports])
+    nginx_asked(run, tools, "asked: one server", [b"127.0.0.1:%d" % ports[0]], [1],
+                nginx_keys(rng, 100), [["127.0.0.1:%d" % ports[0]]])
+
+
 def run_nginx(run, rng, tools):
+    run_nginx_asked(run, rng, tools)
     sockdir = tempfile.mkdtemp(prefix="hr-peer-nginx-")
     try:
         for t in range(4):
@@ -899,6 +1038,25 @@ def run_cmf(run, rng, tools):
             with_ports(once, "Cache::Memcached::Fast pool %d" % t)
     finally:
         shutil.rmtree(sockdir, ignore_errors=True)
+
+    # Uneven weights (1 and 300: the client inserts each point into a sorted
+    # array, so 10,000 would take it minutes), a port with leading zeros,
+    # LOCALHOST, ::1 (written without brackets: the client cannot connect
+    # to "[::1]:port"); keys with bytes 0x80-0xff, 250 bytes.
+    def focused():
+        addrs = [(LO, p) for p in free_ports(3)]
+        names = [b"127.0.0.1:%d" % addrs[0][1], b"127.0.0.1:000%d" % addrs[1][1],
+                 b"LOCALHOST:%d" % addrs[2][1] if localhost_is_v4_only()
+                 else b"127.0.0.1:%d" % addrs[2][1]]
+        weights = [1, 300, 2]
+        if ipv6_loopback():
+            addrs.append(("::1", free_port6()))
+            names.append(b"::1:%d" % addrs[-1][1])
+            weights.append(1)
+        high = PRINTABLE + bytes(range(0x80, 0x100))
+        keys = random_keys(rng, run.args.keys, high) + [b"x" * 250, "ключ-é".encode() * 10]
+        live("weights 1, 300, 2; port 000N; LOCALHOST; ::1", addrs, names, weights, keys)
+    with_ports(focused, "Cache::Memcached::Fast focused pool")
 
     # A shared point: two 127.0.0.1 ports whose chains meet; the server
     # earlier in the list owns it.
@@ -1097,6 +1255,45 @@ def run_pecl(run, rng, tools):
             run.compare("pool %d%s%s, every bucket" % (t, ", weights" if t % 2 else "",
                                                       ", unix socket" if t == 2 else ""),
                         [pecl_name(h, p, rng) for h, p in servers], weights, keys, got)
+
+        # Focused pools the random ones never make.  The library's name is
+        # the server as a configuration would write it: (PHP host, PHP port,
+        # library name, weight).
+        ports = random_ports(rng, 8)
+        odd_keys = [b"x" * 250, b"y" * 251 + b"z", b"\x00\x01 \x7f\x80\xfe\xff", b" ",
+                    "ключ-é".encode() * 20, b"a\tb\rc", b"trail ", b" lead"]
+        focused = [
+            ("weights 1 and 10,000", [(b"127.0.0.1", ports[0], None, 1),
+                                      (b"127.0.0.1", ports[1], None, 10000)]),
+            # 160 * w in the client's 32-bit unsigned int: 2^27 + 1 -> 160
+            # points, 26843546 -> 64, 2^27 -> none
+            ("weights past 2^32 / 160", [(b"127.0.0.1", ports[2], None, 2**27 + 1),
+                                          (b"127.0.0.1", ports[3], None, 26843546),
+                                          (b"127.0.0.1", ports[4], None, 2**27),
+                                          (b"127.0.0.1", ports[5], None, 3)]),
+            ("long, upper-case, IPv6, tcp:// hosts; ports 0, 65535",
+             [(b"L" * 300, 11211, b"L" * 300, 1), (b"CACHE-A.EXAMPLE", 65535, None, 2),
+              (b"[2001:db8::1]", 11211, None, 1), (b"::1", 0, None, 1),
+              (b"tcp://127.0.0.3", 11211, b"tcp://127.0.0.3", 1),
+              ("сервер".encode(), ports[6], None, 1)]),
+            # the client keeps the port in an unsigned short, as a number (it
+            # accepts up to 65635 here)
+            ("ports with leading zeros, past 65535",
+             [(b"127.0.0.1", 11211, b"127.0.0.1:011211", 1),
+              (b"127.0.0.1", 65536 + ports[7] % 100, None, 1),
+              (b"127.0.0.2", 1211, b"127.0.0.2:0001211", 1)]),
+            ("one server", [(b"127.0.0.1", ports[0], None, 1)]),
+            ("2000 servers, weights 1 or 10", [
+                (b"10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255), rng.choice((11211, 11212)),
+                 None, rng.choice((1, 1, 1, 10))) for i in range(2000)]),
+        ]
+        for title, pool in focused:
+            servers = [(h, p) for h, p, _, _ in pool]
+            weights = [w for _, _, _, w in pool]
+            names = [lib or b"%s:%d" % (h, p) for h, p, lib, _ in pool]
+            keys = random_keys(rng, min(run.args.ask_keys, 3000), spaced) + odd_keys
+            got = indexes(client_run("ask", servers, weights, keys), len(keys))
+            run.compare(title, names, weights, keys, got)
 
         def once():
             h = hosts_11211(1)

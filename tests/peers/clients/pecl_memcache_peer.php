@@ -20,7 +20,10 @@ foreach (file($argv[2], FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) as $line)
         fwrite(STDERR, "addServer $host $port failed\n");
         exit(1);
     }
-    $index["$host:$port"] = $i++;
+    // findServer names a server by the port the client keeps (an unsigned
+    // short): a port past 65535 is answered modulo 2^16.
+    $index["$host:$port"] = $i;
+    $index["$host:" . ((int)$port & 0xffff)] = $i++;
 }
 $keys = explode("\n", rtrim(file_get_contents($argv[3]), "\n"));
 if ($mode === 'ask') {
