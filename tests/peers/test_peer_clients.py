@@ -828,12 +828,7 @@ def run_nginx_config(run, tools, title, srv, names, weights, keys):
             finally:
                 if ng in PROCS:
                     PROCS.remove(ng)
-                ng.terminate()
-                try:
-                    ng.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    ng.kill()
-                    ng.wait()
+                stop(ng)
         run.compare(title, names, weights, keys, got)
 
 
@@ -915,12 +910,7 @@ def nginx_asked(run, tools, title, names, weights, keys, addrs):
         finally:
             if ng in PROCS:
                 PROCS.remove(ng)
-            ng.terminate()
-            try:
-                ng.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                ng.kill()
-                ng.wait()
+            stop(ng)
     finally:
         shutil.rmtree(prefix, ignore_errors=True)
     run.compare(title, names, weights, keys, got)

@@ -23,17 +23,7 @@ import weakref
 
 import hash_ring
 from hash_ring import HashRing
-from test_ring import Model
-
-failures = []
-checks = [0]
-
-
-def check(cond, what):
-    checks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
+from test_ring import CHECKS, FAILURES, Model, check
 
 
 def raises(exc, fn, *args, **kw):
@@ -379,8 +369,8 @@ def main():
             test()
         except Exception as e:  # noqa: BLE001 - one test's error fails it, not the rest
             check(False, "%s raised %r" % (test.__name__, e))
-    print("# drop-in: %d checks, %d failures" % (checks[0], len(failures)))
-    return 1 if failures else 0
+    print("# drop-in: %d checks, %d failures" % (CHECKS[0], len(FAILURES)))
+    return 1 if FAILURES else 0
 
 
 if __name__ == "__main__":
